@@ -1,0 +1,1 @@
+"""Alembic migrations of the perfci store (run through ``perfci db upgrade``)."""

@@ -1,0 +1,3 @@
+"""perfci: regression-tracking CI for sliding-window-attention GPU kernels."""
+
+__version__ = "0.1.0"

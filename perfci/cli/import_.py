@@ -1,0 +1,52 @@
+"""``perfci import FILE...``: validate every document first, then store each one atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
+from perfci.store.ingest import ingest_document
+
+
+def load_documents(paths: list[Path]) -> list[ResultsDocument]:
+    """All documents of all files, or a :class:`BadInput` naming the first bad field."""
+    documents: list[ResultsDocument] = []
+    for path in paths:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise BadInput(
+                f"{path}: {path.stat().st_size} bytes is over the {MAX_DOCUMENT_BYTES} byte limit; "
+                "split it into several documents"
+            )
+        try:
+            documents.extend(parse_documents_text(path.read_bytes(), str(path)))
+        except DocumentError as error:
+            raise BadInput(str(error)) from None
+    return documents
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def command(files: tuple[Path, ...], db_url: str | None) -> None:
+    """Store perfci.results/1 documents from FILES (a document, a JSON array, or JSON Lines).
+
+    Every document is validated before anything is stored: one bad document stores nothing.
+    Re-importing a run id that is already stored is a no-op.
+    """
+    documents = load_documents(list(files))
+    store = open_store_or_fail(db_url)
+    stored = skipped = results = 0
+    try:
+        for document in documents:
+            outcome = ingest_document(store, document)
+            if outcome.stored:
+                stored += 1
+                results += outcome.results
+            else:
+                skipped += 1
+    finally:
+        store.dispose()
+    click.echo(f"imported {stored} run(s) with {results} result(s); {skipped} already stored")

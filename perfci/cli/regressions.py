@@ -1,0 +1,48 @@
+"""``perfci regressions``: stored regressions, newest first; exit 1 while any is open."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from perfci.cli.common import db_option, open_store_or_fail
+from perfci.store.models import TRIAGE_STATUSES
+from perfci.store.queries import regressions
+
+
+@click.command("regressions")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (see the README for its fields).")
+@click.option(
+    "--status",
+    type=click.Choice([*TRIAGE_STATUSES, "all"]),
+    default="open",
+    show_default=True,
+    help="Which triage status to list.",
+)
+@db_option
+def command(as_json: bool, status: str, db_url: str | None) -> None:
+    """List regressions (latency, correctness, missing data), newest first.
+
+    Exit code 1 when any listed regression is open, so CI can gate on it.
+    """
+    store = open_store_or_fail(db_url)
+    try:
+        with store.read() as session:
+            rows = regressions(session, None if status == "all" else status)
+    finally:
+        store.dispose()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        table = Table("case", "commit", "baseline", "change", "kind", "status", "device")
+        for row in rows:
+            change = f"{row['change']:+.1%}" if row["change"] is not None else "-"
+            table.add_row(
+                row["case"], row["commit"][:10], (row["baseline_commit"] or "-")[:10], change,
+                row["kind"], row["status"], row["environment"]["device_name"],
+            )  # fmt: skip
+        Console().print(table if rows else "no regressions")
+    raise SystemExit(1 if any(row["status"] == "open" for row in rows) else 0)

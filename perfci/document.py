@@ -1,0 +1,231 @@
+"""The ``perfci.results/1`` document: the one validated shape every result enters the store by.
+
+A local run, a remote runner's POST and a file import all parse through :func:`parse_document`,
+so a field is checked in exactly one place. Unknown fields are kept (``extra="allow"``) for
+forward compatibility, never required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+SCHEMA_ID = "perfci.results/1"
+#: Largest document accepted, in bytes of JSON. A full nightly grid is ~2 MB; this leaves room.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+#: Largest number of results in one document.
+MAX_RESULTS = 100_000
+
+Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$", to_lower=True)]
+ShortText = Annotated[str, StringConstraints(max_length=512)]
+LongText = Annotated[str, StringConstraints(max_length=65_536)]
+CaseId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_./:+=,-]+$")]
+
+RESULT_STATUSES = ("ok", "incorrect", "failed", "timeout", "skipped")
+ResultStatus = Literal["ok", "incorrect", "failed", "timeout", "skipped"]
+Trigger = Literal["push", "pr", "nightly", "manual", "bisect", "calibration"]
+DeviceKind = Literal["cuda", "interpreter", "cpu"]
+RunStatus = Literal["complete", "aborted"]
+
+
+def _finite_positive(samples: list[float]) -> list[float]:
+    for index, value in enumerate(samples):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"sample [{index}] is {value!r}; every sample must be finite and > 0")
+    return samples
+
+
+Samples = Annotated[list[float], Field(min_length=1, max_length=1_000_000), AfterValidator(_finite_positive)]
+
+
+class _Open(BaseModel):
+    """Base: keeps unknown fields, rejects wrong types of known ones (no silent coercion)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=False)
+
+
+class Commit(_Open):
+    sha: Sha
+    parents: list[Sha] = Field(max_length=64)
+    branch: ShortText | None = None
+    authored_at: AwareDatetime
+    author: ShortText | None = None
+    message: LongText | None = None
+
+
+class Environment(_Open):
+    device_kind: DeviceKind
+    device_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    driver: ShortText | None = None
+    cuda: ShortText | None = None
+    torch: ShortText | None = None
+    triton: ShortText | None = None
+    python: ShortText | None = None
+    hostname: ShortText | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Run(_Open):
+    id: uuid.UUID | None = None
+    repo: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    commit: Commit
+    trigger: Trigger = "manual"
+    status: RunStatus = "complete"
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    environment: Environment
+
+
+class Correctness(_Open):
+    rel_err: float | None = None
+    max_abs_err: float | None = None
+    tolerance: float | None = None
+    passed: bool
+
+
+class Result(_Open):
+    case: CaseId
+    op: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    params: dict[str, Any]
+    status: ResultStatus
+    error: LongText | None = None
+    unit: Literal["ms", "us", "s"] | None = None
+    samples: Samples | None = None
+    correctness: Correctness | None = None
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    telemetry: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _samples_when_measured(self) -> Result:
+        if self.status in ("ok", "incorrect") and not self.samples:
+            raise ValueError(f"samples are required when status is {self.status!r}")
+        if self.samples and self.unit is None:
+            raise ValueError("unit is required when samples are given")
+        return self
+
+
+class ResultsDocument(_Open):
+    schema_: Literal["perfci.results/1"] = Field(alias="schema")
+    run: Run
+    results: list[Result] = Field(max_length=MAX_RESULTS)
+
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _unique_cases(self) -> ResultsDocument:
+        seen: set[str] = set()
+        for index, result in enumerate(self.results):
+            if result.case in seen:
+                raise ValueError(f"results[{index}].case {result.case!r} appears twice in one run")
+            seen.add(result.case)
+        return self
+
+    def run_id(self) -> uuid.UUID:
+        """The client's id, else one derived from the content, so re-importing a file is idempotent."""
+        if self.run.id is not None:
+            return self.run.id
+        canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return uuid.uuid5(uuid.NAMESPACE_URL, "perfci:" + hashlib.sha256(canonical.encode()).hexdigest())
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class DocumentError(ValueError):
+    """A document failed validation; ``str()`` names every offending field and what to do."""
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: not a valid {SCHEMA_ID} document (nothing of it was stored):"]
+    for item in error.errors(include_url=False)[:20]:
+        # Skip pydantic's internal step names ("function-after[...]") from the location.
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p and "]" in p))
+        lines.append(f"  - {_format_location(loc)}: {item['msg']}")
+    if error.error_count() > 20:
+        lines.append(f"  ... and {error.error_count() - 20} more problems")
+    lines.append(f"  Fix the named fields (see the {SCHEMA_ID} format in the README) and import again.")
+    return "\n".join(lines)
+
+
+def parse_document(data: Any, source: str = "document") -> ResultsDocument:
+    """Validate one decoded JSON value; raise :class:`DocumentError` naming the fields otherwise."""
+    if not isinstance(data, dict):
+        raise DocumentError(f"{source}: expected a JSON object with a 'schema' field, got {type(data).__name__}")
+    schema = data.get("schema")
+    if schema != SCHEMA_ID:
+        raise DocumentError(
+            f"{source}: schema: unknown or missing schema version {schema!r}; this perfci reads {SCHEMA_ID!r}"
+        )
+    try:
+        text = json.dumps(data, allow_nan=False)
+    except ValueError as error:
+        raise DocumentError(f"{source}: {error}; samples and metrics must be finite numbers") from None
+    try:
+        # JSON-mode strict validation: ISO dates and UUID strings parse, but "0.1" is not a number.
+        return ResultsDocument.model_validate_json(text)
+    except ValidationError as error:
+        raise DocumentError(_describe(error, source)) from None
+
+
+def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument]:
+    """Parse a file's text: one document, a JSON array of documents, or JSON Lines."""
+    size = len(text)
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentError(
+            f"{source}: {size} bytes is over the {MAX_DOCUMENT_BYTES} byte limit; split the run into several documents"
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DocumentError(f"{source}: not UTF-8 text ({error}); results documents are JSON") from None
+    stripped = text.strip()
+    if not stripped:
+        raise DocumentError(f"{source}: empty file; expected a {SCHEMA_ID} JSON document")
+    try:
+        value = json.loads(stripped, parse_constant=_reject_constant)
+        values = value if isinstance(value, list) else [value]
+        sources = [f"{source}[{i}]" for i in range(len(values))] if isinstance(value, list) else [source]
+    except json.JSONDecodeError as first_error:
+        lines = [line for line in stripped.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise DocumentError(f"{source}: malformed JSON: {first_error}") from None
+        values, sources = [], []
+        for number, line in enumerate(stripped.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line, parse_constant=_reject_constant))
+            except json.JSONDecodeError as error:
+                raise DocumentError(f"{source}: line {number}: malformed JSON: {error}") from None
+            sources.append(f"{source}:{number}")
+    return [parse_document(value, src) for value, src in zip(values, sources, strict=True)]
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not valid JSON (samples must be finite numbers)", name, 0)

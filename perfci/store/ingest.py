@@ -1,0 +1,210 @@
+"""The one way results enter the store: a validated document, stored whole in one transaction.
+
+Idempotent by run id: a document whose run id is already stored is skipped, also when two
+processes post it at the same moment (the unique constraint on ``runs.uuid`` decides).
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from perfci.analysis.summary import summarize
+from perfci.document import ResultsDocument
+from perfci.fingerprint import environment_fingerprint, fingerprint_fields
+from perfci.store import models
+from perfci.store.engine import Store, retry_transient
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    run_uuid: uuid.UUID
+    stored: bool  # False: this run id was already in the store; nothing was written
+    results: int
+
+
+def pack_samples(samples: list[float]) -> bytes:
+    return struct.pack(f"<{len(samples)}d", *samples)
+
+
+def unpack_samples(blob: bytes) -> list[float]:
+    return list(struct.unpack(f"<{len(blob) // 8}d", blob))
+
+
+def _insert(session: Session, model: type[models.Base]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _get_or_create(session: Session, model: type[models.Base], keys: dict[str, Any], values: dict[str, Any]) -> int:
+    """Id of the row matching ``keys``; inserted with ``values`` if absent (race-free on both DBs)."""
+    query: Select[Any] = select(model.id).filter_by(**keys)  # type: ignore[attr-defined]
+    found = session.execute(query).scalar_one_or_none()
+    if found is not None:
+        return found
+    session.execute(_insert(session, model).values(**keys, **values).on_conflict_do_nothing())
+    return session.execute(query).scalar_one()
+
+
+def _case_ids(session: Session, document: ResultsDocument) -> dict[str, int]:
+    """Ids of every case of the document, creating the missing ones in one statement."""
+    keys = [result.case for result in document.results]
+    query = select(models.Case.key, models.Case.id).where(models.Case.key.in_(keys))
+    found = dict(session.execute(query).all())
+    missing = [
+        {"key": result.case, "op": result.op, "params": result.params}
+        for result in document.results
+        if result.case not in found
+    ]
+    if missing:
+        session.execute(_insert(session, models.Case).on_conflict_do_nothing(), missing)
+        found = dict(session.execute(query).all())
+    return found
+
+
+def _series_ids(session: Session, repository_id: int, environment_id: int, case_ids: list[int]) -> dict[int, int]:
+    """Series id per case id for one repository and environment, creating the missing ones."""
+    query = select(models.Series.case_id, models.Series.id).where(
+        models.Series.repository_id == repository_id,
+        models.Series.environment_id == environment_id,
+        models.Series.case_id.in_(case_ids),
+    )
+    found = dict(session.execute(query).all())
+    missing = [
+        {"repository_id": repository_id, "environment_id": environment_id, "case_id": case_id}
+        for case_id in case_ids
+        if case_id not in found
+    ]
+    if missing:
+        session.execute(_insert(session, models.Series).on_conflict_do_nothing(), missing)
+        found = dict(session.execute(query).all())
+    return found
+
+
+def _extras(model: Any) -> dict[str, Any]:
+    return dict(model.model_extra or {})
+
+
+def _store_document(session: Session, document: ResultsDocument) -> IngestOutcome:
+    run = document.run
+    run_uuid = document.run_id()
+    if session.execute(select(models.Run.id).where(models.Run.uuid == run_uuid)).first():
+        return IngestOutcome(run_uuid, stored=False, results=0)
+
+    repository_id = _get_or_create(session, models.Repository, {"name": run.repo}, {})
+    commit = run.commit
+    commit_id = _get_or_create(
+        session,
+        models.Commit,
+        {"repository_id": repository_id, "sha": commit.sha},
+        {
+            "parents": list(commit.parents),
+            "branch": commit.branch,
+            "authored_at": commit.authored_at,
+            "author": commit.author,
+            "message": commit.message,
+        },
+    )
+    environment = run.environment
+    environment_id = _get_or_create(
+        session,
+        models.Environment,
+        {"fingerprint": environment_fingerprint(environment)},
+        {name: value for name, value in fingerprint_fields(environment).items()},
+    )
+    extra = {
+        "document": _extras(document),
+        "run": _extras(run),
+        "commit": _extras(commit),
+        "environment": _extras(environment),
+        "environment_extra": environment.extra,
+        "python": environment.python,
+    }
+    inserted = session.execute(
+        _insert(session, models.Run)
+        .values(
+            uuid=run_uuid,
+            repository_id=repository_id,
+            commit_id=commit_id,
+            environment_id=environment_id,
+            trigger=run.trigger,
+            status=run.status,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            ingested_at=models.utcnow(),
+            hostname=environment.hostname,
+            extra=extra,
+        )
+        .on_conflict_do_nothing()
+        .returning(models.Run.id)
+    ).scalar_one_or_none()
+    if inserted is None:  # a concurrent writer stored the same run id first
+        return IngestOutcome(run_uuid, stored=False, results=0)
+
+    case_ids = _case_ids(session, document)
+    series_ids = _series_ids(session, repository_id, environment_id, list(case_ids.values()))
+    rows: list[dict[str, Any]] = []
+    blobs: list[bytes | None] = []
+    for result in document.results:
+        case_id = case_ids[result.case]
+        series_id = series_ids[case_id]
+        row: dict[str, Any] = {
+            "run_id": inserted,
+            "case_id": case_id,
+            "series_id": series_id,
+            "commit_id": commit_id,
+            "authored_at": commit.authored_at,
+            "status": result.status,
+            "error": result.error,
+            "unit": result.unit,
+            "n_samples": 0,
+            "median": None, "mean": None, "minimum": None, "maximum": None,
+            "q1": None, "q3": None, "stdev": None,
+            "rel_err": None, "max_abs_err": None, "tolerance": None, "correct": None,
+            "metrics": result.metrics,
+            "config": result.config,
+            "telemetry": result.telemetry,
+            "extra": {"result": _extras(result)},
+        }  # fmt: skip
+        if result.samples:
+            stats = summarize(result.samples)
+            row.update(
+                n_samples=stats.n, median=stats.median, mean=stats.mean, minimum=stats.minimum,
+                maximum=stats.maximum, q1=stats.q1, q3=stats.q3, stdev=stats.stdev,
+            )  # fmt: skip
+        if result.correctness is not None:
+            c = result.correctness
+            row.update(rel_err=c.rel_err, max_abs_err=c.max_abs_err, tolerance=c.tolerance, correct=c.passed)
+            row["extra"]["correctness"] = _extras(c)
+        rows.append(row)
+        blobs.append(pack_samples(result.samples) if result.samples else None)
+
+    if rows:
+        result_ids = session.scalars(
+            models.Result.__table__.insert().returning(models.Result.id, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        sample_rows = [
+            {"result_id": result_id, "values": blob}
+            for result_id, blob in zip(result_ids, blobs, strict=True)
+            if blob is not None
+        ]
+        if sample_rows:
+            session.execute(models.Samples.__table__.insert(), sample_rows)
+    return IngestOutcome(run_uuid, stored=True, results=len(rows))
+
+
+def ingest_document(store: Store, document: ResultsDocument) -> IngestOutcome:
+    """Store one validated document atomically; retried on lock contention."""
+
+    def attempt() -> IngestOutcome:
+        with store.write() as session:
+            return _store_document(session, document)
+
+    return retry_transient(attempt)
