@@ -1,0 +1,1 @@
+"""Triton kernels tracked by perfci. Independent of perfci: lift this package into a serving stack."""

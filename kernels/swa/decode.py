@@ -1,0 +1,274 @@
+"""Paged decode with sinks + a local window: read each live KV tile once per KV head.
+
+One program per (sequence, KV head, split) handles every query head of that KV head's group, so K
+and V are read once, not once per query head. Only live tiles are visited: the sinks [0, G) and
+the band [p - L, p] of the query at p = seqlens[b] - 1, numbered as one virtual range so that a
+sequence the windows cover entirely (G >= p - L) is walked as one dense range [0, kv_len). When
+B x Hkv is too small to fill the GPU, the live range is split across programs and the partial
+softmax states are merged by a second kernel. Split counts come from shapes only (no host sync),
+so the op can be captured in a CUDA graph.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from kernels.swa.checks import (
+    UNBOUNDED,
+    Windows,
+    check_block_tables,
+    check_cache,
+    check_capacity,
+    check_out,
+    check_query,
+    softmax_scale_or_default,
+)
+from kernels.swa.tiles import NEG_BIG, KernelConfig, attend_tile, interpreted, kv_row_offsets
+
+LOG2E = 1.4426950408889634
+MAX_SPLITS = 64
+#: A split gets at least this many KV tiles, so the merge never costs more than the work it spreads.
+MIN_TILES_PER_SPLIT = 4
+
+CUDA_CONFIGS = (
+    KernelConfig(block_m=16, block_n=64, num_warps=4, num_stages=3),
+    KernelConfig(block_m=16, block_n=128, num_warps=4, num_stages=3),
+    KernelConfig(block_m=16, block_n=32, num_warps=4, num_stages=2),
+    KernelConfig(block_m=16, block_n=64, num_warps=8, num_stages=4),
+)
+INTERPRETER_CONFIGS = (
+    KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1),
+    KernelConfig(block_m=16, block_n=32, num_warps=4, num_stages=1),
+)
+
+
+def default_config(q: torch.Tensor, page_size: int) -> KernelConfig:
+    if interpreted(q):
+        return INTERPRETER_CONFIGS[0]
+    if page_size < 64:
+        return CUDA_CONFIGS[2] if page_size <= 32 else CUDA_CONFIGS[0]
+    return CUDA_CONFIGS[0]
+
+
+def choose_splits(
+    batch: int, kv_heads: int, max_kv_len: int, windows: Windows, block_n: int, device: torch.device
+) -> int:
+    """Splits per (sequence, KV head) from shapes alone: enough programs for ~2 waves on the GPU."""
+    live = max_kv_len
+    if windows.local < UNBOUNDED:
+        live = min(max_kv_len, windows.sinks + max(windows.local, -1) + 1 + block_n)
+    tiles = triton.cdiv(max(live, 1), block_n) + 1
+    if device.type == "cuda":
+        target = 2 * torch.cuda.get_device_properties(device).multi_processor_count
+    else:
+        target = 4
+    programs = max(batch * kv_heads, 1)
+    return max(1, min(MAX_SPLITS, triton.cdiv(target, programs), triton.cdiv(tiles, MIN_TILES_PER_SPLIT)))
+
+
+@triton.jit
+def _decode_kernel(
+    Q, K, V, KS, VS, O, SEQ, BT, M_WS, L_WS, ACC_WS,
+    stride_qb, stride_qh, stride_ob, stride_oh, stride_kp, stride_kh, stride_ks, stride_bt,
+    qk_scale, local, sinks, capacity,
+    GROUP: tl.constexpr, GROUP_PAD: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
+    HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, SPLITS: tl.constexpr,
+    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, QUANT: tl.constexpr, UPCAST: tl.constexpr,
+):  # fmt: skip
+    b = tl.program_id(0)
+    kvh = tl.program_id(1)
+    split = tl.program_id(2)
+    COMPUTE_DTYPE: tl.constexpr = tl.float32 if UPCAST else Q.dtype.element_ty
+    kv_len = tl.load(SEQ + b)
+    # A length the block table cannot hold (or a negative one) is never read: it poisons the row with NaN.
+    bad_len = (kv_len > capacity) | (kv_len < 0)
+    kv_len = tl.where(bad_len, 0, kv_len)
+
+    offs_g = tl.arange(0, GROUP_PAD)
+    g_mask = offs_g < GROUP
+    if INTERLEAVE:
+        heads = kvh + offs_g * NUM_KV_HEADS
+    else:
+        heads = kvh * GROUP + offs_g
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, BLOCK_D)
+    d_mask = offs_d < HEAD_DIM
+    q = tl.load(
+        Q + b.to(tl.int64) * stride_qb + heads[:, None] * stride_qh + offs_d[None, :],
+        mask=g_mask[:, None] & d_mask[None, :], other=0.0,
+    )  # fmt: skip
+    if QUANT:
+        k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+        q = q.to(tl.float32) * k_scale[None, :]
+    q = q.to(COMPUTE_DTYPE)
+
+    p = kv_len - 1
+    band_lo = (tl.maximum(p - local, 0) // BLOCK_N) * BLOCK_N
+    band_lo = tl.minimum(band_lo, tl.maximum(kv_len, 0))
+    sink_hi = tl.minimum(sinks, band_lo)  # == band_lo when the windows cover the sequence: one dense range
+    sink_tiles = tl.cdiv(sink_hi, BLOCK_N)
+    band_tiles = tl.cdiv(tl.maximum(kv_len - band_lo, 0), BLOCK_N)
+    total_tiles = sink_tiles + band_tiles
+    per_split = tl.cdiv(total_tiles, SPLITS)
+    t_lo = split * per_split
+    t_hi = tl.minimum(t_lo + per_split, total_tiles)
+
+    p_rows = tl.full([GROUP_PAD], 0, tl.int32) + p
+    head = kvh.to(tl.int64) * stride_kh
+    bt_row = BT + b.to(tl.int64) * stride_bt
+    m_i = tl.full([GROUP_PAD], NEG_BIG, tl.float32)
+    l_i = tl.zeros([GROUP_PAD], tl.float32)
+    acc = tl.zeros([GROUP_PAD, BLOCK_D], tl.float32)
+    for t in range(t_lo, t_hi):
+        start = tl.where(t < sink_tiles, t * BLOCK_N, band_lo + (t - sink_tiles) * BLOCK_N)
+        rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
+        acc, m_i, l_i = attend_tile(
+            acc, m_i, l_i, q, K, V, head, rows, start + offs_n, kv_len, offs_d, d_mask,
+            p_rows, local, sinks, qk_scale, True, COMPUTE_DTYPE,
+        )  # fmt: skip
+
+    if SPLITS == 1:
+        out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
+        if QUANT:
+            v_scale = tl.load(VS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+            out = out * v_scale[None, :]
+        out = tl.where(bad_len, float("nan"), out)
+        o_ptrs = O + b.to(tl.int64) * stride_ob + heads[:, None] * stride_oh + offs_d[None, :]
+        tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=g_mask[:, None] & d_mask[None, :])
+    else:
+        row = (b.to(tl.int64) * (NUM_KV_HEADS * GROUP) + heads) * SPLITS + split  # [B, Hq, SPLITS] layout
+        tl.store(M_WS + row, m_i, mask=g_mask)
+        tl.store(L_WS + row, tl.where(bad_len, float("nan"), l_i), mask=g_mask)
+        tl.store(ACC_WS + row[:, None] * BLOCK_D + offs_d[None, :], acc, mask=g_mask[:, None])
+
+
+@triton.jit
+def _merge_kernel(
+    O, VS, M_WS, L_WS, ACC_WS, stride_ob, stride_oh,
+    NUM_Q_HEADS: tl.constexpr, GROUP: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
+    HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, SPLITS: tl.constexpr, SPLITS_PAD: tl.constexpr,
+    QUANT: tl.constexpr,
+):  # fmt: skip
+    """Merge per-split softmax states (m, l, acc) of one (sequence, query head) into the output."""
+    b = tl.program_id(0)
+    h = tl.program_id(1)
+    offs_s = tl.arange(0, SPLITS_PAD)
+    s_mask = offs_s < SPLITS
+    offs_d = tl.arange(0, BLOCK_D)
+    d_mask = offs_d < HEAD_DIM
+    row = (b.to(tl.int64) * NUM_Q_HEADS + h) * SPLITS + offs_s
+    m = tl.load(M_WS + row, mask=s_mask, other=NEG_BIG)
+    l_part = tl.load(L_WS + row, mask=s_mask, other=0.0)
+    acc = tl.load(ACC_WS + row[:, None] * BLOCK_D + offs_d[None, :], mask=s_mask[:, None], other=0.0)
+    m_max = tl.max(m, 0)
+    weight = tl.math.exp2(m - m_max)
+    total = tl.sum(l_part * weight, 0)
+    out = tl.sum(acc * weight[:, None], 0)
+    out = tl.where(total > 0, out / tl.where(total > 0, total, 1.0), 0.0)
+    out = tl.where(total != total, float("nan"), out)  # a poisoned split (bad length) stays NaN
+    if QUANT:
+        if INTERLEAVE:
+            kvh = h % NUM_KV_HEADS
+        else:
+            kvh = h // GROUP
+        v_scale = tl.load(VS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+        out = out * v_scale
+    tl.store(O + b.to(tl.int64) * stride_ob + h * stride_oh + offs_d, out.to(O.dtype.element_ty), mask=d_mask)
+
+
+def paged_decode_with_config(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    seqlens: torch.Tensor,
+    block_tables: torch.Tensor,
+    *,
+    config: KernelConfig | None = None,
+    splits: int | None = None,
+    local_window: int | None = None,
+    global_window: int | None = None,
+    softmax_scale: float | None = None,
+    gqa_interleave: bool = False,
+    k_scale: torch.Tensor | None = None,
+    v_scale: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """:func:`paged_decode` with an explicit launch config and split count (for sweeps and tests)."""
+    q = check_query(q, 3, "(B, Hq, D)")
+    batch, q_heads, head_dim = q.shape
+    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
+    windows = Windows.from_args(local_window, global_window)
+    scale = softmax_scale_or_default(softmax_scale, head_dim)
+    if not isinstance(seqlens, torch.Tensor) or seqlens.dtype != torch.int32:
+        raise TypeError("seqlens must be an int32 tensor of shape (B,)")
+    if tuple(seqlens.shape) != (batch,) or seqlens.device != q.device:
+        raise ValueError(f"seqlens must be ({batch},) on {q.device}, got {tuple(seqlens.shape)} on {seqlens.device}")
+    tables = check_block_tables(block_tables, batch, q.device)
+    result = check_out(out, tuple(q.shape), q.dtype, q.device)
+    if not q.is_cuda:  # free on the CPU; on CUDA the kernel poisons such rows with NaN instead of syncing
+        check_capacity("seqlens", tables, layout.page_size, seqlens)
+    if result is None:
+        result = torch.empty_like(q)
+    if batch == 0:
+        return result
+
+    config = config or default_config(q, layout.page_size)
+    capacity = tables.shape[1] * layout.page_size
+    if splits is None:
+        splits = choose_splits(batch, layout.num_kv_heads, capacity, windows, config.block_n, q.device)
+    if not 1 <= splits <= MAX_SPLITS:
+        raise ValueError(f"splits must be in 1..{MAX_SPLITS}, got {splits}")
+    group = q_heads // layout.num_kv_heads
+    block_d = max(16, triton.next_power_of_2(head_dim))
+    if splits > 1:
+        m_ws = torch.empty((batch, q_heads, splits), dtype=torch.float32, device=q.device)
+        l_ws = torch.empty_like(m_ws)
+        acc_ws = torch.empty((batch, q_heads, splits, block_d), dtype=torch.float32, device=q.device)
+    else:
+        m_ws = l_ws = acc_ws = None
+    _decode_kernel[(batch, layout.num_kv_heads, splits)](
+        q, k_cache, v_cache, k_scale, v_scale, result, seqlens, tables, m_ws, l_ws, acc_ws,
+        q.stride(0), q.stride(1), result.stride(0), result.stride(1),
+        k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
+        scale * LOG2E, windows.local, windows.sinks, capacity,
+        GROUP=group, GROUP_PAD=max(config.block_m, triton.next_power_of_2(group)),
+        NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
+        HEAD_DIM=head_dim, BLOCK_D=block_d, BLOCK_N=config.block_n, SPLITS=splits,
+        PAGE=layout.page_size, PAGE_ALIGNED=layout.page_size % config.block_n == 0,
+        QUANT=layout.quantized, UPCAST=interpreted(q),
+        num_warps=config.num_warps, num_stages=config.num_stages,
+    )  # fmt: skip
+    if splits > 1:
+        _merge_kernel[(batch, q_heads)](
+            result, v_scale, m_ws, l_ws, acc_ws, result.stride(0), result.stride(1),
+            NUM_Q_HEADS=q_heads, GROUP=group, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
+            HEAD_DIM=head_dim, BLOCK_D=block_d, SPLITS=splits, SPLITS_PAD=max(2, triton.next_power_of_2(splits)),
+            QUANT=layout.quantized, num_warps=4,
+        )  # fmt: skip
+    return result
+
+
+def paged_decode(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    seqlens: torch.Tensor,
+    block_tables: torch.Tensor,
+    *,
+    local_window: int | None = None,
+    global_window: int | None = None,
+    softmax_scale: float | None = None,
+    gqa_interleave: bool = False,
+    k_scale: torch.Tensor | None = None,
+    v_scale: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One new query per sequence, ``q (B, Hq, D)`` at position ``seqlens[b] - 1``; keys/values in the
+    paged cache. Returns ``(B, Hq, D)`` in q's dtype; ``seqlens[b] == 0`` gives zeros."""
+    return paged_decode_with_config(
+        q, k_cache, v_cache, seqlens, block_tables,
+        local_window=local_window, global_window=global_window, softmax_scale=softmax_scale,
+        gqa_interleave=gqa_interleave, k_scale=k_scale, v_scale=v_scale, out=out,
+    )  # fmt: skip

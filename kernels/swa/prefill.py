@@ -1,0 +1,265 @@
+"""Paged varlen prefill with sinks + a local window: work proportional to the visible keys.
+
+One program per (query block, sequence, query head). A block of queries at absolute positions
+[p0, p1] can only see keys in the sinks [0, G) and the band [p0 - L, p1]; tiles outside those are
+never scheduled. Inside the band, tiles that every row of the block sees in full run without a
+mask; only the edge tiles pay for masking. Non-causal attention is the same walk with every row
+placed at position kv_len - 1 and no window.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from kernels.swa.checks import (
+    UNBOUNDED,
+    Windows,
+    check_block_tables,
+    check_cache,
+    check_capacity,
+    check_out,
+    check_query,
+    softmax_scale_or_default,
+)
+from kernels.swa.tiles import NEG_BIG, KernelConfig, attend_tile, interpreted, kv_row_offsets
+
+LOG2E = 1.4426950408889634
+
+#: Candidate configs on CUDA (all are correctness-tested on the GPU); the first that fits is default.
+CUDA_CONFIGS = (
+    KernelConfig(block_m=128, block_n=64, num_warps=8, num_stages=3),
+    KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2),
+    KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3),
+    KernelConfig(block_m=64, block_n=32, num_warps=4, num_stages=2),
+)
+#: Under the interpreter small tiles keep numpy work per program low.
+INTERPRETER_CONFIGS = (
+    KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1),
+    KernelConfig(block_m=32, block_n=16, num_warps=4, num_stages=1),
+)
+
+
+def default_config(q: torch.Tensor, head_dim: int) -> KernelConfig:
+    if interpreted(q):
+        return INTERPRETER_CONFIGS[0]
+    if head_dim > 128:
+        return CUDA_CONFIGS[2]
+    return CUDA_CONFIGS[0]
+
+
+@triton.jit
+def _walk(
+    acc, m_i, l_i, q, K, V, head, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale,
+    stride_kp, stride_ks,
+    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASKED: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr,
+):  # fmt: skip
+    for start in range(lo, hi, BLOCK_N):
+        rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
+        acc, m_i, l_i = attend_tile(
+            acc, m_i, l_i, q, K, V, head, rows, start + offs_n, kv_len, offs_d, d_mask,
+            p_rows, local, sinks, qk_scale, MASKED, COMPUTE_DTYPE,
+        )  # fmt: skip
+    return acc, m_i, l_i
+
+
+@triton.jit
+def _prefill_kernel(
+    Q, K, V, KS, VS, O, CU_Q, SEQ_KV, BT,
+    stride_qt, stride_qh, stride_ot, stride_oh, stride_kp, stride_kh, stride_ks, stride_bt,
+    qk_scale, local, sinks,
+    GROUP: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
+    HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, CAUSAL: tl.constexpr, HAS_SEQ_KV: tl.constexpr,
+    QUANT: tl.constexpr, UPCAST: tl.constexpr,
+):  # fmt: skip
+    pid_m = tl.program_id(0)
+    b = tl.program_id(1)
+    h = tl.program_id(2)
+    q_start = tl.load(CU_Q + b)
+    q_len = tl.load(CU_Q + b + 1) - q_start
+    m0 = pid_m * BLOCK_M
+    if m0 >= q_len:
+        return
+    if HAS_SEQ_KV:
+        kv_len = tl.load(SEQ_KV + b)
+    else:
+        kv_len = q_len
+    if kv_len <= 0:
+        return
+    if INTERLEAVE:
+        kvh = h % NUM_KV_HEADS
+    else:
+        kvh = h // GROUP
+    COMPUTE_DTYPE: tl.constexpr = tl.float32 if UPCAST else Q.dtype.element_ty
+
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, BLOCK_D)
+    d_mask = offs_d < HEAD_DIM
+    row_mask = offs_m < q_len
+    q_ptrs = Q + (q_start + offs_m).to(tl.int64)[:, None] * stride_qt + h * stride_qh + offs_d[None, :]
+    q = tl.load(q_ptrs, mask=row_mask[:, None] & d_mask[None, :], other=0.0)
+    if QUANT:  # fold the K channel scales into q: sum_d q_d (k_d s_d) = sum_d (q_d s_d) k_d
+        k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+        q = q.to(tl.float32) * k_scale[None, :]
+    q = q.to(COMPUTE_DTYPE)
+
+    prefix = kv_len - q_len
+    if CAUSAL:
+        p_rows = prefix + offs_m
+        p0 = prefix + m0
+        p1 = tl.minimum(prefix + m0 + BLOCK_M, kv_len) - 1
+    else:  # every row sees all kv_len keys: place it at the last position, no window
+        p_rows = tl.full([BLOCK_M], 0, tl.int32) + kv_len - 1
+        p0 = kv_len - 1
+        p1 = kv_len - 1
+    hi = p1 + 1
+    band_lo = (tl.maximum(p0 - local, 0) // BLOCK_N) * BLOCK_N
+    band_lo = tl.minimum(band_lo, (hi // BLOCK_N) * BLOCK_N)
+    sink_hi = tl.minimum(sinks, band_lo)
+    full_lo = tl.cdiv(tl.maximum(p1 - local, 0), BLOCK_N) * BLOCK_N  # keys every row sees inside the band...
+    full_hi = (tl.minimum(p0 + 1, kv_len) // BLOCK_N) * BLOCK_N  # ...and causally
+    mid_lo = tl.maximum(band_lo, full_lo)
+    mid_hi = tl.maximum(mid_lo, full_hi)
+    left_hi = tl.minimum(mid_lo, hi)
+
+    head = kvh.to(tl.int64) * stride_kh
+    bt_row = BT + b.to(tl.int64) * stride_bt
+    m_i = tl.full([BLOCK_M], NEG_BIG, tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, 0, sink_hi, offs_n, kv_len, offs_d, d_mask,
+                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, band_lo, left_hi, offs_n, kv_len, offs_d, d_mask,
+                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, mid_lo, mid_hi, offs_n, kv_len, offs_d, d_mask,
+                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, False, COMPUTE_DTYPE)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, mid_hi, hi, offs_n, kv_len, offs_d, d_mask,
+                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE)  # fmt: skip
+
+    out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
+    if QUANT:
+        v_scale = tl.load(VS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+        out = out * v_scale[None, :]
+    o_ptrs = O + (q_start + offs_m).to(tl.int64)[:, None] * stride_ot + h * stride_oh + offs_d[None, :]
+    tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=row_mask[:, None] & d_mask[None, :])
+
+
+def _check_lengths(cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int) -> int:
+    """Host-side validation of the varlen metadata; returns the longest q_len (sizes the grid)."""
+    starts = cu_seqlens_q.to("cpu", torch.int64)
+    if int(starts[0]) != 0 or int(starts[-1]) != total:
+        raise ValueError(f"cu_seqlens_q must start at 0 and end at T={total}, got {starts[0]}..{starts[-1]}")
+    q_lens = starts[1:] - starts[:-1]
+    if bool((q_lens < 0).any()):
+        raise ValueError("cu_seqlens_q must be non-decreasing")
+    if seqlens_kv is not None:
+        kv_lens = seqlens_kv.to("cpu", torch.int64)
+        bad = (kv_lens < q_lens) & (q_lens > 0) & (kv_lens > 0)
+        if bool(bad.any()):
+            index = int(bad.nonzero()[0])
+            raise ValueError(
+                f"seqlens_kv[{index}] = {int(kv_lens[index])} is shorter than its q_len {int(q_lens[index])}; "
+                "seqlens_kv counts every key including the new tokens"
+            )
+        if bool((kv_lens < 0).any()):
+            raise ValueError("seqlens_kv must be >= 0")
+    return int(q_lens.max()) if q_lens.numel() else 0
+
+
+def paged_prefill_with_config(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    cu_seqlens_q: torch.Tensor,
+    seqlens_kv: torch.Tensor | None,
+    block_tables: torch.Tensor,
+    *,
+    config: KernelConfig | None = None,
+    local_window: int | None = None,
+    global_window: int | None = None,
+    causal: bool = True,
+    softmax_scale: float | None = None,
+    gqa_interleave: bool = False,
+    k_scale: torch.Tensor | None = None,
+    v_scale: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """:func:`paged_prefill` with an explicit launch config (benchmarks and config sweeps use it)."""
+    q = check_query(q, 3, "(T, Hq, D)")
+    total, q_heads, head_dim = q.shape
+    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
+    windows = Windows.from_args(local_window, global_window)
+    scale = softmax_scale_or_default(softmax_scale, head_dim)
+    if not isinstance(cu_seqlens_q, torch.Tensor) or cu_seqlens_q.dtype != torch.int32:
+        raise TypeError("cu_seqlens_q must be an int32 tensor of shape (B+1,)")
+    if cu_seqlens_q.dim() != 1 or cu_seqlens_q.shape[0] < 1 or cu_seqlens_q.device != q.device:
+        raise ValueError(f"cu_seqlens_q must be (B+1,) on {q.device}, got {tuple(cu_seqlens_q.shape)}")
+    batch = cu_seqlens_q.shape[0] - 1
+    if seqlens_kv is not None:
+        if not isinstance(seqlens_kv, torch.Tensor) or seqlens_kv.dtype != torch.int32:
+            raise TypeError("seqlens_kv must be None or an int32 tensor of shape (B,)")
+        if tuple(seqlens_kv.shape) != (batch,) or seqlens_kv.device != q.device:
+            raise ValueError(f"seqlens_kv must be ({batch},) on {q.device}, got {tuple(seqlens_kv.shape)}")
+    tables = check_block_tables(block_tables, batch, q.device)
+    result = check_out(out, tuple(q.shape), q.dtype, q.device)
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be a bool, got {causal!r}")
+    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, total)
+    kv_lengths = seqlens_kv if seqlens_kv is not None else (cu_seqlens_q[1:] - cu_seqlens_q[:-1])
+    check_capacity("seqlens_kv", tables, layout.page_size, kv_lengths)
+    if result is None:
+        result = torch.empty_like(q)
+    if batch == 0 or max_q_len == 0:
+        return result
+
+    config = config or default_config(q, head_dim)
+    local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
+    grid = (triton.cdiv(max_q_len, config.block_m), batch, q_heads)
+    _prefill_kernel[grid](
+        q, k_cache, v_cache, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
+        q.stride(0), q.stride(1), result.stride(0), result.stride(1),
+        k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
+        scale * LOG2E, local, sinks,
+        GROUP=q_heads // layout.num_kv_heads, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
+        HEAD_DIM=head_dim, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
+        BLOCK_M=config.block_m, BLOCK_N=config.block_n,
+        PAGE=layout.page_size, PAGE_ALIGNED=layout.page_size % config.block_n == 0,
+        CAUSAL=causal, HAS_SEQ_KV=seqlens_kv is not None, QUANT=layout.quantized, UPCAST=interpreted(q),
+        num_warps=config.num_warps, num_stages=config.num_stages,
+    )  # fmt: skip
+    return result
+
+
+def paged_prefill(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    cu_seqlens_q: torch.Tensor,
+    seqlens_kv: torch.Tensor | None,
+    block_tables: torch.Tensor,
+    *,
+    local_window: int | None = None,
+    global_window: int | None = None,
+    causal: bool = True,
+    softmax_scale: float | None = None,
+    gqa_interleave: bool = False,
+    k_scale: torch.Tensor | None = None,
+    v_scale: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Varlen paged prefill: ``q (T, Hq, D)`` packed by ``cu_seqlens_q``; keys/values already in the
+    paged cache (``seqlens_kv`` counts them, new tokens included; None means kv_len = q_len).
+    Returns ``(T, Hq, D)`` in q's dtype. Semantics: swa-kernels.md sections 1-3."""
+    return paged_prefill_with_config(
+        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables,
+        local_window=local_window, global_window=global_window, causal=causal, softmax_scale=softmax_scale,
+        gqa_interleave=gqa_interleave, k_scale=k_scale, v_scale=v_scale, out=out,
+    )  # fmt: skip

@@ -1,0 +1,76 @@
+"""Triton building blocks shared by prefill and decode: paged KV addressing and the masked tile.
+
+Paged addressing: logical token n of a sequence lives in page ``block_table[n // PAGE]`` at slot
+``n % PAGE``. When a KV tile never straddles a page (``PAGE % BLOCK_N == 0``) one page index per
+tile is loaded; otherwise each row looks its page up. Offsets are int64 so pages far into a large
+pool (past 2^31 elements) do not wrap. Rows at or beyond ``kv_len`` are never loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+#: Running-max start value: finite, so a fully masked first tile gives exp2(-inf - m) = 0 and
+#: alpha = exp2(m - m) = 1 instead of exp2(-inf + inf) = NaN (the "-inf minus -inf" bug).
+NEG_BIG = -1.0e30
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """One launch configuration; every listed config is tested for correctness, not only the default."""
+
+    block_m: int
+    block_n: int
+    num_warps: int
+    num_stages: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "num_warps": self.num_warps,
+                "num_stages": self.num_stages}  # fmt: skip
+
+
+def interpreted(tensor: torch.Tensor) -> bool:
+    """True when the kernels run under Triton's CPU interpreter (CPU tensors)."""
+    return not tensor.is_cuda
+
+
+@triton.jit
+def kv_row_offsets(
+    bt_row, start, offs_n, kv_len, PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, stride_page, stride_slot
+):
+    """int64 element offsets of tokens ``start + offs_n`` (page base + slot), without the head term."""
+    n = start + offs_n
+    if PAGE_ALIGNED:
+        page = tl.load(bt_row + start // PAGE).to(tl.int64)
+        pages = tl.full(n.shape, 0, tl.int64) + page
+    else:
+        pages = tl.load(bt_row + n // PAGE, mask=n < kv_len, other=0).to(tl.int64)
+    return pages * stride_page + (n % PAGE).to(tl.int64) * stride_slot
+
+
+@triton.jit
+def attend_tile(
+    acc, m_i, l_i, q, K, V, head, rows, n, kv_len, offs_d, d_mask,
+    p_rows, local, sinks, qk_scale,
+    MASKED: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
+):  # fmt: skip
+    """One online-softmax step over a KV tile. ``rows`` are the tokens' int64 offsets inside a head
+    (K and V share strides), ``head`` the KV head's offset; ``p_rows`` the query positions."""
+    in_bounds = n < kv_len
+    k = tl.load(K + head + rows[None, :] + offs_d[:, None], mask=in_bounds[None, :] & d_mask[:, None], other=0.0)
+    qk = tl.dot(q, k.to(COMPUTE_DTYPE)) * qk_scale
+    if MASKED:
+        visible = (n[None, :] <= p_rows[:, None]) & in_bounds[None, :]
+        visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
+        qk = tl.where(visible, qk, float("-inf"))
+    m_new = tl.maximum(m_i, tl.max(qk, 1))
+    alpha = tl.math.exp2(m_i - m_new)
+    p = tl.math.exp2(qk - m_new[:, None])
+    l_i = l_i * alpha + tl.sum(p, 1)
+    v = tl.load(V + head + rows[:, None] + offs_d[None, :], mask=in_bounds[:, None] & d_mask[None, :], other=0.0)
+    acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
+    return acc, m_new, l_i

@@ -1,0 +1,93 @@
+"""Exact mask boundaries, probed one key at a time: zero keys give uniform attention, so the output's
+channel 0 is > 0 iff the probed key (the only one with V[..., 0] = 1) is visible."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kernels.swa import paged_decode, paged_prefill
+from kernels.swa.checks import Windows
+from tests.kernels.helpers import DEVICE
+from tests.kernels.inputs import decode_inputs, prefill_inputs
+
+KV_LEN = 60
+G, L = 5, 20
+
+
+def _probe(x, token: int) -> None:
+    """Zero K; V channel 0 is 1 only at logical token ``token`` of sequence 0."""
+    x.k_cache.zero_()
+    x.v_cache.zero_()
+    page_size = x.k_cache.shape[2]
+    page = int(x.block_tables[0, token // page_size])
+    x.v_cache[page, :, token % page_size, 0] = 1
+
+
+@pytest.mark.parametrize(
+    ("token", "visible"),
+    [
+        (KV_LEN - 1 - L, True),  # distance exactly L: visible (inclusive band)
+        (KV_LEN - 2 - L, False),  # distance L + 1: not visible
+        (G - 1, True),  # last sink
+        (G, False),  # first non-sink, outside the band
+        (KV_LEN - 1, True),  # the query's own position
+    ],
+)
+def test_decode_boundaries(token, visible):
+    x = decode_inputs([KV_LEN], q_heads=2, kv_heads=1, head_dim=16, page_size=16)
+    _probe(x, token)
+    out = paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, local_window=L, global_window=G)
+    expected = 1.0 / Windows(L, G).visible(KV_LEN - 1) if visible else 0.0
+    assert out[0, :, 0].float().tolist() == pytest.approx([expected] * 2, rel=1e-2)
+
+
+@pytest.mark.parametrize("q_row", [0, 7, 19])
+def test_prefill_boundaries(q_row):
+    q_len = 20
+    x = prefill_inputs([q_len], [KV_LEN], q_heads=1, kv_heads=1, head_dim=16, page_size=16)
+    position = KV_LEN - q_len + q_row
+    windows = Windows(L, G)
+    for token, visible in ((position - L, True), (position - L - 1, False), (G - 1, True), (G, False),
+                           (position, True), (position + 1, False)):  # fmt: skip
+        if not 0 <= token < KV_LEN or (token < G and not visible):
+            continue
+        visible = visible or token < G
+        _probe(x, token)
+        out = paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
+                            local_window=L, global_window=G)  # fmt: skip
+        expected = 1.0 / windows.visible(position) if visible else 0.0
+        assert out[q_row, 0, 0].item() == pytest.approx(expected, rel=1e-2), (token, visible)
+
+
+def test_visible_count_formula():
+    w = Windows.from_args(3, 2)
+    # position 10 sees keys 7..10 (band) and 0..1 (sinks)
+    assert w.visible(10) == 6
+    assert w.visible(4) == 4 + 1  # band 1..4, sink 0
+    assert Windows.from_args(None, None).visible(9) == 10
+    assert Windows.from_args(None, 4).visible(9) == 4
+    assert Windows.from_args(None, 0).visible(9) == 0
+
+
+@pytest.mark.skipif(DEVICE != "cpu", reason="the GPU suite covers this at realistic sizes")
+def test_pages_past_two_to_the_31_elements_do_not_wrap():
+    """A page whose first element sits past 2^31 (int32 offset overflow) is read correctly."""
+    from kernels.swa import reference
+
+    head_dim, page_size = 64, 16
+    num_pages = (1 << 31) // (page_size * head_dim) + 4
+    k_cache = torch.empty((num_pages, 1, page_size, head_dim), dtype=torch.int8)  # ~2 GiB virtual, untouched
+    v_cache = torch.empty_like(k_cache)
+    generator = torch.Generator().manual_seed(0)
+    last_pages = [num_pages - 1, num_pages - 3]
+    for page in last_pages:
+        k_cache[page] = torch.randint(-128, 128, (1, page_size, head_dim), generator=generator, dtype=torch.int8)
+        v_cache[page] = torch.randint(-128, 128, (1, page_size, head_dim), generator=generator, dtype=torch.int8)
+    tables = torch.tensor([last_pages], dtype=torch.int32)
+    seqlens = torch.tensor([2 * page_size], dtype=torch.int32)
+    scale = torch.full((1, head_dim), 0.01)
+    q = torch.randn((1, 2, head_dim), generator=generator).to(torch.bfloat16)
+    out = paged_decode(q, k_cache, v_cache, seqlens, tables, local_window=100, k_scale=scale, v_scale=scale)
+    ref = reference.paged_decode(q, k_cache, v_cache, seqlens, tables, local_window=100, k_scale=scale, v_scale=scale)
+    assert ((out.double() - ref).norm() / ref.norm()).item() < 2e-2

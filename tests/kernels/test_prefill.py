@@ -1,0 +1,119 @@
+"""paged_prefill against the float64 reference on the edge cases of swa-kernels.md section 4."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config
+from tests.kernels.helpers import DEVICE, assert_matches, prefill_written_rows, run_prefill, tolerance
+from tests.kernels.inputs import prefill_inputs
+
+BLOCK = default_config(torch.empty(1, device=DEVICE), 32).block_n
+CONFIGS = CUDA_CONFIGS if DEVICE == "cuda" else INTERPRETER_CONFIGS
+
+
+def _check(x, **kwargs):
+    out, ref = run_prefill(x, **kwargs)
+    rows = prefill_written_rows(x)
+    assert_matches(out, ref, tolerance(x), rows)
+    assert torch.isnan(out[~rows]).all(), "rows of empty sequences must stay untouched"
+    return out, ref
+
+
+WINDOWS = [(None, None), (None, 5), (3, None), (0, 9), (0, None), (4, 9), (64, 9), (200, 9)]
+
+
+@pytest.mark.parametrize(("global_window", "local_window"), WINDOWS)
+def test_window_combinations_chunked_and_ragged(global_window, local_window):
+    # prefix > 0 (chunked), prefix 0, q_len 1, an empty sequence, kv_len < G for some
+    x = prefill_inputs([23, 40, 1, 0], [70, 40, 9, 0], q_heads=4, kv_heads=2, head_dim=32, page_size=16)
+    _check(x, local_window=local_window, global_window=global_window)
+
+
+@pytest.mark.parametrize("local_window", [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 127, 128])
+def test_local_window_sizes_around_the_tile(local_window):
+    x = prefill_inputs([45, 33], [160, 33], q_heads=2, kv_heads=1, head_dim=32, page_size=16, seed=local_window)
+    _check(x, local_window=local_window, global_window=4)
+
+
+@pytest.mark.parametrize("local_window", [1023, 4095])
+def test_long_windows(local_window):
+    x = prefill_inputs([17], [local_window + 40], q_heads=2, kv_heads=1, head_dim=32, page_size=64, seed=3)
+    _check(x, local_window=local_window, global_window=4)
+    _check(x, local_window=local_window, global_window=None)
+
+
+def test_first_visited_tile_fully_masked_rows():
+    # chunk start unaligned to the tile, tiny window, no sinks: some rows' first tile holds no visible key
+    x = prefill_inputs([37, 29], [37 + 5, 29 + 11], q_heads=2, kv_heads=1, head_dim=32, page_size=16, seed=1)
+    out, _ = _check(x, local_window=1, global_window=None)
+    assert (out.abs().sum(-1) > 0).all()
+    _check(x, local_window=2, global_window=0)
+
+
+@pytest.mark.parametrize("q_len", [1, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 3])
+@pytest.mark.parametrize("prefix", [0, 7])
+def test_query_lengths(q_len, prefix):
+    x = prefill_inputs([q_len, 3], [q_len + prefix, 3], q_heads=4, kv_heads=4, head_dim=32, page_size=16)
+    _check(x, local_window=BLOCK, global_window=2)
+
+
+@pytest.mark.parametrize("kv_len", [1, 15, 16, 17])
+def test_kv_lengths_around_the_page(kv_len):
+    x = prefill_inputs([1, kv_len], [kv_len, kv_len], q_heads=2, kv_heads=1, head_dim=32, page_size=16)
+    _check(x, local_window=3, global_window=8)
+
+
+def test_non_causal_ignores_windows():
+    x = prefill_inputs([20, 9], [20, 30], q_heads=4, kv_heads=2, head_dim=32, page_size=16)
+    out, _ = _check(x, causal=False, local_window=2, global_window=1)
+    plain, _ = run_prefill(x, causal=False)
+    assert torch.equal(out, plain)
+
+
+@pytest.mark.parametrize("page_size", [1, 8, 16, 32, 64, 128, 256])
+def test_page_sizes_shuffled_pages(page_size):
+    x = prefill_inputs([30, 12], [300, 12], q_heads=2, kv_heads=1, head_dim=32, page_size=page_size, seed=page_size)
+    _check(x, local_window=40, global_window=4)
+
+
+@pytest.mark.parametrize("group", [1, 2, 4, 8])
+@pytest.mark.parametrize("interleave", [False, True])
+def test_gqa_groupings(group, interleave):
+    x = prefill_inputs([19], [40], q_heads=2 * group, kv_heads=2, head_dim=32, page_size=16, seed=group)
+    _check(x, local_window=9, global_window=2, gqa_interleave=interleave)
+
+
+def test_mqa_and_non_power_of_two_head_dim():
+    x = prefill_inputs([21], [50], q_heads=4, kv_heads=1, head_dim=96, page_size=16)
+    _check(x, local_window=17, global_window=3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_query_dtypes_and_softmax_scale(dtype):
+    x = prefill_inputs([18, 7], [40, 7], q_heads=4, kv_heads=2, head_dim=64, page_size=32, dtype=dtype)
+    _check(x, local_window=9, global_window=2, softmax_scale=0.3)
+
+
+def test_int8_cache_with_extremes_and_per_channel_scales():
+    x = prefill_inputs([26, 5], [90, 5], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8)
+    x.k_cache[0, :, :, :4] = 127
+    x.k_cache[1, :, :, 4:8] = -128
+    x.v_scale[1] *= 40.0  # one head's scales far larger than the other's
+    _check(x, local_window=20, global_window=4)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}")
+def test_every_config_is_correct(config):
+    x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=32, page_size=16, seed=9)
+    for windows in ((4, 20), (None, None), (0, 1)):
+        out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1])
+        assert_matches(out, ref, tolerance(x))
+
+
+def test_deterministic():
+    x = prefill_inputs([40, 9], [80, 9], q_heads=4, kv_heads=2, head_dim=32, page_size=16)
+    first, _ = run_prefill(x, local_window=20, global_window=4)
+    second, _ = run_prefill(x, local_window=20, global_window=4)
+    assert torch.equal(first, second)
