@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 PG_URL = os.environ.get("PERFCI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _postgres_available() -> str | None:
+    from sqlalchemy import create_engine, text  # imported here: the GPU machine runs kernel tests without it
+    from sqlalchemy.exc import OperationalError
+
     try:
         engine = create_engine(PG_URL)
         with engine.connect() as connection:
@@ -39,6 +40,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path, postgres_problem) -> Iterat
         if os.environ.get("PERFCI_REQUIRE_PG"):
             pytest.fail(f"PostgreSQL at {PG_URL} is required (PERFCI_REQUIRE_PG) but unreachable: {postgres_problem}")
         pytest.skip(f"PostgreSQL unreachable: {postgres_problem}")
+    from sqlalchemy import create_engine, text
+
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -43,13 +43,6 @@ class Windows:
             sinks=0 if global_window is None else min(global_window, UNBOUNDED),
         )
 
-    def visible(self, q: int) -> int:
-        """n(q): keys visible to the query at absolute position q (exact FLOP/byte accounting)."""
-        if q < 0:
-            return 0
-        band = min(q, self.local) + 1 if self.local >= 0 else 0
-        return band + min(max(q - max(self.local, -1), 0), self.sinks)
-
 
 @dataclass(frozen=True)
 class CacheLayout:

@@ -7,7 +7,7 @@ import torch
 from kernels.swa import reference
 from kernels.swa.decode import paged_decode_with_config
 from kernels.swa.prefill import paged_prefill_with_config
-from tests.kernels.inputs import PagedInputs
+from perfci.suite.inputs import PagedInputs
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 TOLERANCE = {torch.bfloat16: 1e-2, torch.float16: 5e-3}
@@ -56,7 +56,7 @@ def run_decode(x: PagedInputs, config=None, splits=None, **kwargs) -> tuple[torc
 def prefill_written_rows(x: PagedInputs) -> torch.Tensor:
     """Rows of sequences with q_len > 0 and kv_len > 0 (the others must stay untouched)."""
     cu = x.cu_seqlens_q.tolist()
-    rows = torch.zeros(x.q.shape[0], dtype=torch.bool)
+    rows = torch.zeros(x.q.shape[0], dtype=torch.bool, device=x.q.device)
     for b, kv_len in enumerate(x.kv_lens):
         if kv_len > 0:
             rows[cu[b] : cu[b + 1]] = True

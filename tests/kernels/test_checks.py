@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kernels.swa import paged_decode, paged_prefill, reference
-from tests.kernels.inputs import decode_inputs, prefill_inputs
+from perfci.suite.inputs import decode_inputs, prefill_inputs
 
 
 def _decode(x, **overrides):

@@ -7,8 +7,8 @@ import torch
 
 from kernels.swa.checks import Windows
 from kernels.swa.decode import CUDA_CONFIGS, INTERPRETER_CONFIGS, choose_splits, default_config
+from perfci.suite.inputs import decode_inputs
 from tests.kernels.helpers import DEVICE, assert_matches, run_decode, tolerance
-from tests.kernels.inputs import decode_inputs
 
 BLOCK = default_config(torch.empty(1, device=DEVICE), 16).block_n
 CONFIGS = CUDA_CONFIGS if DEVICE == "cuda" else INTERPRETER_CONFIGS

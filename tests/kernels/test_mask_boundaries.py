@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from kernels.swa import paged_decode, paged_prefill
-from kernels.swa.checks import Windows
+from perfci.suite.inputs import decode_inputs, prefill_inputs
+from perfci.suite.model import visible_keys
 from tests.kernels.helpers import DEVICE
-from tests.kernels.inputs import decode_inputs, prefill_inputs
 
 KV_LEN = 60
 G, L = 5, 20
@@ -38,7 +38,7 @@ def test_decode_boundaries(token, visible):
     x = decode_inputs([KV_LEN], q_heads=2, kv_heads=1, head_dim=16, page_size=16)
     _probe(x, token)
     out = paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, local_window=L, global_window=G)
-    expected = 1.0 / Windows(L, G).visible(KV_LEN - 1) if visible else 0.0
+    expected = 1.0 / int(visible_keys(KV_LEN - 1, L, G)) if visible else 0.0
     assert out[0, :, 0].float().tolist() == pytest.approx([expected] * 2, rel=1e-2)
 
 
@@ -47,7 +47,6 @@ def test_prefill_boundaries(q_row):
     q_len = 20
     x = prefill_inputs([q_len], [KV_LEN], q_heads=1, kv_heads=1, head_dim=16, page_size=16)
     position = KV_LEN - q_len + q_row
-    windows = Windows(L, G)
     for token, visible in ((position - L, True), (position - L - 1, False), (G - 1, True), (G, False),
                            (position, True), (position + 1, False)):  # fmt: skip
         if not 0 <= token < KV_LEN or (token < G and not visible):
@@ -56,18 +55,8 @@ def test_prefill_boundaries(q_row):
         _probe(x, token)
         out = paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
                             local_window=L, global_window=G)  # fmt: skip
-        expected = 1.0 / windows.visible(position) if visible else 0.0
+        expected = 1.0 / int(visible_keys(position, L, G)) if visible else 0.0
         assert out[q_row, 0, 0].item() == pytest.approx(expected, rel=1e-2), (token, visible)
-
-
-def test_visible_count_formula():
-    w = Windows.from_args(3, 2)
-    # position 10 sees keys 7..10 (band) and 0..1 (sinks)
-    assert w.visible(10) == 6
-    assert w.visible(4) == 4 + 1  # band 1..4, sink 0
-    assert Windows.from_args(None, None).visible(9) == 10
-    assert Windows.from_args(None, 4).visible(9) == 4
-    assert Windows.from_args(None, 0).visible(9) == 0
 
 
 @pytest.mark.skipif(DEVICE != "cpu", reason="the GPU suite covers this at realistic sizes")

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config
+from perfci.suite.inputs import prefill_inputs
 from tests.kernels.helpers import DEVICE, assert_matches, prefill_written_rows, run_prefill, tolerance
-from tests.kernels.inputs import prefill_inputs
 
 BLOCK = default_config(torch.empty(1, device=DEVICE), 32).block_n
 CONFIGS = CUDA_CONFIGS if DEVICE == "cuda" else INTERPRETER_CONFIGS

@@ -6,8 +6,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perfci.suite.inputs import decode_inputs, prefill_inputs
 from tests.kernels.helpers import assert_matches, prefill_written_rows, run_decode, run_prefill, tolerance
-from tests.kernels.inputs import decode_inputs, prefill_inputs
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 windows = st.tuples(st.one_of(st.none(), st.integers(0, 40)), st.one_of(st.none(), st.integers(0, 70)))

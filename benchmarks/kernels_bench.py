@@ -1,0 +1,257 @@
+"""SWA kernel performance on one GPU, side by side with FlexAttention, against ceilings measured now.
+
+    python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep]
+
+Per case: our kernel's median time (CUDA events with L2 flushed, or CUDA-graph replay for decode),
+useful TFLOP/s or GB/s (perfci.suite.model), % of the roofline at the ceilings measured at the start
+of the same run (device-to-device copy, bf16 GEMM), the error against a float64 reference (or
+FlexAttention where the reference would not fit), and FlexAttention on the same mask and shapes
+(dense K/V gathered from the pages, ``enable_gqa=True``). ``--sweep`` also times every config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from kernels.swa import decode as decode_mod
+from kernels.swa import prefill as prefill_mod
+from kernels.swa import reference
+from perfci.measure.cuda_timing import time_cuda
+from perfci.suite.inputs import PagedInputs, decode_inputs, prefill_inputs
+from perfci.suite.model import decode_min_bytes, prefill_flops, prefill_pairs, roofline_seconds
+
+HQ, HKV, D = 32, 8, 128
+
+
+@dataclass
+class Case:
+    name: str
+    op: str
+    batch: int
+    kv_len: int
+    local: int | None
+    sinks: int | None
+    page: int
+    q_len: int = 1
+    int8: bool = False
+    graph: bool = False
+    peer: bool = True
+    check: str = "reference"  # reference | flex | none
+    notes: list[str] = field(default_factory=list)
+
+
+def measure_ceilings() -> dict:
+    """Copy bandwidth (bytes read + written) and bf16 GEMM rate, measured on this card now."""
+    src = torch.empty(2 * 1024**3 // 2, dtype=torch.bfloat16, device="cuda").normal_()
+    dst = torch.empty_like(src)
+    copy_ms = statistics.median(time_cuda(lambda: dst.copy_(src), "events"))
+    a = torch.randn(8192, 8192, dtype=torch.bfloat16, device="cuda")
+    b = torch.randn(8192, 8192, dtype=torch.bfloat16, device="cuda")
+    mm_ms = statistics.median(time_cuda(lambda: a @ b, "events"))
+    del src, dst, a, b
+    torch.cuda.empty_cache()
+    return {"copy_gbps": 2 * 2 * 1024**3 / (copy_ms * 1e-3) / 1e9, "bf16_tflops": 2 * 8192**3 / (mm_ms * 1e-3) / 1e12}
+
+
+def gather_dense(x: PagedInputs, kv_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, Hkv, kv_len, D) bf16 K/V in logical order (dequantized for int8) for the dense peer."""
+    page = x.k_cache.shape[2]
+    n_pages = -(-kv_len // page)
+    keys, values = [], []
+    for b in range(x.block_tables.shape[0]):
+        pages = x.block_tables[b, :n_pages].long()
+        for cache, scale, out in ((x.k_cache, x.k_scale, keys), (x.v_cache, x.v_scale, values)):
+            tokens = cache[pages].permute(1, 0, 2, 3).reshape(HKV, -1, D)[:, :kv_len]
+            if scale is not None:
+                tokens = tokens.float() * scale[:, None, :]
+            out.append(tokens.to(torch.bfloat16))
+    return torch.stack(keys), torch.stack(values)
+
+
+def flex_peer(x: PagedInputs, case: Case) -> tuple[callable, torch.Tensor]:
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    k, v = gather_dense(x, case.kv_len)
+    offset = case.kv_len - case.q_len
+    local, sinks = case.local, case.sinks
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        p = q_idx + offset
+        visible = kv_idx <= p
+        in_band = (p - kv_idx <= local) if local is not None else (kv_idx < 0)
+        is_sink = (kv_idx < sinks) if sinks is not None else (kv_idx < 0)
+        return visible & (in_band | is_sink)
+
+    block_mask = create_block_mask(mask_mod, B=None, H=None, Q_LEN=case.q_len, KV_LEN=case.kv_len, device="cuda")
+    q = x.q.view(case.batch, case.q_len, HQ, D).transpose(1, 2).contiguous()
+    compiled = torch.compile(flex_attention, dynamic=False)
+
+    def run():
+        return compiled(q, k, v, block_mask=block_mask, enable_gqa=True)
+
+    out = run().transpose(1, 2).reshape(-1, HQ, D)
+    return run, out
+
+
+def inputs_for(case: Case) -> PagedInputs:
+    cache_dtype = torch.int8 if case.int8 else None
+    if case.op == "decode":
+        return decode_inputs([case.kv_len] * case.batch, HQ, HKV, D, case.page, cache_dtype=cache_dtype, device="cuda")
+    return prefill_inputs([case.q_len] * case.batch, [case.kv_len] * case.batch, HQ, HKV, D, case.page,
+                          cache_dtype=cache_dtype, device="cuda")  # fmt: skip
+
+
+def kernel_call(x: PagedInputs, case: Case, config=None):
+    out = torch.empty_like(x.q)
+    kwargs = {"local_window": case.local, "global_window": case.sinks, "k_scale": x.k_scale, "v_scale": x.v_scale,
+              "out": out, "config": config}  # fmt: skip
+    if case.op == "decode":
+        return lambda: decode_mod.paged_decode_with_config(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables,
+                                                           **kwargs), out  # fmt: skip
+    return lambda: prefill_mod.paged_prefill_with_config(
+        x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **kwargs
+    ), out  # fmt: skip
+
+
+def rel_error(out: torch.Tensor, ref: torch.Tensor) -> float:
+    return ((out.double() - ref.double()).norm() / ref.double().norm()).item()
+
+
+def work(case: Case) -> dict:
+    if case.op == "decode":
+        nbytes = decode_min_bytes([case.kv_len] * case.batch, case.local, case.sinks, q_heads=HQ, kv_heads=HKV,
+                                  head_dim=D, q_elem=2, kv_elem=1 if case.int8 else 2, page_size=case.page,
+                                  quantized=case.int8)  # fmt: skip
+        return {"flops": 0, "bytes": nbytes}
+    pairs = prefill_pairs([case.q_len] * case.batch, [case.kv_len] * case.batch, case.local, case.sinks)
+    kv_elem = 1 if case.int8 else 2
+    # bytes: q in, out, and each K/V row visible to some query read once
+    rows = case.batch * min(case.kv_len, (case.local or case.kv_len) + case.q_len + (case.sinks or 0))
+    nbytes = 2 * case.batch * case.q_len * HQ * D * 2 + rows * HKV * D * 2 * kv_elem
+    return {"flops": prefill_flops(pairs, HQ, D), "bytes": nbytes, "pairs": pairs}
+
+
+def run_case(case: Case, ceilings: dict, sweep: bool) -> dict:
+    torch.manual_seed(0)
+    x = inputs_for(case)
+    mode = "graph" if case.graph else "events"
+    fn, out = kernel_call(x, case)
+    fn()
+    torch.cuda.synchronize()
+    record: dict = {"case": case.name, "op": case.op, "mode": mode, "params": case.__dict__ | {"notes": None}}
+    if case.check == "reference":
+        ref_fn = reference.paged_decode if case.op == "decode" else reference.paged_prefill
+        args = (x.seqlens,) if case.op == "decode" else (x.cu_seqlens_q, x.seqlens_kv)
+        ref = ref_fn(x.q, x.k_cache, x.v_cache, *args, x.block_tables, local_window=case.local,
+                     global_window=case.sinks, k_scale=x.k_scale, v_scale=x.v_scale)  # fmt: skip
+        record["rel_err"] = rel_error(out, ref)
+    else:
+        ref = None
+    samples = time_cuda(fn, mode)
+    median_ms = statistics.median(samples)
+    w = work(case)
+    floor = roofline_seconds(w["flops"], w["bytes"], ceilings["bf16_tflops"] * 1e12, ceilings["copy_gbps"] * 1e9)
+    record.update(
+        samples_ms=samples, median_ms=median_ms, work=w,
+        tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
+        roofline_fraction=floor / (median_ms * 1e-3),
+        config=(decode_mod.default_config(x.q, case.page) if case.op == "decode"
+                else prefill_mod.default_config(x.q, D)).as_dict(),
+    )  # fmt: skip
+    if sweep:
+        configs = decode_mod.CUDA_CONFIGS if case.op == "decode" else prefill_mod.CUDA_CONFIGS
+        record["sweep"] = []
+        for config in configs:
+            try:
+                sweep_fn, sweep_out = kernel_call(x, case, config)
+                sweep_fn()
+                ms = statistics.median(time_cuda(sweep_fn, mode, rep_ms=50))
+                record["sweep"].append({"config": config.as_dict(), "median_ms": ms,
+                                        "rel_err": rel_error(sweep_out, ref if ref is not None else out)})  # fmt: skip
+            except Exception as error:  # a config that fails to compile is a result, not a crash
+                record["sweep"].append({"config": config.as_dict(), "error": str(error)[:300]})
+    if case.peer and not case.int8:
+        try:
+            peer_fn, peer_out = flex_peer(x, case)
+            record["flex_rel_vs_ours"] = rel_error(out, peer_out)
+            peer_ms = statistics.median(time_cuda(peer_fn, mode))
+            record["flex_median_ms"] = peer_ms
+            record["speedup_vs_flex"] = peer_ms / median_ms
+        except Exception as error:
+            record["flex_error"] = f"{type(error).__name__}: {str(error)[:300]}"
+    del x, ref
+    torch.cuda.empty_cache()
+    return record
+
+
+def cases(only: str | None) -> list[Case]:
+    decode = [
+        Case("decode/b8-kv1024-p32-l1023-g4", "decode", 8, 1024, 1023, 4, 32, graph=True),
+        Case("decode/b32-kv4096-p128-l4095-g64", "decode", 32, 4096, 4095, 64, 128, graph=True),
+        Case("decode/b1-kv32k-p128-l4095-g4", "decode", 1, 32768, 4095, 4, 128, graph=True),
+        Case("decode/b64-kv16k-p128-l4095-g4", "decode", 64, 16384, 4095, 4, 128),
+        Case("decode/b64-kv16k-p128-l4095-g4-int8", "decode", 64, 16384, 4095, 4, 128, int8=True),
+        Case("decode/b32-kv8k-p128-l4095-g4", "decode", 32, 8192, 4095, 4, 128, peer=False),
+        Case("decode/b32-kv32k-p128-l4095-g4", "decode", 32, 32768, 4095, 4, 128, peer=False),
+        Case("decode/b32-kv128k-p128-l4095-g4", "decode", 32, 131072, 4095, 4, 128, peer=False),
+        Case("decode/b64-kv4096-p16-l127-g4", "decode", 64, 4096, 127, 4, 16),
+        Case("decode/b32-kv32k-p128-l4095-g4-int8", "decode", 32, 32768, 4095, 4, 128, int8=True, peer=False),
+    ]
+    prefill = [
+        Case("prefill/b2-q4096-p64-l1023-g16", "prefill", 2, 4096, 1023, 16, 64, q_len=4096),
+        Case("prefill/b2-q4096-p64-l1023-g16-int8", "prefill", 2, 4096, 1023, 16, 64, q_len=4096, int8=True),
+        Case("prefill/b1-q16k-p64-l1023-g4", "prefill", 1, 16384, 1023, 4, 64, q_len=16384, check="flex"),
+        Case(
+            "prefill/b1-q16k-p64-l1023-g4-int8", "prefill", 1, 16384, 1023, 4, 64, q_len=16384, int8=True, check="none"
+        ),
+        Case("prefill/b1-q16k-p128-l4095-g64", "prefill", 1, 16384, 4095, 64, 128, q_len=16384, check="flex"),
+        Case("prefill/b8-q8k-p128-l4095-g4", "prefill", 8, 8192, 4095, 4, 128, q_len=8192, check="flex"),
+        Case("prefill/b4-q2k-prefix16k-p64-l4095-g4", "prefill", 4, 18432, 4095, 4, 64, q_len=2048, check="flex"),
+        Case("prefill/b16-q1k-p16-l127-g4", "prefill", 16, 1024, 127, 4, 16, q_len=1024),
+    ]
+    return [c for c in decode + prefill if only is None or c.op == only]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--only", choices=["decode", "prefill"])
+    parser.add_argument("--sweep", action="store_true")
+    args = parser.parse_args()
+    report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+              "triton": __import__("triton").__version__, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+              "ceilings": measure_ceilings(), "results": []}  # fmt: skip
+    print(f"{report['device']}: copy {report['ceilings']['copy_gbps']:.0f} GB/s, "
+          f"bf16 GEMM {report['ceilings']['bf16_tflops']:.0f} TFLOP/s", flush=True)  # fmt: skip
+    for case in cases(args.only):
+        t0 = time.time()
+        try:
+            record = run_case(case, report["ceilings"], args.sweep)
+        except Exception as error:
+            record = {"case": case.name, "error": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}
+        record["wall_s"] = time.time() - t0
+        report["results"].append(record)
+        args.out.write_text(json.dumps(report, indent=1))
+        if "error" in record:
+            print(f"{case.name:45s} ERROR {record['error'][:200]}", flush=True)
+            continue
+        flex = f"flex {record['flex_median_ms']:.4f} ms x{record['speedup_vs_flex']:.2f}" if "flex_median_ms" in record \
+            else record.get("flex_error", "")[:80]  # fmt: skip
+        print(f"{case.name:45s} {record['median_ms']:.4f} ms {record['tflops']:6.1f} TF/s {record['gbps']:7.1f} GB/s "
+              f"roof {record['roofline_fraction']:.0%} err {record.get('rel_err', float('nan')):.1e} {flex}",
+              flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

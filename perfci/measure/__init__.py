@@ -1,0 +1,1 @@
+"""Timing on CUDA and under the interpreter, NVML telemetry, the environment fingerprint's inputs."""

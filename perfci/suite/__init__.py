@@ -1,0 +1,1 @@
+"""The SWA benchmark suite: case definitions, tiers, and the FLOP/byte model (pure)."""
