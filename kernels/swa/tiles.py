@@ -16,7 +16,7 @@ import triton.language as tl
 
 #: Running-max start value: finite, so a fully masked first tile gives exp2(-inf - m) = 0 and
 #: alpha = exp2(m - m) = 1 instead of exp2(-inf + inf) = NaN (the "-inf minus -inf" bug).
-NEG_BIG = -1.0e30
+NEG_BIG = tl.constexpr(-1.0e30)
 
 
 @dataclass(frozen=True)
