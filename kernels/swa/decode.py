@@ -44,24 +44,29 @@ INTERPRETER_CONFIGS = (
 )
 
 
-def default_config(q: torch.Tensor, page_size: int) -> KernelConfig:
+def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelConfig:
+    """Small pages: 32-token tiles stay inside a page. int8: 128-token tiles keep as many bytes in
+    flight per step as bf16's 64 (measured on an H200, docs/perf/kernels.md)."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
-    if page_size < 64:
-        return CUDA_CONFIGS[2] if page_size <= 32 else CUDA_CONFIGS[0]
+    if page_size <= 32:
+        return CUDA_CONFIGS[2]
+    if quantized and page_size % 128 == 0:
+        return CUDA_CONFIGS[1]
     return CUDA_CONFIGS[0]
 
 
 def choose_splits(
     batch: int, kv_heads: int, max_kv_len: int, windows: Windows, block_n: int, device: torch.device
 ) -> int:
-    """Splits per (sequence, KV head) from shapes alone: enough programs for ~2 waves on the GPU."""
+    """Splits per (sequence, KV head) from shapes alone: about 4 programs per SM, because one
+    program's KV walk is a chain of dependent steps and only several per SM hide its latency."""
     live = max_kv_len
     if windows.local < UNBOUNDED:
         live = min(max_kv_len, windows.sinks + max(windows.local, -1) + 1 + block_n)
     tiles = triton.cdiv(max(live, 1), block_n) + 1
     if device.type == "cuda":
-        target = 2 * torch.cuda.get_device_properties(device).multi_processor_count
+        target = 4 * torch.cuda.get_device_properties(device).multi_processor_count
     else:
         target = 4
     programs = max(batch * kv_heads, 1)
@@ -214,7 +219,7 @@ def paged_decode_with_config(
     if batch == 0:
         return result
 
-    config = config or default_config(q, layout.page_size)
+    config = config or default_config(q, layout.page_size, layout.quantized)
     capacity = tables.shape[1] * layout.page_size
     if splits is None:
         splits = choose_splits(batch, layout.num_kv_heads, capacity, windows, config.block_n, q.device)

@@ -10,7 +10,7 @@ from kernels.swa.decode import CUDA_CONFIGS, INTERPRETER_CONFIGS, choose_splits,
 from perfci.suite.inputs import decode_inputs
 from tests.kernels.helpers import DEVICE, assert_matches, run_decode, tolerance
 
-BLOCK = default_config(torch.empty(1, device=DEVICE), 16).block_n
+BLOCK = default_config(torch.empty(1, device=DEVICE), 16, quantized=False).block_n
 CONFIGS = CUDA_CONFIGS if DEVICE == "cuda" else INTERPRETER_CONFIGS
 
 
