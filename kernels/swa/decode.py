@@ -25,12 +25,12 @@ from kernels.swa.checks import (
     check_query,
     softmax_scale_or_default,
 )
-from kernels.swa.tiles import NEG_BIG, KernelConfig, attend_tile, interpreted, kv_row_offsets
+from kernels.swa.tiles import NEG_BIG, KernelConfig, interpreted, kv_row_offsets, load_kv_tile, softmax_step
 
 LOG2E = 1.4426950408889634
 MAX_SPLITS = 64
 #: A split gets at least this many KV tiles, so the merge never costs more than the work it spreads.
-MIN_TILES_PER_SPLIT = 4
+MIN_TILES_PER_SPLIT = 8
 
 CUDA_CONFIGS = (
     KernelConfig(block_m=16, block_n=64, num_warps=4, num_stages=3),
@@ -129,10 +129,10 @@ def _decode_kernel(
     for t in range(t_lo, t_hi):
         start = tl.where(t < sink_tiles, t * BLOCK_N, band_lo + (t - sink_tiles) * BLOCK_N)
         rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
-        acc, m_i, l_i = attend_tile(
-            acc, m_i, l_i, q, K, V, head, rows, start + offs_n, kv_len, offs_d, d_mask,
-            p_rows, local, sinks, qk_scale, True, COMPUTE_DTYPE,
-        )  # fmt: skip
+        n = start + offs_n
+        k_t, v = load_kv_tile(K, V, head, rows, n, kv_len, offs_d, d_mask)
+        acc, m_i, l_i = softmax_step(acc, m_i, l_i, q, k_t, v, n, kv_len, p_rows, local, sinks, qk_scale,
+                                     True, COMPUTE_DTYPE)  # fmt: skip
 
     if SPLITS == 1:
         out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 from kernels.swa.checks import (
     UNBOUNDED,
@@ -23,7 +24,7 @@ from kernels.swa.checks import (
     check_query,
     softmax_scale_or_default,
 )
-from kernels.swa.tiles import NEG_BIG, KernelConfig, attend_tile, interpreted, kv_row_offsets
+from kernels.swa.tiles import NEG_BIG, KernelConfig, interpreted, kv_row_offsets, load_kv_tile, softmax_step
 
 LOG2E = 1.4426950408889634
 
@@ -33,11 +34,16 @@ CUDA_CONFIGS = (
     KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2),
     KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3),
     KernelConfig(block_m=64, block_n=32, num_warps=4, num_stages=2),
+    KernelConfig(block_m=128, block_n=64, num_warps=8, num_stages=3, tma=True),
+    KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2, tma=True),
+    KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True),
+    KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, tma=True),
 )
 #: Under the interpreter small tiles keep numpy work per program low.
 INTERPRETER_CONFIGS = (
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1),
     KernelConfig(block_m=32, block_n=16, num_warps=4, num_stages=1),
+    KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=True),
 )
 
 
@@ -51,29 +57,38 @@ def default_config(q: torch.Tensor, head_dim: int) -> KernelConfig:
 
 @triton.jit
 def _walk(
-    acc, m_i, l_i, q, K, V, head, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale,
-    stride_kp, stride_ks,
+    acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
+    p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASKED: tl.constexpr,
-    COMPUTE_DTYPE: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr,
 ):  # fmt: skip
+    """Online softmax over the KV tiles [lo, hi), masked or not."""
     for start in range(lo, hi, BLOCK_N):
-        rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
-        acc, m_i, l_i = attend_tile(
-            acc, m_i, l_i, q, K, V, head, rows, start + offs_n, kv_len, offs_d, d_mask,
-            p_rows, local, sinks, qk_scale, MASKED, COMPUTE_DTYPE,
-        )  # fmt: skip
+        n = start + offs_n
+        if USE_TMA:  # the tile lies in one page: rows (page, kvh, slot..slot+BLOCK_N) of the cache as 2-D
+            page = tl.load(bt_row + start // PAGE)
+            row = (page * NUM_KV_HEADS + kvh) * PAGE + start % PAGE
+            k_t = tl.trans(DESC_K.load([row, 0]))
+            v = DESC_V.load([row, 0])
+            if MASKED:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
+                v = tl.where((n < kv_len)[:, None], v, 0.0)
+        else:
+            rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
+            k_t, v = load_kv_tile(K, V, head, rows, n, kv_len, offs_d, d_mask)
+        acc, m_i, l_i = softmax_step(acc, m_i, l_i, q, k_t, v, n, kv_len, p_rows, local, sinks, qk_scale,
+                                     MASKED, COMPUTE_DTYPE)  # fmt: skip
     return acc, m_i, l_i
 
 
 @triton.jit
 def _prefill_kernel(
-    Q, K, V, KS, VS, O, CU_Q, SEQ_KV, BT,
+    Q, K, V, DESC_K, DESC_V, KS, VS, O, CU_Q, SEQ_KV, BT,
     stride_qt, stride_qh, stride_ot, stride_oh, stride_kp, stride_kh, stride_ks, stride_bt,
     qk_scale, local, sinks,
     GROUP: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
     HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, CAUSAL: tl.constexpr, HAS_SEQ_KV: tl.constexpr,
-    QUANT: tl.constexpr, UPCAST: tl.constexpr,
+    QUANT: tl.constexpr, UPCAST: tl.constexpr, USE_TMA: tl.constexpr,
 ):  # fmt: skip
     pid_m = tl.program_id(0)
     b = tl.program_id(1)
@@ -131,18 +146,18 @@ def _prefill_kernel(
     m_i = tl.full([BLOCK_M], NEG_BIG, tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, 0, sink_hi, offs_n, kv_len, offs_d, d_mask,
-                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, band_lo, left_hi, offs_n, kv_len, offs_d, d_mask,
-                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, mid_lo, mid_hi, offs_n, kv_len, offs_d, d_mask,
-                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, False, COMPUTE_DTYPE)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, head, bt_row, mid_hi, hi, offs_n, kv_len, offs_d, d_mask,
-                          p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi, offs_n, kv_len,
+                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, left_hi, offs_n, kv_len,
+                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n, kv_len,
+                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, False, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n, kv_len,
+                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
 
     out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
     if QUANT:
@@ -222,17 +237,27 @@ def paged_prefill_with_config(
 
     config = config or default_config(q, head_dim)
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
+    page_aligned = layout.page_size % config.block_n == 0
+    use_tma = (
+        config.tma and page_aligned and head_dim in (64, 128) and k_cache.is_contiguous() and v_cache.is_contiguous()
+    )
+    desc_k = desc_v = None
+    if use_tma:
+        rows = layout.num_pages * layout.num_kv_heads * layout.page_size
+        desc_k = TensorDescriptor(k_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
+        desc_v = TensorDescriptor(v_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
     grid = (triton.cdiv(max_q_len, config.block_m), batch, q_heads)
     _prefill_kernel[grid](
-        q, k_cache, v_cache, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
+        q, k_cache, v_cache, desc_k, desc_v, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
         q.stride(0), q.stride(1), result.stride(0), result.stride(1),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
         scale * LOG2E, local, sinks,
         GROUP=q_heads // layout.num_kv_heads, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
         HEAD_DIM=head_dim, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
-        PAGE=layout.page_size, PAGE_ALIGNED=layout.page_size % config.block_n == 0,
+        PAGE=layout.page_size, PAGE_ALIGNED=page_aligned,
         CAUSAL=causal, HAS_SEQ_KV=seqlens_kv is not None, QUANT=layout.quantized, UPCAST=interpreted(q),
+        USE_TMA=use_tma,
         num_warps=config.num_warps, num_stages=config.num_stages,
     )  # fmt: skip
     return result

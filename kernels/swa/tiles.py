@@ -27,10 +27,12 @@ class KernelConfig:
     block_n: int
     num_warps: int
     num_stages: int
+    #: Load K/V tiles with the Hopper bulk tensor copy engine (TMA) where a tile sits in one page.
+    tma: bool = False
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | bool]:
         return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "num_warps": self.num_warps,
-                "num_stages": self.num_stages}  # fmt: skip
+                "num_stages": self.num_stages, "TMA": self.tma}  # fmt: skip
 
 
 def interpreted(tensor: torch.Tensor) -> bool:
@@ -53,24 +55,30 @@ def kv_row_offsets(
 
 
 @triton.jit
-def attend_tile(
-    acc, m_i, l_i, q, K, V, head, rows, n, kv_len, offs_d, d_mask,
-    p_rows, local, sinks, qk_scale,
+def load_kv_tile(K, V, head, rows, n, kv_len, offs_d, d_mask):
+    """K as (BLOCK_D, BLOCK_N) and V as (BLOCK_N, BLOCK_D) through per-row pointers; rows past
+    ``kv_len`` are not read (zeros)."""
+    in_bounds = n < kv_len
+    k_t = tl.load(K + head + rows[None, :] + offs_d[:, None], mask=in_bounds[None, :] & d_mask[:, None], other=0.0)
+    v = tl.load(V + head + rows[:, None] + offs_d[None, :], mask=in_bounds[:, None] & d_mask[None, :], other=0.0)
+    return k_t, v
+
+
+@triton.jit
+def softmax_step(
+    acc, m_i, l_i, q, k_t, v, n, kv_len, p_rows, local, sinks, qk_scale,
     MASKED: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
 ):  # fmt: skip
-    """One online-softmax step over a KV tile. ``rows`` are the tokens' int64 offsets inside a head
-    (K and V share strides), ``head`` the KV head's offset; ``p_rows`` the query positions."""
-    in_bounds = n < kv_len
-    k = tl.load(K + head + rows[None, :] + offs_d[:, None], mask=in_bounds[None, :] & d_mask[:, None], other=0.0)
-    qk = tl.dot(q, k.to(COMPUTE_DTYPE)) * qk_scale
+    """One online-softmax step over a loaded KV tile; ``p_rows`` are the query positions (one per row).
+    Masked steps apply the full mask of swa-kernels.md section 1 plus ``n < kv_len``."""
+    qk = tl.dot(q, k_t.to(COMPUTE_DTYPE)) * qk_scale
     if MASKED:
-        visible = (n[None, :] <= p_rows[:, None]) & in_bounds[None, :]
+        visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
         visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
         qk = tl.where(visible, qk, float("-inf"))
     m_new = tl.maximum(m_i, tl.max(qk, 1))
     alpha = tl.math.exp2(m_i - m_new)
     p = tl.math.exp2(qk - m_new[:, None])
     l_i = l_i * alpha + tl.sum(p, 1)
-    v = tl.load(V + head + rows[:, None] + offs_d[None, :], mask=in_bounds[:, None] & d_mask[None, :], other=0.0)
     acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
     return acc, m_new, l_i

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config
+from kernels.swa.tiles import KernelConfig
 from perfci.suite.inputs import prefill_inputs
 from tests.kernels.helpers import DEVICE, assert_matches, prefill_written_rows, run_prefill, tolerance
 
@@ -106,7 +107,8 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}")
 def test_every_config_is_correct(config):
-    x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=32, page_size=16, seed=9)
+    # head_dim 64 and page 64: the TMA configs take their TMA path
+    x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, seed=9)
     for windows in ((4, 20), (None, None), (0, 1)):
         out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1])
         assert_matches(out, ref, tolerance(x))
@@ -117,3 +119,18 @@ def test_deterministic():
     first, _ = run_prefill(x, local_window=20, global_window=4)
     second, _ = run_prefill(x, local_window=20, global_window=4)
     assert torch.equal(first, second)
+
+
+@pytest.mark.parametrize("tma", [False, True])
+def test_garbage_past_kv_len_in_the_last_page_is_never_used(tma):
+    """Slots past kv_len in a sequence's last page may hold NaN (a reused pool): never reaches out."""
+    page_size = 16
+    x = prefill_inputs([21, 6], [37, 6], q_heads=4, kv_heads=2, head_dim=64, page_size=page_size, seed=5)
+    for b, kv_len in enumerate(x.kv_lens):
+        last = int(x.block_tables[b, (kv_len - 1) // page_size])
+        x.k_cache[last, :, kv_len % page_size :] = float("nan")
+        x.v_cache[last, :, kv_len % page_size :] = float("nan")
+    config = KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=tma) if DEVICE == "cpu" else \
+        KernelConfig(block_m=128, block_n=16, num_warps=8, num_stages=2, tma=tma)  # fmt: skip
+    out, ref = run_prefill(x, config=config, local_window=9, global_window=2)
+    assert_matches(out, ref, tolerance(x))
