@@ -25,7 +25,15 @@ from kernels.swa.checks import (
     check_query,
     softmax_scale_or_default,
 )
-from kernels.swa.tiles import NEG_BIG, KernelConfig, interpreted, kv_row_offsets, load_kv_tile, softmax_step
+from kernels.swa.tiles import (
+    NEG_BIG,
+    KernelConfig,
+    interpreted,
+    kv_row_offsets,
+    load_k_tile,
+    load_v_tile,
+    softmax_scores,
+)
 
 LOG2E = 1.4426950408889634
 MAX_SPLITS = 64
@@ -130,9 +138,11 @@ def _decode_kernel(
         start = tl.where(t < sink_tiles, t * BLOCK_N, band_lo + (t - sink_tiles) * BLOCK_N)
         rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
         n = start + offs_n
-        k_t, v = load_kv_tile(K, V, head, rows, n, kv_len, offs_d, d_mask)
-        acc, m_i, l_i = softmax_step(acc, m_i, l_i, q, k_t, v, n, kv_len, p_rows, local, sinks, qk_scale,
-                                     True, COMPUTE_DTYPE)  # fmt: skip
+        k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
+        p, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
+                                            True, COMPUTE_DTYPE)  # fmt: skip
+        v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
+        acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
 
     if SPLITS == 1:
         out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)

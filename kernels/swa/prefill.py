@@ -24,7 +24,15 @@ from kernels.swa.checks import (
     check_query,
     softmax_scale_or_default,
 )
-from kernels.swa.tiles import NEG_BIG, KernelConfig, interpreted, kv_row_offsets, load_kv_tile, softmax_step
+from kernels.swa.tiles import (
+    NEG_BIG,
+    KernelConfig,
+    interpreted,
+    kv_row_offsets,
+    load_k_tile,
+    load_v_tile,
+    softmax_scores,
+)
 
 LOG2E = 1.4426950408889634
 
@@ -48,11 +56,11 @@ INTERPRETER_CONFIGS = (
 
 
 def default_config(q: torch.Tensor, head_dim: int) -> KernelConfig:
+    """64x64 tiles, 4 warps, TMA where the pages allow: the best or near-best on every grid case in
+    the H200 config sweeps of docs/perf/kernels.md (the TMA flag falls back to pointer loads)."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
-    if head_dim > 128:
-        return CUDA_CONFIGS[2]
-    return CUDA_CONFIGS[0]
+    return CUDA_CONFIGS[7]
 
 
 @triton.jit
@@ -69,14 +77,18 @@ def _walk(
             page = tl.load(bt_row + start // PAGE)
             row = (page * NUM_KV_HEADS + kvh) * PAGE + start % PAGE
             k_t = tl.trans(DESC_K.load([row, 0]))
+        else:
+            rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
+            k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
+        p, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
+                                            MASKED, COMPUTE_DTYPE)  # fmt: skip
+        if USE_TMA:
             v = DESC_V.load([row, 0])
             if MASKED:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
                 v = tl.where((n < kv_len)[:, None], v, 0.0)
         else:
-            rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
-            k_t, v = load_kv_tile(K, V, head, rows, n, kv_len, offs_d, d_mask)
-        acc, m_i, l_i = softmax_step(acc, m_i, l_i, q, k_t, v, n, kv_len, p_rows, local, sinks, qk_scale,
-                                     MASKED, COMPUTE_DTYPE)  # fmt: skip
+            v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
+        acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
     return acc, m_i, l_i
 
 

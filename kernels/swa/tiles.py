@@ -55,22 +55,24 @@ def kv_row_offsets(
 
 
 @triton.jit
-def load_kv_tile(K, V, head, rows, n, kv_len, offs_d, d_mask):
-    """K as (BLOCK_D, BLOCK_N) and V as (BLOCK_N, BLOCK_D) through per-row pointers; rows past
-    ``kv_len`` are not read (zeros)."""
-    in_bounds = n < kv_len
-    k_t = tl.load(K + head + rows[None, :] + offs_d[:, None], mask=in_bounds[None, :] & d_mask[:, None], other=0.0)
-    v = tl.load(V + head + rows[:, None] + offs_d[None, :], mask=in_bounds[:, None] & d_mask[None, :], other=0.0)
-    return k_t, v
+def load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask):
+    """K as (BLOCK_D, BLOCK_N) through per-row pointers; rows past ``kv_len`` read as zeros."""
+    return tl.load(K + head + rows[None, :] + offs_d[:, None], mask=(n < kv_len)[None, :] & d_mask[:, None], other=0.0)
 
 
 @triton.jit
-def softmax_step(
-    acc, m_i, l_i, q, k_t, v, n, kv_len, p_rows, local, sinks, qk_scale,
-    MASKED: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
-):  # fmt: skip
-    """One online-softmax step over a loaded KV tile; ``p_rows`` are the query positions (one per row).
-    Masked steps apply the full mask of swa-kernels.md section 1 plus ``n < kv_len``."""
+def load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask):
+    """V as (BLOCK_N, BLOCK_D); loaded after the scores so the V tile is not live during QK^T."""
+    return tl.load(V + head + rows[:, None] + offs_d[None, :], mask=(n < kv_len)[:, None] & d_mask[None, :], other=0.0)
+
+
+@triton.jit
+def softmax_scores(
+    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASKED: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
+):
+    """Scores of one KV tile and the online-softmax bookkeeping: returns (p, alpha, m_new, l_new);
+    the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions. Masked
+    steps apply the full mask of swa-kernels.md section 1 plus ``n < kv_len``."""
     qk = tl.dot(q, k_t.to(COMPUTE_DTYPE)) * qk_scale
     if MASKED:
         visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
@@ -79,6 +81,4 @@ def softmax_step(
     m_new = tl.maximum(m_i, tl.max(qk, 1))
     alpha = tl.math.exp2(m_i - m_new)
     p = tl.math.exp2(qk - m_new[:, None])
-    l_i = l_i * alpha + tl.sum(p, 1)
-    acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
-    return acc, m_new, l_i
+    return p, alpha, m_new, l_i * alpha + tl.sum(p, 1)
