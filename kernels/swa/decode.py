@@ -117,8 +117,8 @@ def _decode_kernel(
         q = q.to(tl.float32) * k_scale[None, :]
     q = q.to(COMPUTE_DTYPE)
 
-    p = kv_len - 1
-    band_lo = (tl.maximum(p - local, 0) // BLOCK_N) * BLOCK_N
+    p_query = kv_len - 1
+    band_lo = (tl.maximum(p_query - local, 0) // BLOCK_N) * BLOCK_N
     band_lo = tl.minimum(band_lo, tl.maximum(kv_len, 0))
     sink_hi = tl.minimum(sinks, band_lo)  # == band_lo when the windows cover the sequence: one dense range
     sink_tiles = tl.cdiv(sink_hi, BLOCK_N)
@@ -128,7 +128,7 @@ def _decode_kernel(
     t_lo = split * per_split
     t_hi = tl.minimum(t_lo + per_split, total_tiles)
 
-    p_rows = tl.full([GROUP_PAD], 0, tl.int32) + p
+    p_rows = tl.full([GROUP_PAD], 0, tl.int32) + p_query
     head = kvh.to(tl.int64) * stride_kh
     bt_row = BT + b.to(tl.int64) * stride_bt
     m_i = tl.full([GROUP_PAD], NEG_BIG, tl.float32)
@@ -139,10 +139,10 @@ def _decode_kernel(
         rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
         n = start + offs_n
         k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        p, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
+        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
                                             True, COMPUTE_DTYPE)  # fmt: skip
         v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
-        acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
+        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
 
     if SPLITS == 1:
         out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)

@@ -80,7 +80,7 @@ def _walk(
         else:
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        p, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
+        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
                                             MASKED, COMPUTE_DTYPE)  # fmt: skip
         if USE_TMA:
             v = DESC_V.load([row, 0])
@@ -88,7 +88,7 @@ def _walk(
                 v = tl.where((n < kv_len)[:, None], v, 0.0)
         else:
             v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
-        acc = acc * alpha[:, None] + tl.dot(p.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
+        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
     return acc, m_i, l_i
 
 
