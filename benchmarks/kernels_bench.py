@@ -165,7 +165,7 @@ def run_case(case: Case, ceilings: dict, sweep: bool) -> dict:
         tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
         roofline_fraction=floor / (median_ms * 1e-3),
         config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
-                else prefill_mod.default_config(x.q, D)).as_dict(),
+                else prefill_mod.default_config(x.q, D, case.int8)).as_dict(),
     )  # fmt: skip
     if sweep:
         configs = decode_mod.CUDA_CONFIGS if case.op == "decode" else prefill_mod.CUDA_CONFIGS

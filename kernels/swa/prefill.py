@@ -55,12 +55,13 @@ INTERPRETER_CONFIGS = (
 )
 
 
-def default_config(q: torch.Tensor, head_dim: int) -> KernelConfig:
-    """64x64 tiles, 4 warps, TMA where the pages allow: the best or near-best on every grid case in
-    the H200 config sweeps of docs/perf/kernels.md (the TMA flag falls back to pointer loads)."""
+def default_config(q: torch.Tensor, head_dim: int, quantized: bool = False) -> KernelConfig:
+    """64x64 tiles, 4 warps: the best or near-best on the grid in the H200 sweeps of
+    docs/perf/kernels.md; TMA loads for bf16/fp16 caches (where the pages allow), pointer loads
+    for int8 (TMA int8 tiles measured 1.2-1.5x slower there)."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
-    return CUDA_CONFIGS[7]
+    return CUDA_CONFIGS[2] if quantized else CUDA_CONFIGS[7]
 
 
 @triton.jit
@@ -247,7 +248,7 @@ def paged_prefill_with_config(
     if batch == 0 or max_q_len == 0:
         return result
 
-    config = config or default_config(q, head_dim)
+    config = config or default_config(q, head_dim, layout.quantized)
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
     page_aligned = layout.page_size % config.block_n == 0
     use_tma = (
