@@ -51,17 +51,6 @@ class Case:
     notes: list[str] = field(default_factory=list)
 
 
-def measure_ceilings() -> dict:
-    """Copy bandwidth (bytes read + written) and bf16 GEMM rate, measured on this card now."""
-    src = torch.empty(2 * 1024**3 // 2, dtype=torch.bfloat16, device="cuda").normal_()
-    dst = torch.empty_like(src)
-    copy_ms = statistics.median(time_cuda(lambda: dst.copy_(src), "events"))
-    a = torch.randn(8192, 8192, dtype=torch.bfloat16, device="cuda")
-    b = torch.randn(8192, 8192, dtype=torch.bfloat16, device="cuda")
-    mm_ms = statistics.median(time_cuda(lambda: a @ b, "events"))
-    return {"copy_gbps": 2 * 2 * 1024**3 / (copy_ms * 1e-3) / 1e9, "bf16_tflops": 2 * 8192**3 / (mm_ms * 1e-3) / 1e12}
-
-
 def gather_dense(x: PagedInputs, kv_len: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, Hkv, kv_len, D) bf16 K/V in logical order (dequantized for int8) for the dense peer."""
     page = x.k_cache.shape[2]

@@ -1,17 +1,244 @@
-"""``perfci run``: measure the suite for one commit (the runner issue, #4)."""
+"""``perfci run``: measure the suite for a commit (or a range), store and/or post the document.
+
+Each commit is checked out in a temporary git worktree; its ``kernels`` package runs there with
+today's suite (the installed perfci's cases, inputs and FLOP/byte model), one worker process per
+case. The document is stored in one transaction at the end; Ctrl-C stores what ran as an
+``aborted`` run, and a SIGKILL stores nothing, so no run ever looks complete when it is not.
+"""
 
 from __future__ import annotations
 
-import click
+import fnmatch
+import json
+import signal
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from perfci.cli.common import BadInput, db_option
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.document import DocumentError, parse_document
+from perfci.fingerprint import environment_fingerprint
+from perfci.runner import git as gitops
+from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
+from perfci.runner.post import PostError, keep_unsent, post_document
+from perfci.store.ingest import ingest_document
+from perfci.store.queries import stored_case_keys
+from perfci.suite.cases import TIERS, SuiteCase, tier
+
+UNSENT_DIR = Path(".perfci") / "unsent"
+console = Console(stderr=True)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (a CI job cancelled) ends the run like Ctrl-C: stored as aborted."""
+    raise KeyboardInterrupt
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _select_cases(suite: str, patterns: tuple[str, ...]) -> list[SuiteCase]:
+    cases = tier(suite)
+    if patterns:
+        cases = [c for c in cases if any(fnmatch.fnmatch(c.id, p) or p in c.id for p in patterns)]
+        if not cases:
+            raise BadInput(f"--cases: no case of the {suite!r} tier matches {', '.join(patterns)}")
+    return cases
+
+
+def _device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "interpreter"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise BadInput("--device cuda: no CUDA device is visible; use --device interpreter (or auto)")
+    return requested
+
+
+def _summary(document: dict[str, Any]) -> Table:
+    table = Table(
+        "case", "status", "median ms", "±CI", "rel err", "rate", "roofline", title=document["run"]["commit"]["sha"][:12]
+    )
+    for result in document["results"]:
+        samples = sorted(result.get("samples") or [])
+        median = f"{samples[len(samples) // 2]:.4f}" if samples else "-"
+        timing = result.get("timing") or {}
+        ci = f"{timing['median_ci_rel_halfwidth']:.1%}" if "median_ci_rel_halfwidth" in timing else "-"
+        correctness = result.get("correctness") or {}
+        rel = f"{correctness['rel_err']:.1e}" if correctness.get("rel_err") is not None else "-"
+        metrics = result.get("metrics") or {}
+        if not samples:
+            rate = "-"
+        elif result["op"] == "paged_decode":
+            rate = f"{metrics.get('gbps', 0):.1f} GB/s"
+        else:
+            rate = f"{metrics.get('tflops', 0):.2f} TFLOP/s"
+        roof = f"{metrics['roofline_fraction']:.0%}" if metrics.get("roofline_fraction") else "-"
+        style = {"ok": "green", "incorrect": "red", "failed": "red", "timeout": "yellow"}.get(result["status"], "")
+        table.add_row(result["case"], f"[{style}]{result['status']}[/{style}]", median, ci, rel, rate, roof)
+    return table
+
+
+def _measure_commit(
+    repo: Any, commit: Any, cases: list[SuiteCase], settings: ExecutionSettings, environment: dict[str, Any],
+    meta: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """Build the document for one commit; on Ctrl-C the partial document comes back marked aborted."""
+    document: dict[str, Any] = {
+        "schema": "perfci.results/1",
+        "run": {
+            "id": str(uuid.uuid4()),
+            "repo": meta["repo"],
+            "commit": gitops.commit_metadata(commit, meta["branch"]),
+            "trigger": meta["trigger"],
+            "status": "complete",
+            "started_at": _now(),
+            "environment": environment,
+            "suite": meta["suite"],
+        },
+        "results": [],
+    }
+    with gitops.worktree(repo, commit.hexsha) as path:
+        try:
+            check_kernels_import(path, settings.device)
+        except KernelsImportError as error:
+            raise BadInput(
+                f"commit {commit.hexsha[:12]}: its kernels do not import ({error}); nothing was stored"
+            ) from None
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(f"{commit.hexsha[:10]}", total=len(cases))
+
+            def advance(case: SuiteCase, result: dict[str, Any]) -> None:
+                document["results"].append({k: v for k, v in result.items() if v is not None})
+                progress.update(task, advance=1, description=f"{commit.hexsha[:10]} {case.id}")
+
+            try:
+                run_cases(cases, path, settings, on_result=advance)
+            except KeyboardInterrupt:
+                document["run"]["status"] = "aborted"
+    document["run"]["finished_at"] = _now()
+    return document
+
+
+def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None,
+             token: str | None, output: Path | None) -> None:  # fmt: skip
+    try:
+        parsed = parse_document(document, "runner output")
+    except DocumentError as error:  # a runner bug, never user input: keep the evidence
+        path = keep_unsent(document, UNSENT_DIR)
+        raise click.ClickException(f"{error}\nThe document was kept in {path}") from None
+    if output:
+        output.write_text(json.dumps(document, indent=1))
+    if store_locally:
+        store = open_store_or_fail(db_url)
+        try:
+            ingest_document(store, parsed)
+        finally:
+            store.dispose()
+    if post_url:
+        try:
+            post_document(post_url, token, document)
+            console.print(f"posted run {document['run']['id']} to {post_url}")
+        except PostError as error:
+            path = keep_unsent(document, UNSENT_DIR)
+            console.print(f"[red]could not post: {error}[/red]\nThe document is kept in {path}; "
+                          f"send it later with `perfci import {path} --db URL` or re-post it.")  # fmt: skip
 
 
 @click.command("run")
-@click.option("--commit", "rev", default="HEAD", show_default=True)
-@click.option("--suite", type=click.Choice(["tiny", "smoke", "full"]), default="smoke", show_default=True)
+@click.option("--commit", "rev", default=None, help="Revision to measure (default HEAD).")
+@click.option("--range", "rev_range", metavar="A..B", help="Measure every commit of A..B, oldest first, "
+              "skipping those already stored for this environment.")  # fmt: skip
+@click.option("--suite", default="smoke", show_default=True, help=f"Tier: {', '.join(TIERS)}.")
+@click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
 @click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
+@click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
+@click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
+@click.option("--trigger", type=click.Choice(["push", "pr", "nightly", "manual", "bisect", "calibration"]),
+              default="manual", show_default=True)  # fmt: skip
+@click.option("--allow-dirty", is_flag=True, help="Measure HEAD as committed even with local changes.")
+@click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds per case before it is killed.")
+@click.option("--budget", "budget_s", default=3.0, show_default=True, help="Seconds of sampling per case.")
+@click.option("--precision", default=0.005, show_default=True, help="Target relative half-width of the median's CI.")
+@click.option("--post", "post_url", metavar="URL", help="Also send the document to a perfci server.")
+@click.option("--token", envvar="PERFCI_TOKEN", help="Write token for --post (or $PERFCI_TOKEN).")
+@click.option("--no-store", is_flag=True, help="Do not store locally (with --post or --output).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the document here.")
 @db_option
-def command(rev: str, suite: str, device: str, db_url: str | None) -> None:
-    """Run the SWA benchmark suite and correctness checks for one commit and store the results."""
-    raise BadInput("`perfci run` is not implemented yet (issue #4)")
+def command(
+    rev: str | None, rev_range: str | None, suite: str, case_patterns: tuple[str, ...], device: str, repo_path: str,
+    repo_name: str | None, trigger: str, allow_dirty: bool, timeout_s: float, budget_s: float, precision: float,
+    post_url: str | None, token: str | None, no_store: bool, output: Path | None, db_url: str | None,
+) -> None:  # fmt: skip
+    """Run the SWA benchmark suite and correctness checks for a commit and store the results.
+
+    Exit code 1 when a case is incorrect, failed or timed out; 2 on bad input; 130 when interrupted.
+    """
+    try:
+        cases = _select_cases(suite, case_patterns)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    if rev and rev_range:
+        raise BadInput("--commit and --range: give one of them")
+    if no_store and not (post_url or output):
+        raise BadInput("--no-store: the results would go nowhere; add --post URL or --output FILE")
+    try:
+        repo = gitops.open_repo(repo_path)
+        if rev_range:
+            commits = gitops.commits_in_range(repo, rev_range)
+        else:
+            if rev is None and not allow_dirty:
+                gitops.require_clean(repo)
+            commits = [gitops.resolve(repo, rev or "HEAD")]
+    except gitops.GitInputError as error:
+        raise BadInput(str(error)) from None
+    if not no_store:
+        open_store_or_fail(db_url).dispose()  # a bad --db fails now, not after an hour of measuring
+    device = _device(device)
+
+    from perfci.document import Environment
+    from perfci.measure.environment import describe_environment
+
+    environment = describe_environment(device)
+    ceilings = None
+    if device == "cuda":
+        from perfci.measure.ceilings import measure_ceilings
+
+        ceilings = measure_ceilings()
+        environment["extra"] = {"ceilings": ceilings}
+    settings = ExecutionSettings(device=device, timeout_s=timeout_s, precision=precision, budget_s=budget_s,
+                                 ceilings=ceilings)  # fmt: skip
+    meta = {"repo": repo_name or gitops.repo_name(repo), "branch": gitops.current_branch(repo), "trigger": trigger,
+            "suite": suite}  # fmt: skip
+    fingerprint = environment_fingerprint(Environment.model_validate(environment))
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    bad = False
+    for commit in commits:
+        if rev_range and not no_store:
+            store = open_store_or_fail(db_url)
+            with store.read() as session:
+                done = stored_case_keys(session, meta["repo"], commit.hexsha, fingerprint)
+            store.dispose()
+            if {c.id for c in cases} <= done:
+                console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
+                continue
+        document = _measure_commit(repo, commit, cases, settings, environment, meta)
+        _deliver(document, db_url, not no_store, post_url, token, output)
+        Console().print(_summary(document))
+        bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
+        if document["run"]["status"] == "aborted":
+            console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")
+            sys.exit(130)
+    sys.exit(1 if bad else 0)

@@ -80,3 +80,22 @@ def regressions(session: Session, status: str | None = "open") -> list[dict[str,
             }
         )
     return rows
+
+
+def stored_case_keys(session: Session, repo: str, sha: str, fingerprint: str) -> set[str]:
+    """Case ids with a stored result of commit ``sha`` in this environment (complete runs only)."""
+    query = (
+        select(models.Case.key)
+        .join(models.Result, models.Result.case_id == models.Case.id)
+        .join(models.Run, models.Run.id == models.Result.run_id)
+        .join(models.Commit, models.Commit.id == models.Run.commit_id)
+        .join(models.Repository, models.Repository.id == models.Run.repository_id)
+        .join(models.Environment, models.Environment.id == models.Run.environment_id)
+        .where(
+            models.Repository.name == repo,
+            models.Commit.sha == sha,
+            models.Environment.fingerprint == fingerprint,
+            models.Run.status == "complete",
+        )
+    )
+    return set(session.scalars(query))

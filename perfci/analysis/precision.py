@@ -1,0 +1,37 @@
+"""How well a median is known: a distribution-free confidence interval from order statistics.
+
+For n samples the median's (1 - alpha) interval is [x_(l), x_(u)] with l the alpha/2 quantile of
+Binomial(n, 1/2) (Conover, Practical Nonparametric Statistics, 3.2). No normality assumption:
+GPU timings are skewed and sometimes bimodal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scipy import stats
+
+
+def median_interval(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Order-statistic confidence interval of the median; the full range when n is too small."""
+    ordered = sorted(samples)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("samples: need at least one sample")
+    lower = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
+    upper = n - 1 - lower
+    lower = max(0, min(lower, n - 1))
+    upper = max(lower, min(upper, n - 1))
+    return ordered[lower], ordered[upper]
+
+
+def relative_halfwidth(samples: Sequence[float], confidence: float = 0.95) -> float:
+    """Half the interval's width over the median: 0.005 means the median is known to +-0.5%."""
+    low, high = median_interval(samples, confidence)
+    ordered = sorted(samples)
+    median = (
+        ordered[len(ordered) // 2]
+        if len(ordered) % 2
+        else 0.5 * (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2])
+    )
+    return (high - low) / 2 / median if median > 0 else float("inf")

@@ -1,0 +1,1 @@
+"""Per-commit execution: git worktrees, worker subprocesses, results documents."""

@@ -1,0 +1,87 @@
+"""Run the suite's cases for one materialised commit, each in its own worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfci.runner.worker import RESULT_PREFIX
+from perfci.suite.cases import SuiteCase
+
+
+class KernelsImportError(RuntimeError):
+    """The commit's kernels package does not import; the message holds the error's last line."""
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    device: str  # "cuda" | "interpreter"
+    timeout_s: float = 600.0
+    precision: float = 0.005
+    budget_s: float = 3.0
+    ceilings: dict[str, float] | None = None
+
+
+def _worker_env(device: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if device == "interpreter":
+        env["TRITON_INTERPRET"] = "1"
+    else:
+        env.pop("TRITON_INTERPRET", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def check_kernels_import(worktree: Path, device: str) -> None:
+    """Fail fast (before any case runs) when the commit's ``kernels.swa`` does not import."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import kernels.swa as s; "
+        "assert callable(s.paged_prefill) and callable(s.paged_decode), 'kernels.swa lacks paged_prefill/paged_decode'"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(worktree)], capture_output=True, text=True, env=_worker_env(device),
+        timeout=300, cwd=worktree,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise KernelsImportError(last)
+
+
+def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dict[str, Any]:
+    """One case's result fields (status, samples, correctness, ...); crashes and hangs included."""
+    request = {"case": case.params(), "device": settings.device, "worktree": str(worktree),
+               "precision": settings.precision, "budget_s": settings.budget_s, "ceilings": settings.ceilings}  # fmt: skip
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "perfci.runner.worker"], input=json.dumps(request), capture_output=True,
+            text=True, env=_worker_env(settings.device), timeout=settings.timeout_s, cwd=worktree,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "error": f"no result within {settings.timeout_s:.0f} s; the worker was killed"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX) :])
+    tail = "\n".join(proc.stderr.strip().splitlines()[-8:]) or "(no output)"
+    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+    return {"status": "failed", "error": f"worker crashed ({how}):\n{tail}"}
+
+
+def run_cases(
+    cases: list[SuiteCase], worktree: Path, settings: ExecutionSettings,
+    on_result: Callable[[SuiteCase, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Results in the document's shape, in case order; ``on_result`` sees each as it lands."""
+    results = []
+    for case in cases:
+        fields = run_one(case, worktree, settings)
+        result = {"case": case.id, "op": case.op, "params": case.params(), **fields}
+        results.append({key: value for key, value in result.items() if value is not None})
+        if on_result:
+            on_result(case, result)
+    return results

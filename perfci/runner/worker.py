@@ -1,0 +1,179 @@
+"""One case in one process: the commit's kernels, today's suite, timing and correctness.
+
+Run as ``python -m perfci.runner.worker`` with a JSON request on stdin; prints one line
+``PERFCI_RESULT {json}`` on stdout. The parent runs each case in a fresh process, so a crash
+(illegal memory access, segfault, out of memory) or a hang costs that case only.
+
+Import order matters: perfci (installed) is imported first, then the commit's worktree is put at
+the front of sys.path and ``kernels`` is imported from it. Correctness is judged against the
+commit's own float64 reference (``kernels.swa.reference``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+RESULT_PREFIX = "PERFCI_RESULT "
+#: Above this many float64 score bytes per sequence, prefill is checked on its first and last rows.
+REFERENCE_BYTES_LIMIT = 2 * 1024**3
+CHECK_ROWS = 256
+
+
+def _rel_and_max(out: Any, ref: Any) -> tuple[float, float]:
+    diff = out.double() - ref.double()
+    norm = ref.double().norm().item()
+    rel = diff.norm().item() / norm if norm > 0 else diff.norm().item()
+    return rel, diff.abs().max().item() if diff.numel() else 0.0
+
+
+def _prefill_reference_rows(reference: Any, x: Any, case: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """(row index, reference rows): every row when the reference fits, else each sequence's first
+    and last CHECK_ROWS rows, computed as smaller exact problems (rows are independent)."""
+    import torch
+
+    scores_bytes = case.q_heads * case.q_len * case.kv_len * 8
+    if scores_bytes <= REFERENCE_BYTES_LIMIT:
+        ref = reference.paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **kwargs)
+        return torch.arange(x.q.shape[0], device=x.q.device), ref
+    rows, refs = [], []
+    rows_per = min(CHECK_ROWS, case.q_len)
+    prefix = case.kv_len - case.q_len
+    for first in (True, False):
+        index, q_parts = [], []
+        for b in range(case.batch):
+            start = b * case.q_len + (0 if first else case.q_len - rows_per)
+            index.append(torch.arange(start, start + rows_per, device=x.q.device))
+            q_parts.append(x.q[start : start + rows_per])
+        # the first rows of a chunk see the same keys as a chunk of rows_per tokens after the prefix
+        kv = prefix + rows_per if first else case.kv_len
+        cu = torch.arange(0, (case.batch + 1) * rows_per, rows_per, dtype=torch.int32, device=x.q.device)
+        seqlens = torch.full((case.batch,), kv, dtype=torch.int32, device=x.q.device)
+        refs.append(reference.paged_prefill(torch.cat(q_parts), x.k_cache, x.v_cache, cu, seqlens, x.block_tables,
+                                            **kwargs))  # fmt: skip
+        rows.append(torch.cat(index))
+    return torch.cat(rows), torch.cat(refs)
+
+
+def _kernel_config(swa: Any, case: Any, x: Any) -> dict[str, Any]:
+    """The launch config the commit's kernels pick, when they say (best effort: an annotation)."""
+    try:
+        if case.op == "paged_decode":
+            config = swa.decode.default_config(x.q, case.page_size, case.cache == "int8")
+        else:
+            config = swa.prefill.default_config(x.q, case.head_dim, case.cache == "int8")
+        return dict(config.as_dict())
+    except Exception:
+        return {}
+
+
+def run_case(request: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from perfci.measure.adaptive import sample_until_precise
+    from perfci.measure.cuda_timing import time_cuda
+    from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
+    from perfci.suite.cases import SuiteCase
+    from perfci.suite.inputs import decode_inputs, prefill_inputs
+
+    sys.path.insert(0, request["worktree"])
+    import kernels.swa as swa
+    from kernels.swa import reference
+
+    case = SuiteCase(**request["case"])
+    device = "cuda" if request["device"] == "cuda" else "cpu"
+    dtype = torch.bfloat16 if case.dtype == "bf16" else torch.float16
+    cache_dtype = torch.int8 if case.cache == "int8" else None
+    shape = {"q_heads": case.q_heads, "kv_heads": case.kv_heads, "head_dim": case.head_dim, "page_size": case.page_size}
+    if case.op == "paged_decode":
+        x = decode_inputs(case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device, seed=case.seed, **shape)
+    else:
+        x = prefill_inputs(case.q_lens(), case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device,
+                           seed=case.seed, **shape)  # fmt: skip
+    kwargs = {"local_window": case.local_window, "global_window": case.global_window,
+              "k_scale": x.k_scale, "v_scale": x.v_scale}  # fmt: skip
+    out = torch.full_like(x.q, float("nan"))
+    if case.op == "paged_decode":
+        call = lambda: swa.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, out=out, **kwargs)
+    else:
+        call = lambda: swa.paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
+                                         out=out, **kwargs)  # fmt: skip
+
+    call()  # compiles (and autotunes) outside every timed region; writes into the NaN-poisoned buffer
+    if device == "cuda":
+        torch.cuda.synchronize()
+    if case.op == "paged_decode":
+        rows = torch.arange(x.q.shape[0], device=x.q.device)
+        ref = reference.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, **kwargs)
+    else:
+        rows, ref = _prefill_reference_rows(reference, x, case, kwargs)
+    checked = out[rows]
+    finite = bool(torch.isfinite(checked).all())
+    rel_err, max_abs = _rel_and_max(checked, ref) if finite else (float("inf"), float("inf"))
+    passed = finite and rel_err <= case.tolerance
+    del ref
+    correctness = {"rel_err": rel_err if finite else None, "max_abs_err": max_abs if finite else None,
+                   "tolerance": case.tolerance, "passed": passed, "checked_rows": int(rows.numel()),
+                   "all_finite": finite}  # fmt: skip
+
+    before = nvml_snapshot() if device == "cuda" else {}
+    if device == "cuda":
+        mode = case.timing
+        samples, sampling = sample_until_precise(
+            lambda: time_cuda(call, mode, rep_ms=50), precision=request.get("precision", 0.005),
+            budget_s=request.get("budget_s", 3.0),
+        )  # fmt: skip
+    else:
+        mode = "wall-clock"
+
+        def wall_round() -> list[float]:
+            t0 = time.perf_counter()
+            call()
+            return [(time.perf_counter() - t0) * 1000.0]
+
+        samples, sampling = sample_until_precise(
+            wall_round, precision=request.get("precision", 0.02), budget_s=request.get("budget_s", 3.0), min_samples=3
+        )
+    after = nvml_snapshot() if device == "cuda" else {}
+    median_s = sorted(samples)[len(samples) // 2] / 1000.0
+    flops, nbytes = case.flops(), case.min_bytes()
+    metrics: dict[str, float | None] = {"tflops": flops / median_s / 1e12, "gbps": nbytes / median_s / 1e9,
+                                        "useful_flops": float(flops), "min_bytes": float(nbytes)}  # fmt: skip
+    ceilings = request.get("ceilings") or {}
+    if ceilings.get("bf16_tflops") and ceilings.get("copy_gbps"):
+        floor = max(flops / (ceilings["bf16_tflops"] * 1e12), nbytes / (ceilings["copy_gbps"] * 1e9))
+        metrics["roofline_fraction"] = floor / median_s
+    return {
+        "status": "ok" if passed else "incorrect",
+        "error": None
+        if passed
+        else f"rel_err {rel_err:.3e} over tolerance {case.tolerance:.0e}"
+        + ("" if finite else " (NaN/Inf or unwritten output rows)"),
+        "unit": "ms",
+        "samples": samples,
+        "correctness": correctness,
+        "metrics": metrics,
+        "config": _kernel_config(swa, case, x),
+        "telemetry": merge_telemetry(before, after),
+        "timing": {"mode": mode, **sampling},
+    }
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    if request["device"] != "cuda":
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    try:
+        result = run_case(request)
+    except Exception as error:
+        result = {"status": "failed", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"}
+    sys.stdout.write(RESULT_PREFIX + json.dumps(result, allow_nan=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
