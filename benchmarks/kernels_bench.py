@@ -27,6 +27,7 @@ import torch
 from kernels.swa import decode as decode_mod
 from kernels.swa import prefill as prefill_mod
 from kernels.swa import reference
+from perfci.measure.ceilings import measure_ceilings
 from perfci.measure.cuda_timing import time_cuda
 from perfci.suite.inputs import PagedInputs, decode_inputs, prefill_inputs
 from perfci.suite.model import decode_min_bytes, prefill_flops, prefill_pairs, roofline_seconds

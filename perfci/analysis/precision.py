@@ -7,6 +7,7 @@ GPU timings are skewed and sometimes bimodal.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 from scipy import stats
@@ -28,10 +29,5 @@ def median_interval(samples: Sequence[float], confidence: float = 0.95) -> tuple
 def relative_halfwidth(samples: Sequence[float], confidence: float = 0.95) -> float:
     """Half the interval's width over the median: 0.005 means the median is known to +-0.5%."""
     low, high = median_interval(samples, confidence)
-    ordered = sorted(samples)
-    median = (
-        ordered[len(ordered) // 2]
-        if len(ordered) % 2
-        else 0.5 * (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2])
-    )
+    median = statistics.median(samples)
     return (high - low) / 2 / median if median > 0 else float("inf")

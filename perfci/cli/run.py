@@ -236,7 +236,7 @@ def command(
                 continue
         document = _measure_commit(repo, commit, cases, settings, environment, meta)
         _deliver(document, db_url, not no_store, post_url, token, output)
-        Console().print(_summary(document))
+        Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
         bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
         if document["run"]["status"] == "aborted":
             console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")

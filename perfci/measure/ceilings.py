@@ -17,10 +17,7 @@ def measure_ceilings(copy_bytes: int = 2 * 1024**3, gemm_n: int = 8192) -> dict[
     a = torch.randn(gemm_n, gemm_n, dtype=torch.bfloat16, device="cuda")
     b = torch.randn(gemm_n, gemm_n, dtype=torch.bfloat16, device="cuda")
     gemm_ms = statistics.median(time_cuda(lambda: a @ b, "events"))
-    result = {
+    return {
         "copy_gbps": 2 * copy_bytes / (copy_ms * 1e-3) / 1e9,
         "bf16_tflops": 2 * gemm_n**3 / (gemm_ms * 1e-3) / 1e12,
     }
-    del src, dst, a, b
-    torch.cuda.empty_cache()
-    return result

@@ -55,8 +55,14 @@ def check_kernels_import(worktree: Path, device: str) -> None:
 
 def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dict[str, Any]:
     """One case's result fields (status, samples, correctness, ...); crashes and hangs included."""
-    request = {"case": case.params(), "device": settings.device, "worktree": str(worktree),
-               "precision": settings.precision, "budget_s": settings.budget_s, "ceilings": settings.ceilings}  # fmt: skip
+    request = {
+        "case": case.params(),
+        "device": settings.device,
+        "worktree": str(worktree),
+        "precision": settings.precision,
+        "budget_s": settings.budget_s,
+        "ceilings": settings.ceilings,
+    }
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "perfci.runner.worker"], input=json.dumps(request), capture_output=True,

@@ -142,9 +142,14 @@ def _full() -> list[SuiteCase]:
         for prefix in (4096, 16384):
             cases.append(_prefill(4, q, q + prefix, 4095, 4, 128))
     cases += [_prefill(2, 4096, 4096, 1023, 16, 16)]
-    cases += [_decode(32, 16384, 4095, 4, 128, head_dim=64), _decode(32, 16384, 4095, 4, 128, head_dim=256),
-              _prefill(1, 16384, 16384, 1023, 4, 64, head_dim=64), _prefill(1, 8192, 8192, 1023, 4, 64, head_dim=256),
-              _decode(32, 16384, 4095, 4, 128, q_heads=64), _prefill(1, 16384, 16384, 1023, 4, 64, q_heads=64)]  # fmt: skip
+    cases += [
+        _decode(32, 16384, 4095, 4, 128, head_dim=64),
+        _decode(32, 16384, 4095, 4, 128, head_dim=256),
+        _prefill(1, 16384, 16384, 1023, 4, 64, head_dim=64),
+        _prefill(1, 8192, 8192, 1023, 4, 64, head_dim=256),
+        _decode(32, 16384, 4095, 4, 128, q_heads=64),
+        _prefill(1, 16384, 16384, 1023, 4, 64, q_heads=64),
+    ]
     twins = [c for c in cases if c.head_dim == 128 and c.q_heads == 32 and c.page_size in (64, 128)][::3]
     return cases + [SuiteCase(**{**c.params(), "cache": "int8"}) for c in twins]
 
