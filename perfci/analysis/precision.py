@@ -19,7 +19,9 @@ def median_interval(samples: Sequence[float], confidence: float = 0.95) -> tuple
     n = len(ordered)
     if n == 0:
         raise ValueError("samples: need at least one sample")
-    lower = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
+    # k = smallest count with P(X <= k) >= alpha/2; the 0-based order statistic k - 1 is the last one with
+    # P(X <= k - 1) < alpha/2, so [x(k-1), x(n-k)] covers the median with probability >= confidence.
+    lower = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5)) - 1
     upper = n - 1 - lower
     lower = max(0, min(lower, n - 1))
     upper = max(lower, min(upper, n - 1))

@@ -114,6 +114,10 @@ def _measure_commit(
             raise BadInput(
                 f"commit {commit.hexsha[:12]}: its kernels do not import ({error}); nothing was stored"
             ) from None
+        except KeyboardInterrupt:
+            document["run"]["status"] = "aborted"
+            document["run"]["finished_at"] = _now()
+            return document
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
         with Progress(*columns, console=console, transient=True) as progress:
@@ -132,7 +136,7 @@ def _measure_commit(
 
 
 def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None,
-             token: str | None, output: Path | None) -> None:  # fmt: skip
+             token: str | None, output: Path | None, post_attempts: int) -> None:  # fmt: skip
     try:
         parsed = parse_document(document, "runner output")
     except DocumentError as error:  # a runner bug, never user input: keep the evidence
@@ -148,7 +152,7 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
             store.dispose()
     if post_url:
         try:
-            post_document(post_url, token, document)
+            post_document(post_url, token, document, attempts=post_attempts)
             console.print(f"posted run {document['run']['id']} to {post_url}")
         except PostError as error:
             path = keep_unsent(document, UNSENT_DIR)
@@ -173,13 +177,15 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
 @click.option("--precision", default=0.005, show_default=True, help="Target relative half-width of the median's CI.")
 @click.option("--post", "post_url", metavar="URL", help="Also send the document to a perfci server.")
 @click.option("--token", envvar="PERFCI_TOKEN", help="Write token for --post (or $PERFCI_TOKEN).")
+@click.option("--post-attempts", default=5, show_default=True, help="Tries before the document is kept on disk.")
 @click.option("--no-store", is_flag=True, help="Do not store locally (with --post or --output).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the document here.")
 @db_option
 def command(
     rev: str | None, rev_range: str | None, suite: str, case_patterns: tuple[str, ...], device: str, repo_path: str,
     repo_name: str | None, trigger: str, allow_dirty: bool, timeout_s: float, budget_s: float, precision: float,
-    post_url: str | None, token: str | None, no_store: bool, output: Path | None, db_url: str | None,
+    post_url: str | None, token: str | None, post_attempts: int, no_store: bool, output: Path | None,
+    db_url: str | None,
 ) -> None:  # fmt: skip
     """Run the SWA benchmark suite and correctness checks for a commit and store the results.
 
@@ -235,7 +241,7 @@ def command(
                 console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
                 continue
         document = _measure_commit(repo, commit, cases, settings, environment, meta)
-        _deliver(document, db_url, not no_store, post_url, token, output)
+        _deliver(document, db_url, not no_store, post_url, token, output, post_attempts)
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
         bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
         if document["run"]["status"] == "aborted":
