@@ -65,7 +65,8 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
     }
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "perfci.runner.worker"], input=json.dumps(request), capture_output=True,
+            # -P: the worktree (cwd) must not shadow the installed perfci; kernels come from the request's path
+            [sys.executable, "-P", "-m", "perfci.runner.worker"], input=json.dumps(request), capture_output=True,
             text=True, env=_worker_env(settings.device), timeout=settings.timeout_s, cwd=worktree,
         )  # fmt: skip
     except subprocess.TimeoutExpired:

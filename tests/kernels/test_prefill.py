@@ -105,7 +105,9 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
     _check(x, local_window=20, global_window=4)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}")
+@pytest.mark.parametrize(
+    "config", CONFIGS, ids=lambda c: f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}{'tma' if c.tma else ''}"
+)
 def test_every_config_is_correct(config):
     # head_dim 64 and page 64: the TMA configs take their TMA path
     x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, seed=9)

@@ -74,9 +74,12 @@ def tiny_repo(tmp_path) -> git.Repo:
     repo.index.add(["README"])
     repo.index.commit("root")
     (work / "kernels" / "__init__.py").write_text("")
+    # an old perfci inside the measured commit must never shadow the installed one
+    (work / "perfci").mkdir()
+    (work / "perfci" / "__init__.py").write_text("raise ImportError('the commit shadowed the installed perfci')\n")
     for name in ("reference.py", "checks.py"):
         shutil.copy(ROOT / "kernels" / "swa" / name, work / "kernels" / "swa" / name)
-    repo.index.add(["kernels/__init__.py", "kernels/swa/reference.py", "kernels/swa/checks.py"])
+    repo.index.add(["kernels/__init__.py", "kernels/swa/reference.py", "kernels/swa/checks.py", "perfci/__init__.py"])
     return repo
 
 
