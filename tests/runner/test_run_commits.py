@@ -84,7 +84,7 @@ def tiny_repo(tmp_path) -> git.Repo:
 
 
 def _perfci(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "perfci", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-P", "-m", "perfci", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, **kwargs)  # fmt: skip
 
 
@@ -159,7 +159,7 @@ def test_hang_times_out_and_sigterm_stores_an_aborted_run(tiny_repo, tmp_path):
     ((_, status, results),) = _runs(db_url)
     assert status == "complete" and next(iter(results.values())).status == "timeout"
 
-    proc = subprocess.Popen([sys.executable, "-m", "perfci", "run", "--suite", "tiny", "--device", "interpreter",
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "perfci", "run", "--suite", "tiny", "--device", "interpreter",
                              "--db", db_url, "--allow-dirty"], cwd=work, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     time.sleep(15)
