@@ -97,9 +97,12 @@ def test_every_config_and_split_is_correct(config, splits):
 
 
 def test_splits_follow_the_live_window_not_the_sequence():
-    short = choose_splits(1, 8, 1 << 20, Windows.from_args(127, 4), 64, torch.device("cpu"))
-    assert short <= 1 + (4 + 128 + 64) // 64
-    assert choose_splits(64, 8, 4096, Windows.from_args(4095, 64), 64, torch.device("cpu")) == 1
+    cpu = torch.device("cpu")
+    assert choose_splits(1, 8, 1 << 20, Windows.from_args(127, 4), 64, cpu) == 1  # 4 live tiles: never split
+    long_window = Windows.from_args(4095, 4)
+    assert choose_splits(64, 8, 1 << 20, long_window, 64, cpu) == 2  # many programs: still 2 for latency
+    assert choose_splits(1, 1, 1 << 20, long_window, 64, cpu) == 4  # few programs: the CPU target of 4
+    assert choose_splits(1, 1, 1 << 20, long_window, 64, cpu) == choose_splits(1, 1, 1 << 30, long_window, 64, cpu)
 
 
 def test_deterministic():
