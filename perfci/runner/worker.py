@@ -77,7 +77,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     from perfci.measure.adaptive import sample_until_precise
     from perfci.measure.cuda_timing import time_cuda
     from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
-    from perfci.suite.cases import SuiteCase
+    from perfci.suite.cases import AUTO_GRAPH_BELOW_MS, SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
 
     sys.path.insert(0, request["worktree"])
@@ -123,6 +123,9 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     before = nvml_snapshot() if device == "cuda" else {}
     if device == "cuda":
         mode = case.timing
+        if mode == "auto":
+            estimate = sorted(time_cuda(call, "events", rep_ms=20))
+            mode = "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else "events"
         samples, sampling = sample_until_precise(
             lambda: time_cuda(call, mode, rep_ms=50), precision=request.get("precision", 0.005),
             budget_s=request.get("budget_s", 3.0),
