@@ -75,7 +75,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from perfci.measure.adaptive import sample_until_precise
-    from perfci.measure.cuda_timing import time_cuda
+    from perfci.measure.cuda_timing import time_cuda, time_with_graph
     from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
     from perfci.suite.cases import AUTO_GRAPH_BELOW_MS, SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
@@ -123,8 +123,8 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     before = nvml_snapshot() if device == "cuda" else {}
     if device == "cuda":
         mode = case.timing
-        if mode == "auto":
-            estimate = sorted(time_cuda(call, "events", rep_ms=20))
+        if mode == "auto":  # estimated in a graph: event timing of a short op measures Python launch overhead
+            estimate = sorted(time_with_graph(call, replays=5))
             mode = "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else "events"
         samples, sampling = sample_until_precise(
             lambda: time_cuda(call, mode, rep_ms=50), precision=request.get("precision", 0.005),
