@@ -123,7 +123,9 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     before = nvml_snapshot() if device == "cuda" else {}
     if device == "cuda":
         mode = case.timing
-        if mode == "auto":  # estimated in a graph: event timing of a short op measures Python launch overhead
+        if mode == "auto" and case.op == "paged_prefill":
+            mode = "events"  # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
+        elif mode == "auto":  # estimated in a graph: event timing of a short op measures Python launch overhead
             estimate = sorted(time_with_graph(call, replays=5))
             mode = "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else "events"
         samples, sampling = sample_until_precise(
