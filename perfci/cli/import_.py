@@ -9,6 +9,7 @@ import click
 from perfci.cli.common import BadInput, db_option, open_store_or_fail
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
 from perfci.store.ingest import ingest_document
+from perfci.store.judge import GATING_KINDS, judge_run
 
 
 def load_documents(paths: list[Path]) -> list[ResultsDocument]:
@@ -34,19 +35,25 @@ def command(files: tuple[Path, ...], db_url: str | None) -> None:
     """Store perfci.results/1 documents from FILES (a document, a JSON array, or JSON Lines).
 
     Every document is validated before anything is stored: one bad document stores nothing.
-    Re-importing a run id that is already stored is a no-op.
+    Re-importing a run id that is already stored is a no-op. Each stored run is judged against its
+    series (exit code 1 when a regression, correctness failure or missing case is found).
     """
     documents = load_documents(list(files))
     store = open_store_or_fail(db_url)
-    stored = skipped = results = 0
+    stored = skipped = results = problems = 0
     try:
-        for document in documents:
+        # oldest commit first, so each run is judged against the history before it
+        for document in sorted(documents, key=lambda d: d.run.commit.authored_at):
             outcome = ingest_document(store, document)
             if outcome.stored:
                 stored += 1
                 results += outcome.results
+                problems += sum(f.kind in GATING_KINDS for f in judge_run(store, outcome.run_uuid))
             else:
                 skipped += 1
     finally:
         store.dispose()
     click.echo(f"imported {stored} run(s) with {results} result(s); {skipped} already stored")
+    if problems:
+        click.echo(f"{problems} regression(s) found; `perfci regressions` lists them")
+        raise SystemExit(1)

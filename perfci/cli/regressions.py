@@ -26,7 +26,8 @@ from perfci.store.queries import regressions
 def command(as_json: bool, status: str, db_url: str | None) -> None:
     """List regressions (latency, correctness, missing data), newest first.
 
-    Exit code 1 when any listed regression is open, so CI can gate on it.
+    Exit code 1 when any listed latency, correctness or missing-data regression is open, so CI can gate
+    on it (improvements are listed, never gating).
     """
     store = open_store_or_fail(db_url)
     try:
@@ -45,4 +46,4 @@ def command(as_json: bool, status: str, db_url: str | None) -> None:
                 row["kind"], row["status"], row["environment"]["device_name"],
             )  # fmt: skip
         Console().print(table if rows else "no regressions")
-    raise SystemExit(1 if any(row["status"] == "open" for row in rows) else 0)
+    raise SystemExit(1 if any(row["status"] == "open" and row["kind"] != "improvement" for row in rows) else 0)

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from perfci.alerts.markdown import render_markdown
 from perfci.cli.common import BadInput, db_option, open_store_or_fail
 from perfci.document import DocumentError, parse_document
 from perfci.fingerprint import environment_fingerprint
@@ -29,6 +30,7 @@ from perfci.runner import git as gitops
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.post import PostError, keep_unsent, post_document
 from perfci.store.ingest import ingest_document
+from perfci.store.judge import GATING_KINDS, Finding, judge_run
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import TIERS, SuiteCase, tier
 
@@ -136,7 +138,8 @@ def _measure_commit(
 
 
 def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None,
-             token: str | None, output: Path | None, post_attempts: int) -> None:  # fmt: skip
+             token: str | None, output: Path | None, post_attempts: int) -> list[Finding]:  # fmt: skip
+    """Write, store (and judge) and/or post the document; the findings of the local judgement."""
     try:
         parsed = parse_document(document, "runner output")
     except DocumentError as error:  # a runner bug, never user input: keep the evidence
@@ -144,10 +147,13 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
         raise click.ClickException(f"{error}\nThe document was kept in {path}") from None
     if output:
         output.write_text(json.dumps(document, indent=1))
+    findings: list[Finding] = []
     if store_locally:
         store = open_store_or_fail(db_url)
         try:
-            ingest_document(store, parsed)
+            outcome = ingest_document(store, parsed)
+            if outcome.stored and document["run"]["status"] == "complete":
+                findings = judge_run(store, outcome.run_uuid)
         finally:
             store.dispose()
     if post_url:
@@ -158,6 +164,7 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
             path = keep_unsent(document, UNSENT_DIR)
             console.print(f"[red]could not post: {error}[/red]\nThe document is kept in {path}; "
                           f"send it later with `perfci import {path} --db URL` or re-post it.")  # fmt: skip
+    return findings
 
 
 @click.command("run")
@@ -180,16 +187,19 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
 @click.option("--post-attempts", default=5, show_default=True, help="Tries before the document is kept on disk.")
 @click.option("--no-store", is_flag=True, help="Do not store locally (with --post or --output).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the document here.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the Markdown regression report here (empty file when nothing changed).")  # fmt: skip
 @db_option
 def command(
     rev: str | None, rev_range: str | None, suite: str, case_patterns: tuple[str, ...], device: str, repo_path: str,
     repo_name: str | None, trigger: str, allow_dirty: bool, timeout_s: float, budget_s: float, precision: float,
     post_url: str | None, token: str | None, post_attempts: int, no_store: bool, output: Path | None,
-    db_url: str | None,
+    report_path: Path | None, db_url: str | None,
 ) -> None:  # fmt: skip
     """Run the SWA benchmark suite and correctness checks for a commit and store the results.
 
-    Exit code 1 when a case is incorrect, failed or timed out; 2 on bad input; 130 when interrupted.
+    Each stored run is judged against its series (see `perfci regressions`). Exit code 1 when a case is
+    incorrect, failed or timed out, or a regression was found; 2 on bad input; 130 when interrupted.
     """
     try:
         cases = _select_cases(suite, case_patterns)
@@ -241,9 +251,15 @@ def command(
                 console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
                 continue
         document = _measure_commit(repo, commit, cases, settings, environment, meta)
-        _deliver(document, db_url, not no_store, post_url, token, output, post_attempts)
+        findings = _deliver(document, db_url, not no_store, post_url, token, output, post_attempts)
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
+        report = render_markdown(findings, device=environment["device_name"])
+        if report:
+            click.echo(report)
+        if report_path:
+            report_path.write_text(report)  # empty when nothing changed: post no PR comment then
         bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
+        bad = bad or any(f.kind in GATING_KINDS for f in findings)
         if document["run"]["status"] == "aborted":
             console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")
             sys.exit(130)

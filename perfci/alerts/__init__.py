@@ -1,0 +1,1 @@
+"""Renderers of findings for people: Markdown for PR comments (JSON is `perfci regressions --json`)."""

@@ -1,0 +1,45 @@
+"""Per-series noise and the threshold it implies.
+
+Samples inside one run understate the noise: each process lands on its own offset (clock state,
+placement), so on a dedicated H200 the per-run medians of one commit spread by CV 0.06-0.25% while
+the samples inside a run look tighter or looser. The run-to-run noise is estimated from the series'
+own history of medians, robustly: 1.4826 x MAD of consecutive log-ratios / sqrt(2) (the difference
+of two noisy values has sqrt(2) times their spread; MAD ignores the rare step or outlier).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """min_change: the policy floor (Perfherder 2%); k: how many noise sigmas a change must exceed."""
+
+    min_change: float = 0.02
+    k: float = 5.0
+    min_history: int = 4
+
+
+def run_to_run_noise(medians: Sequence[float]) -> float | None:
+    """Relative sigma of one run's median around the series' level; None with too little history."""
+    values = np.asarray([m for m in medians if m > 0], dtype=np.float64)
+    if values.size < 3:
+        return None
+    steps = np.diff(np.log(values))
+    mad = float(np.median(np.abs(steps - np.median(steps))))
+    return MAD_TO_SIGMA * mad / math.sqrt(2)
+
+
+def series_threshold(medians: Sequence[float], policy: ThresholdPolicy) -> tuple[float, float | None]:
+    """(threshold, noise): max(policy floor, k x noise); the floor alone until history suffices."""
+    noise = run_to_run_noise(medians) if len(medians) >= policy.min_history else None
+    if noise is None:
+        return policy.min_change, None
+    return max(policy.min_change, policy.k * noise), noise

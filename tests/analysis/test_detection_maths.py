@@ -1,0 +1,54 @@
+"""The pure detection pieces on plain lists: verdicts, noise, steps."""
+
+import numpy as np
+import pytest
+
+from perfci.analysis.changepoints import detect_steps
+from perfci.analysis.noise import ThresholdPolicy, run_to_run_noise, series_threshold
+from perfci.analysis.verdict import judge
+
+rng = np.random.default_rng(7)
+
+
+def _samples(level: float, n: int = 200, cv: float = 0.005) -> list[float]:
+    return list(level * (1 + rng.normal(0, cv, n)))
+
+
+def test_verdict_kinds():
+    base = _samples(1.0)
+    assert judge(base, _samples(1.05), threshold=0.02).kind == "regression"
+    assert judge(base, _samples(0.95), threshold=0.02).kind == "improvement"
+    assert judge(base, _samples(1.0), threshold=0.02).kind == "same"
+    # a real but tiny change, inside the threshold: never flagged
+    tiny = judge(_samples(1.0, 2000), _samples(1.004, 2000), threshold=0.02)
+    assert tiny.kind == "same" and tiny.p_value < 0.01
+    few = judge([1.0, 1.1], [1.06, 0.98], threshold=0.02)
+    assert few.kind == "unknown" and few.min_detectable_change > 0.02
+
+
+def test_verdict_reports_change_interval_and_mdc():
+    verdict = judge(_samples(1.0), _samples(1.10), threshold=0.02)
+    assert verdict.ci_low < verdict.change < verdict.ci_high
+    assert verdict.change == pytest.approx(0.10, abs=0.01)
+    assert 0 < verdict.min_detectable_change < 0.01
+    base, head = _samples(1.0), _samples(1.1)
+    assert judge(base, head, threshold=0.02) == judge(base, head, threshold=0.02)
+
+
+def test_noise_is_robust_to_a_step_and_an_outlier():
+    medians = list(1.0 + rng.normal(0, 0.003, 60))
+    medians[30:] = [m * 1.05 for m in medians[30:]]
+    medians[10] *= 1.5
+    noise = run_to_run_noise(medians)
+    assert 0.002 < noise < 0.0045
+    threshold, _ = series_threshold(medians, ThresholdPolicy(min_change=0.01, k=5))
+    assert threshold == pytest.approx(5 * noise)
+    assert series_threshold([1.0, 1.0], ThresholdPolicy())[0] == ThresholdPolicy().min_change
+
+
+def test_steps_found_at_their_first_commit_and_noise_ignored():
+    medians = list(1.0 + rng.normal(0, 0.003, 80))
+    assert detect_steps(medians, 0.003, min_change=0.02) == []
+    medians[50:] = [m * 1.04 for m in medians[50:]]
+    (step,) = detect_steps(medians, 0.003, min_change=0.02)
+    assert step.index == 50 and step.change == pytest.approx(0.04, abs=0.005)
