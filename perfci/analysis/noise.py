@@ -24,7 +24,9 @@ class ThresholdPolicy:
 
     min_change: float = 0.02
     k: float = 5.0
-    min_history: int = 4
+    #: Results a series needs before latency is judged at all: with fewer, its noise is unknown and a
+    #: 2% floor alone alerted on 50% of A/A histories under 2% spread (docs/perf/detection.md).
+    min_history: int = 6
 
 
 def run_to_run_noise(medians: Sequence[float]) -> float | None:

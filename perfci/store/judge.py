@@ -99,6 +99,8 @@ def _judge_result(
     if result.status != "ok" or previous is None or previous.status != "ok":
         return found
     measured = [r for r in reversed(history) if r.status == "ok" and r.median]
+    if len(measured) < policy.min_history:
+        return found  # the series' noise is not known yet: no latency verdict rather than a guess
     medians = [r.median for r in measured] + [result.median]
     threshold, noise = series_threshold([r.median for r in measured], policy)
     verdict = judge(_samples(session, previous.id), _samples(session, result.id), threshold=threshold)
