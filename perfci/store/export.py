@@ -64,12 +64,7 @@ def run_document(session: Session, run: models.Run) -> dict[str, Any]:
         )
     environment_doc = _drop_none(
         {
-            "device_kind": environment.device_kind,
-            "device_name": environment.device_name,
-            "driver": environment.driver,
-            "cuda": environment.cuda,
-            "torch": environment.torch,
-            "triton": environment.triton,
+            **environment.fields(),
             "python": extra.get("python", environment.python),
             "hostname": run.hostname,
             "extra": extra.get("environment_extra") or None,

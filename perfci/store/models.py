@@ -105,6 +105,11 @@ class Environment(Base):
     triton: Mapped[str | None] = mapped_column(String(512))
     python: Mapped[str | None] = mapped_column(String(512))
 
+    def fields(self) -> dict[str, str | None]:
+        """The fingerprinted fields as plain data (what reports and exports show)."""
+        return {name: getattr(self, name) for name in ("device_kind", "device_name", "driver", "cuda", "torch",
+                                                       "triton", "python")}  # fmt: skip
+
 
 class Case(Base):
     __tablename__ = "cases"

@@ -67,16 +67,7 @@ def regressions(session: Session, status: str | None = "open") -> list[dict[str,
                 "author": regression.author,
                 "created_at": regression.created_at.isoformat(),
                 "verdict": regression.verdict,
-                "environment": {
-                    "fingerprint": environment.fingerprint,
-                    "device_kind": environment.device_kind,
-                    "device_name": environment.device_name,
-                    "driver": environment.driver,
-                    "cuda": environment.cuda,
-                    "torch": environment.torch,
-                    "triton": environment.triton,
-                    "python": environment.python,
-                },
+                "environment": {"fingerprint": environment.fingerprint, **environment.fields()},
             }
         )
     return rows
