@@ -39,9 +39,20 @@ def run_to_run_noise(medians: Sequence[float]) -> float | None:
     return MAD_TO_SIGMA * mad / math.sqrt(2)
 
 
+def noise_upper_bound(noise: float, points: int) -> float:
+    """One-sided 95% upper bound of a MAD-based sigma from ``points`` medians (``points - 1`` steps).
+
+    The MAD's relative standard error is about 1.17 / sqrt(m) for m normal values; with 6 points
+    the estimate's 10th percentile is a third of the truth, and a threshold built on it alerts on
+    unchanged code (measured: 9 of 36 A/A histories under 2% spread before this bound)."""
+    steps = max(points - 1, 1)
+    return noise * (1.0 + 1.645 * 1.17 / math.sqrt(steps))
+
+
 def series_threshold(medians: Sequence[float], policy: ThresholdPolicy) -> tuple[float, float | None]:
-    """(threshold, noise): max(policy floor, k x noise); the floor alone until history suffices."""
+    """(threshold, noise): max(policy floor, k x upper bound of the noise); the floor alone until
+    history suffices. ``noise`` is the point estimate (reported with each verdict)."""
     noise = run_to_run_noise(medians) if len(medians) >= policy.min_history else None
     if noise is None:
         return policy.min_change, None
-    return max(policy.min_change, policy.k * noise), noise
+    return max(policy.min_change, policy.k * noise_upper_bound(noise, len(medians))), noise

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from perfci.analysis.changepoints import detect_steps
-from perfci.analysis.noise import ThresholdPolicy, run_to_run_noise, series_threshold
+from perfci.analysis.noise import ThresholdPolicy, noise_upper_bound, run_to_run_noise, series_threshold
 from perfci.analysis.verdict import judge
 
 rng = np.random.default_rng(7)
@@ -41,8 +41,9 @@ def test_noise_is_robust_to_a_step_and_an_outlier():
     medians[10] *= 1.5
     noise = run_to_run_noise(medians)
     assert 0.002 < noise < 0.0045
-    threshold, _ = series_threshold(medians, ThresholdPolicy(min_change=0.01, k=5))
-    assert threshold == pytest.approx(5 * noise)
+    threshold, estimate = series_threshold(medians, ThresholdPolicy(min_change=0.01, k=5))
+    assert estimate == noise and threshold == pytest.approx(5 * noise_upper_bound(noise, 60))
+    assert noise < noise_upper_bound(noise, 60) < noise_upper_bound(noise, 6)
     assert series_threshold([1.0, 1.0], ThresholdPolicy())[0] == ThresholdPolicy().min_change
 
 
