@@ -195,3 +195,93 @@ def check_capacity(name: str, block_tables: torch.Tensor, page_size: int, length
             f"{name} has a sequence of {longest} tokens but block_tables holds {block_tables.shape[1]} pages x "
             f"{page_size} = {capacity}; widen block_tables"
         )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Validated arguments of one call: what both the kernel and the reference need."""
+
+    q: torch.Tensor
+    layout: CacheLayout
+    windows: Windows
+    scale: float
+    batch: int
+    tables: torch.Tensor
+    out: torch.Tensor | None
+    max_q_len: int = 1
+
+
+def _check_lengths(cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int) -> int:
+    """Host-side validation of the varlen metadata; returns the longest q_len (sizes the grid)."""
+    starts = cu_seqlens_q.to("cpu", torch.int64)
+    if int(starts[0]) != 0 or int(starts[-1]) != total:
+        raise ValueError(f"cu_seqlens_q must start at 0 and end at T={total}, got {starts[0]}..{starts[-1]}")
+    q_lens = starts[1:] - starts[:-1]
+    if bool((q_lens < 0).any()):
+        raise ValueError("cu_seqlens_q must be non-decreasing")
+    if seqlens_kv is not None:
+        kv_lens = seqlens_kv.to("cpu", torch.int64)
+        if bool((kv_lens < 0).any()):
+            raise ValueError("seqlens_kv must be >= 0")
+        bad = (kv_lens < q_lens) & (q_lens > 0) & (kv_lens > 0)
+        if bool(bad.any()):
+            index = int(bad.nonzero()[0])
+            raise ValueError(
+                f"seqlens_kv[{index}] = {int(kv_lens[index])} is shorter than its q_len {int(q_lens[index])}; "
+                "seqlens_kv counts every key including the new tokens"
+            )
+    return int(q_lens.max()) if q_lens.numel() else 0
+
+
+def check_prefill(
+    q: object, k_cache: object, v_cache: object, cu_seqlens_q: object, seqlens_kv: object, block_tables: object,
+    *, local_window: int | None, global_window: int | None, causal: object, softmax_scale: float | None,
+    k_scale: object, v_scale: object, out: object,
+) -> Problem:  # fmt: skip
+    """Every argument of paged_prefill (one host read of the varlen metadata)."""
+    q = check_query(q, 3, "(T, Hq, D)")
+    total, q_heads, head_dim = q.shape
+    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
+    windows = Windows.from_args(local_window, global_window)
+    scale = softmax_scale_or_default(softmax_scale, head_dim)
+    if not isinstance(cu_seqlens_q, torch.Tensor) or cu_seqlens_q.dtype != torch.int32:
+        raise TypeError("cu_seqlens_q must be an int32 tensor of shape (B+1,)")
+    if cu_seqlens_q.dim() != 1 or cu_seqlens_q.shape[0] < 1 or cu_seqlens_q.device != q.device:
+        raise ValueError(f"cu_seqlens_q must be (B+1,) on {q.device}, got {tuple(cu_seqlens_q.shape)}")
+    batch = cu_seqlens_q.shape[0] - 1
+    if seqlens_kv is not None:
+        if not isinstance(seqlens_kv, torch.Tensor) or seqlens_kv.dtype != torch.int32:
+            raise TypeError("seqlens_kv must be None or an int32 tensor of shape (B,)")
+        if tuple(seqlens_kv.shape) != (batch,) or seqlens_kv.device != q.device:
+            raise ValueError(f"seqlens_kv must be ({batch},) on {q.device}, got {tuple(seqlens_kv.shape)}")
+    tables = check_block_tables(block_tables, batch, q.device)
+    checked_out = check_out(out, tuple(q.shape), q.dtype, q.device)
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be a bool, got {causal!r}")
+    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, total)
+    kv_lengths = seqlens_kv if seqlens_kv is not None else (cu_seqlens_q[1:] - cu_seqlens_q[:-1])
+    check_capacity("seqlens_kv", tables, layout.page_size, kv_lengths)
+    return Problem(q, layout, windows, scale, batch, tables, checked_out, max_q_len)
+
+
+def check_decode(
+    q: object, k_cache: object, v_cache: object, seqlens: object, block_tables: object,
+    *, local_window: int | None, global_window: int | None, softmax_scale: float | None,
+    k_scale: object, v_scale: object, out: object, host_capacity_check: bool,
+) -> Problem:  # fmt: skip
+    """Every argument of paged_decode. ``host_capacity_check=False`` skips the one check that reads
+    seqlens on the host (CUDA: the kernel poisons such rows with NaN instead of syncing)."""
+    q = check_query(q, 3, "(B, Hq, D)")
+    batch, q_heads, head_dim = q.shape
+    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
+    windows = Windows.from_args(local_window, global_window)
+    scale = softmax_scale_or_default(softmax_scale, head_dim)
+    if not isinstance(seqlens, torch.Tensor) or seqlens.dtype != torch.int32:
+        raise TypeError("seqlens must be an int32 tensor of shape (B,)")
+    if tuple(seqlens.shape) != (batch,) or seqlens.device != q.device:
+        raise ValueError(f"seqlens must be ({batch},) on {q.device}, got {tuple(seqlens.shape)} on {seqlens.device}")
+    tables = check_block_tables(block_tables, batch, q.device)
+    checked_out = check_out(out, tuple(q.shape), q.dtype, q.device)
+    if host_capacity_check:
+        check_capacity("seqlens", tables, layout.page_size, seqlens)
+    return Problem(q, layout, windows, scale, batch, tables, checked_out)

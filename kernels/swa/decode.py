@@ -15,16 +15,7 @@ import torch
 import triton
 import triton.language as tl
 
-from kernels.swa.checks import (
-    UNBOUNDED,
-    Windows,
-    check_block_tables,
-    check_cache,
-    check_capacity,
-    check_out,
-    check_query,
-    softmax_scale_or_default,
-)
+from kernels.swa.checks import UNBOUNDED, Windows, check_decode
 from kernels.swa.tiles import (
     NEG_BIG,
     KernelConfig,
@@ -219,21 +210,14 @@ def paged_decode_with_config(
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`paged_decode` with an explicit launch config and split count (for sweeps and tests)."""
-    q = check_query(q, 3, "(B, Hq, D)")
-    batch, q_heads, head_dim = q.shape
-    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
-    windows = Windows.from_args(local_window, global_window)
-    scale = softmax_scale_or_default(softmax_scale, head_dim)
-    if not isinstance(seqlens, torch.Tensor) or seqlens.dtype != torch.int32:
-        raise TypeError("seqlens must be an int32 tensor of shape (B,)")
-    if tuple(seqlens.shape) != (batch,) or seqlens.device != q.device:
-        raise ValueError(f"seqlens must be ({batch},) on {q.device}, got {tuple(seqlens.shape)} on {seqlens.device}")
-    tables = check_block_tables(block_tables, batch, q.device)
-    result = check_out(out, tuple(q.shape), q.dtype, q.device)
-    if not q.is_cuda:  # free on the CPU; on CUDA the kernel poisons such rows with NaN instead of syncing
-        check_capacity("seqlens", tables, layout.page_size, seqlens)
-    if result is None:
-        result = torch.empty_like(q)
+    problem = check_decode(
+        q, k_cache, v_cache, seqlens, block_tables, local_window=local_window, global_window=global_window,
+        softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale, out=out,
+        host_capacity_check=not getattr(q, "is_cuda", False),
+    )  # fmt: skip
+    q, layout, windows, tables, batch = problem.q, problem.layout, problem.windows, problem.tables, problem.batch
+    _, q_heads, head_dim = q.shape
+    result = problem.out if problem.out is not None else torch.empty_like(q)
     if batch == 0:
         return result
 
@@ -255,7 +239,7 @@ def paged_decode_with_config(
         q, k_cache, v_cache, k_scale, v_scale, result, seqlens, tables, m_ws, l_ws, acc_ws,
         q.stride(0), q.stride(1), result.stride(0), result.stride(1),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
-        scale * LOG2E, windows.local, windows.sinks, capacity,
+        problem.scale * LOG2E, windows.local, windows.sinks, capacity,
         GROUP=group, GROUP_PAD=max(config.block_m, triton.next_power_of_2(group)),
         NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
         HEAD_DIM=head_dim, BLOCK_D=block_d, BLOCK_N=config.block_n, SPLITS=splits,

@@ -14,16 +14,7 @@ import triton
 import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
-from kernels.swa.checks import (
-    UNBOUNDED,
-    Windows,
-    check_block_tables,
-    check_cache,
-    check_capacity,
-    check_out,
-    check_query,
-    softmax_scale_or_default,
-)
+from kernels.swa.checks import UNBOUNDED, check_prefill
 from kernels.swa.tiles import (
     NEG_BIG,
     KernelConfig,
@@ -180,28 +171,6 @@ def _prefill_kernel(
     tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=row_mask[:, None] & d_mask[None, :])
 
 
-def _check_lengths(cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int) -> int:
-    """Host-side validation of the varlen metadata; returns the longest q_len (sizes the grid)."""
-    starts = cu_seqlens_q.to("cpu", torch.int64)
-    if int(starts[0]) != 0 or int(starts[-1]) != total:
-        raise ValueError(f"cu_seqlens_q must start at 0 and end at T={total}, got {starts[0]}..{starts[-1]}")
-    q_lens = starts[1:] - starts[:-1]
-    if bool((q_lens < 0).any()):
-        raise ValueError("cu_seqlens_q must be non-decreasing")
-    if seqlens_kv is not None:
-        kv_lens = seqlens_kv.to("cpu", torch.int64)
-        bad = (kv_lens < q_lens) & (q_lens > 0) & (kv_lens > 0)
-        if bool(bad.any()):
-            index = int(bad.nonzero()[0])
-            raise ValueError(
-                f"seqlens_kv[{index}] = {int(kv_lens[index])} is shorter than its q_len {int(q_lens[index])}; "
-                "seqlens_kv counts every key including the new tokens"
-            )
-        if bool((kv_lens < 0).any()):
-            raise ValueError("seqlens_kv must be >= 0")
-    return int(q_lens.max()) if q_lens.numel() else 0
-
-
 def paged_prefill_with_config(
     q: torch.Tensor,
     k_cache: torch.Tensor,
@@ -221,31 +190,15 @@ def paged_prefill_with_config(
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`paged_prefill` with an explicit launch config (benchmarks and config sweeps use it)."""
-    q = check_query(q, 3, "(T, Hq, D)")
-    total, q_heads, head_dim = q.shape
-    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
-    windows = Windows.from_args(local_window, global_window)
-    scale = softmax_scale_or_default(softmax_scale, head_dim)
-    if not isinstance(cu_seqlens_q, torch.Tensor) or cu_seqlens_q.dtype != torch.int32:
-        raise TypeError("cu_seqlens_q must be an int32 tensor of shape (B+1,)")
-    if cu_seqlens_q.dim() != 1 or cu_seqlens_q.shape[0] < 1 or cu_seqlens_q.device != q.device:
-        raise ValueError(f"cu_seqlens_q must be (B+1,) on {q.device}, got {tuple(cu_seqlens_q.shape)}")
-    batch = cu_seqlens_q.shape[0] - 1
-    if seqlens_kv is not None:
-        if not isinstance(seqlens_kv, torch.Tensor) or seqlens_kv.dtype != torch.int32:
-            raise TypeError("seqlens_kv must be None or an int32 tensor of shape (B,)")
-        if tuple(seqlens_kv.shape) != (batch,) or seqlens_kv.device != q.device:
-            raise ValueError(f"seqlens_kv must be ({batch},) on {q.device}, got {tuple(seqlens_kv.shape)}")
-    tables = check_block_tables(block_tables, batch, q.device)
-    result = check_out(out, tuple(q.shape), q.dtype, q.device)
-    if not isinstance(causal, bool):
-        raise TypeError(f"causal must be a bool, got {causal!r}")
-    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, total)
-    kv_lengths = seqlens_kv if seqlens_kv is not None else (cu_seqlens_q[1:] - cu_seqlens_q[:-1])
-    check_capacity("seqlens_kv", tables, layout.page_size, kv_lengths)
-    if result is None:
-        result = torch.empty_like(q)
-    if batch == 0 or max_q_len == 0:
+    problem = check_prefill(
+        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
+        global_window=global_window, causal=causal, softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale,
+        out=out,
+    )  # fmt: skip
+    q, layout, windows, tables = problem.q, problem.layout, problem.windows, problem.tables
+    _, q_heads, head_dim = q.shape
+    result = problem.out if problem.out is not None else torch.empty_like(q)
+    if problem.batch == 0 or problem.max_q_len == 0:
         return result
 
     config = config or default_config(q, head_dim, layout.quantized)
@@ -259,12 +212,12 @@ def paged_prefill_with_config(
         rows = layout.num_pages * layout.num_kv_heads * layout.page_size
         desc_k = TensorDescriptor(k_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
         desc_v = TensorDescriptor(v_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
-    grid = (triton.cdiv(max_q_len, config.block_m), batch, q_heads)
+    grid = (triton.cdiv(problem.max_q_len, config.block_m), problem.batch, q_heads)
     _prefill_kernel[grid](
         q, k_cache, v_cache, desc_k, desc_v, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
         q.stride(0), q.stride(1), result.stride(0), result.stride(1),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
-        scale * LOG2E, local, sinks,
+        problem.scale * LOG2E, local, sinks,
         GROUP=q_heads // layout.num_kv_heads, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
         HEAD_DIM=head_dim, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,

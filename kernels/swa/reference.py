@@ -9,15 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from kernels.swa.checks import (
-    Windows,
-    check_block_tables,
-    check_cache,
-    check_capacity,
-    check_out,
-    check_query,
-    softmax_scale_or_default,
-)
+from kernels.swa.checks import Windows, check_decode, check_prefill
 
 
 def _gather(cache: torch.Tensor, scale: torch.Tensor | None, pages: torch.Tensor, length: int) -> torch.Tensor:
@@ -77,20 +69,18 @@ def paged_prefill(
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Reference varlen paged prefill; see kernels.swa.paged_prefill for the contract."""
-    q = check_query(q, 3, "(T, Hq, D)")
-    _, q_heads, head_dim = q.shape
-    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
-    windows = Windows.from_args(local_window, global_window)
-    scale = softmax_scale_or_default(softmax_scale, head_dim)
-    if cu_seqlens_q.dim() != 1 or cu_seqlens_q.shape[0] < 1:
-        raise ValueError("cu_seqlens_q must be (B+1,) int32")
-    batch = cu_seqlens_q.shape[0] - 1
-    tables = check_block_tables(block_tables, batch, q.device)
+    problem = check_prefill(
+        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
+        global_window=global_window, causal=causal, softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale,
+        out=out,
+    )  # fmt: skip
+    q, layout, windows, scale, batch, tables = (problem.q, problem.layout, problem.windows, problem.scale,
+                                                problem.batch, problem.tables)  # fmt: skip
+    q_heads = q.shape[1]
     starts = cu_seqlens_q.tolist()
     q_lens = [starts[i + 1] - starts[i] for i in range(batch)]
     kv_lens = q_lens if seqlens_kv is None else seqlens_kv.tolist()
-    check_capacity("seqlens_kv", tables, layout.page_size, torch.tensor(kv_lens, dtype=torch.int64))
-    result = check_out(out, tuple(q.shape), q.dtype, q.device)
+    result = problem.out
     if result is None:  # float64 unless the caller gave a q-dtype buffer
         result = torch.zeros(q.shape, dtype=torch.float64, device=q.device)
     kv_map = _kv_map(q_heads, layout.num_kv_heads, gqa_interleave, q.device)
@@ -126,14 +116,13 @@ def paged_decode(
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Reference paged decode: one query per sequence at position seqlens[b] - 1."""
-    q = check_query(q, 3, "(B, Hq, D)")
-    batch, q_heads, head_dim = q.shape
-    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
-    windows = Windows.from_args(local_window, global_window)
-    scale = softmax_scale_or_default(softmax_scale, head_dim)
-    tables = check_block_tables(block_tables, batch, q.device)
-    check_capacity("seqlens", tables, layout.page_size, seqlens)
-    result = check_out(out, tuple(q.shape), q.dtype, q.device)
+    problem = check_decode(
+        q, k_cache, v_cache, seqlens, block_tables, local_window=local_window, global_window=global_window,
+        softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale, out=out, host_capacity_check=True,
+    )  # fmt: skip
+    q, layout, windows, scale, tables = problem.q, problem.layout, problem.windows, problem.scale, problem.tables
+    q_heads = q.shape[1]
+    result = problem.out
     if result is None:  # float64 unless the caller gave a q-dtype buffer
         result = torch.zeros(q.shape, dtype=torch.float64, device=q.device)
     kv_map = _kv_map(q_heads, layout.num_kv_heads, gqa_interleave, q.device)

@@ -115,7 +115,7 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
     statuses = [next(iter(results.values())).status for _, _, results in runs]
     assert statuses == ["ok", "ok", "incorrect", "failed"]
     fast, slower, wrong, crash = (next(iter(results.values())) for _, _, results in runs)
-    assert slower.median > fast.median + 40  # the sleep of 50 ms shows
+    assert slower.minimum > fast.minimum + 40  # the 50 ms sleep shows (minimums: robust to a loaded machine)
     assert wrong.correct is False and wrong.rel_err > 0.05
     assert "signal 11" in crash.error
     assert all(status == "complete" for _, status, _ in runs)
