@@ -171,7 +171,7 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
 @click.option("--commit", "rev", default=None, help="Revision to measure (default HEAD).")
 @click.option("--range", "rev_range", metavar="A..B", help="Measure every commit of A..B, oldest first, "
               "skipping those already stored for this environment.")  # fmt: skip
-@click.option("--suite", default="smoke", show_default=True, help=f"Tier: {', '.join(TIERS)}.")
+@click.option("--suite", default=None, help=f"Tier: {', '.join(TIERS)} (default: smoke on CUDA, tiny otherwise).")
 @click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
 @click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
 @click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
@@ -191,7 +191,8 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
               help="Write the Markdown regression report here (empty file when nothing changed).")  # fmt: skip
 @db_option
 def command(
-    rev: str | None, rev_range: str | None, suite: str, case_patterns: tuple[str, ...], device: str, repo_path: str,
+    rev: str | None, rev_range: str | None, suite: str | None, case_patterns: tuple[str, ...], device: str,
+    repo_path: str,
     repo_name: str | None, trigger: str, allow_dirty: bool, timeout_s: float, budget_s: float, precision: float,
     post_url: str | None, token: str | None, post_attempts: int, no_store: bool, output: Path | None,
     report_path: Path | None, db_url: str | None,
@@ -201,10 +202,14 @@ def command(
     Each stored run is judged against its series (see `perfci regressions`). Exit code 1 when a case is
     incorrect, failed or timed out, or a regression was found; 2 on bad input; 130 when interrupted.
     """
+    device = _device(device)
+    suite = suite or ("smoke" if device == "cuda" else "tiny")
     try:
         cases = _select_cases(suite, case_patterns)
     except ValueError as error:
         raise BadInput(str(error)) from None
+    if device == "interpreter" and suite != "tiny":
+        raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
     if rev and rev_range:
         raise BadInput("--commit and --range: give one of them")
     if no_store and not (post_url or output):
@@ -221,7 +226,6 @@ def command(
         raise BadInput(str(error)) from None
     if not no_store:
         open_store_or_fail(db_url).dispose()  # a bad --db fails now, not after an hour of measuring
-    device = _device(device)
 
     from perfci.document import Environment
     from perfci.measure.environment import describe_environment

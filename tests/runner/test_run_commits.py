@@ -132,6 +132,7 @@ def test_bad_input_is_one_line_and_exit_2(tiny_repo, tmp_path):
     cases = [
         (["--commit", "no-such-rev"], "unknown revision"),
         (["--suite", "huge"], "unknown tier"),
+        (["--suite", "smoke"], "use --suite tiny"),
         (["--cases", "nothing-matches-this"], "no case"),
         (["--no-store"], "--no-store"),
     ]
