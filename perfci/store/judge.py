@@ -41,20 +41,30 @@ class Finding:
 
 
 def _previous_results(session: Session, result: models.Result, limit: int) -> list[models.Result]:
-    """The series' results before this one in commit order, newest first."""
-    return list(
-        session.scalars(
-            select(models.Result)
-            .where(
-                models.Result.series_id == result.series_id,
-                models.Result.id != result.id,
-                models.Result.authored_at <= result.authored_at,
-                models.Result.commit_id != result.commit_id,
-            )
-            .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
-            .limit(limit)
+    """The series' results before this one in commit order, newest first; history starts at the
+    latest commit triaged ``expected`` (an accepted change is the new baseline)."""
+    query = (
+        select(models.Result)
+        .where(
+            models.Result.series_id == result.series_id,
+            models.Result.id != result.id,
+            models.Result.authored_at <= result.authored_at,
+            models.Result.commit_id != result.commit_id,
         )
+        .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
+        .limit(limit)
     )
+    accepted = session.scalar(
+        select(models.Commit.authored_at)
+        .join(models.Regression, models.Regression.commit_id == models.Commit.id)
+        .where(models.Regression.series_id == result.series_id, models.Regression.status == "expected",
+               models.Commit.authored_at <= result.authored_at)
+        .order_by(models.Commit.authored_at.desc())
+        .limit(1)
+    )  # fmt: skip
+    if accepted is not None:
+        query = query.where(models.Result.authored_at >= accepted)
+    return list(session.scalars(query))
 
 
 def _samples(session: Session, result_id: int) -> list[float]:
@@ -112,7 +122,12 @@ def _judge_result(
     if noise and len(medians) >= 8:
         points = [*measured, result]
         # sigma for the penalty: never below threshold / k, so sub-threshold wiggles don't fragment a creep
-        for step in detect_steps(medians, max(noise, threshold / policy.k), min_change=threshold):
+        sigma = max(noise, threshold / policy.k)
+        for step in detect_steps(medians, sigma, min_change=threshold):
+            if step.index > len(medians) - 3:
+                # a step with fewer than 3 points after it is not placed reliably yet (one new point gets
+                # averaged with an old one, one commit early); the per-commit verdict covers the newest commits
+                continue
             at, before = points[step.index], points[step.index - 1]
             kind = "latency" if step.change > 0 else "improvement"
             details = {"detector": "pelt", "change": step.change, "before": step.before, "after": step.after,

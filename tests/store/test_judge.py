@@ -76,3 +76,34 @@ def test_slow_creep_is_caught_by_the_step_detector(db_url):
     creep_shas = {make_document(commit_index=i)["run"]["commit"]["sha"] for i in range(10, 16)}
     assert all(f.commit in creep_shas for f in latency)
     store.dispose()
+
+
+def test_triage_expected_makes_the_change_the_new_baseline(db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from perfci.cli import main
+
+    store = open_store(db_url)
+    for commit in range(8):
+        _ingest(store, _doc(commit, [1.0], seed=commit))
+    step = _ingest(store, _doc(8, [1.06], seed=8))
+    assert [f.kind for f in step] == ["latency"], step
+    with store.read() as session:
+        (row,) = regressions(session)
+    store.dispose()
+    runner = CliRunner()
+    assert runner.invoke(main, ["regressions", "--db", db_url]).exit_code == 1
+    result = runner.invoke(main, ["triage", str(row["id"]), "expected", "--note", "new tiling, accepted",
+                                  "--author", "ada", "--db", db_url])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["regressions", "--db", db_url]).exit_code == 0
+    with open_store(db_url).read() as session:
+        (triaged,) = regressions(session, status="expected")
+    assert triaged["note"] == "new tiling, accepted" and triaged["author"] == "ada"
+    store = open_store(db_url)
+    for commit in range(9, 20):  # the accepted level: no new finding, and the history window starts at commit 8
+        assert _ingest(store, _doc(commit, [1.06], seed=commit)) == []
+    store.dispose()
+    bad = runner.invoke(main, ["triage", "99999", "fixed", "--db", db_url])
+    assert bad.exit_code == 2 and "does not exist" in bad.output
+    assert runner.invoke(main, ["triage", str(row["id"]), "wontfix", "--db", db_url]).exit_code == 2

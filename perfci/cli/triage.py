@@ -1,0 +1,33 @@
+"""``perfci triage ID STATUS``: acknowledge, mark expected (new baseline), invalid or fixed."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+
+from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.store.models import TRIAGE_STATUSES
+from perfci.store.triage import TriageError, set_status
+
+
+@click.command("triage")
+@click.argument("regression_id", type=int)
+@click.argument("status", type=click.Choice(TRIAGE_STATUSES))
+@click.option("--note", help="Why (shown next to the regression).")
+@click.option("--author", default=None, help="Who (default: the login name).")
+@db_option
+def command(regression_id: int, status: str, note: str | None, author: str | None, db_url: str | None) -> None:
+    """Set the triage status of regression ID (ids: `perfci regressions --json`).
+
+    `expected` accepts the change: the commit becomes the series' new baseline.
+    """
+    store = open_store_or_fail(db_url)
+    try:
+        row = set_status(store, regression_id, status, note, author or getpass.getuser())
+    except TriageError as error:
+        raise BadInput(str(error)) from None
+    finally:
+        store.dispose()
+    click.echo(json.dumps(row))

@@ -1,0 +1,35 @@
+"""Triage of a regression: a status with a note, an author and a time (one transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfci.store import models
+from perfci.store.engine import Store, retry_transient
+
+
+class TriageError(ValueError):
+    """Unknown regression or status; the message says what to use instead."""
+
+
+def set_status(store: Store, regression_id: int, status: str, note: str | None, author: str | None) -> dict[str, Any]:
+    """Move a regression to ``status``; ``expected`` makes its commit the series' new baseline
+    (the judge's history window starts there)."""
+    if status not in models.TRIAGE_STATUSES:
+        raise TriageError(f"status: {status!r} is not one of {', '.join(models.TRIAGE_STATUSES)}")
+
+    def attempt() -> dict[str, Any]:
+        with store.write() as session:
+            regression = session.get(models.Regression, regression_id)
+            if regression is None:
+                raise TriageError(
+                    f"regression {regression_id} does not exist; `perfci regressions --status all` lists ids"
+                )
+            regression.status = status
+            regression.note = note if note is not None else regression.note
+            regression.author = author if author is not None else regression.author
+            regression.updated_at = models.utcnow()
+            return {"id": regression.id, "status": regression.status, "note": regression.note,
+                    "author": regression.author, "updated_at": regression.updated_at.isoformat()}  # fmt: skip
+
+    return retry_transient(attempt)
