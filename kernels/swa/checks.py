@@ -62,10 +62,10 @@ def _require_tensor(name: str, value: object) -> torch.Tensor:
 def _require_int32_vector(name: str, value: object, length: int | None, device: torch.device) -> torch.Tensor:
     tensor = _require_tensor(name, value)
     if tensor.dtype != torch.int32:
-        raise TypeError(f"{name} must be int32, got {tensor.dtype}; convert with .to(torch.int32)")
+        raise TypeError(f"{name} must be an int32 tensor, got {tensor.dtype}; convert with .to(torch.int32)")
     if tensor.dim() != 1 or (length is not None and tensor.shape[0] != length):
         want = f"({length},)" if length is not None else "1-D"
-        raise ValueError(f"{name} must have shape {want}, got {tuple(tensor.shape)}")
+        raise ValueError(f"{name} must be of shape {want}, got {tuple(tensor.shape)}")
     if tensor.device != device:
         raise ValueError(f"{name} is on {tensor.device} but q is on {device}; put every tensor on one device")
     return tensor
@@ -233,32 +233,36 @@ def _check_lengths(cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, 
     return int(q_lens.max()) if q_lens.numel() else 0
 
 
+def _check_common(
+    q: object, q_layout: str, k_cache: object, v_cache: object, k_scale: object, v_scale: object,
+    local_window: int | None, global_window: int | None, softmax_scale: float | None,
+) -> tuple[torch.Tensor, CacheLayout, Windows, float]:  # fmt: skip
+    """What prefill and decode check alike: q, the caches and scales, the windows, the softmax scale."""
+    q = check_query(q, 3, q_layout)
+    _, q_heads, head_dim = q.shape
+    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
+    return q, layout, Windows.from_args(local_window, global_window), softmax_scale_or_default(softmax_scale, head_dim)
+
+
 def check_prefill(
     q: object, k_cache: object, v_cache: object, cu_seqlens_q: object, seqlens_kv: object, block_tables: object,
     *, local_window: int | None, global_window: int | None, causal: object, softmax_scale: float | None,
     k_scale: object, v_scale: object, out: object,
 ) -> Problem:  # fmt: skip
     """Every argument of paged_prefill (one host read of the varlen metadata)."""
-    q = check_query(q, 3, "(T, Hq, D)")
-    total, q_heads, head_dim = q.shape
-    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
-    windows = Windows.from_args(local_window, global_window)
-    scale = softmax_scale_or_default(softmax_scale, head_dim)
-    if not isinstance(cu_seqlens_q, torch.Tensor) or cu_seqlens_q.dtype != torch.int32:
-        raise TypeError("cu_seqlens_q must be an int32 tensor of shape (B+1,)")
-    if cu_seqlens_q.dim() != 1 or cu_seqlens_q.shape[0] < 1 or cu_seqlens_q.device != q.device:
-        raise ValueError(f"cu_seqlens_q must be (B+1,) on {q.device}, got {tuple(cu_seqlens_q.shape)}")
+    q, layout, windows, scale = _check_common(q, "(T, Hq, D)", k_cache, v_cache, k_scale, v_scale,
+                                              local_window, global_window, softmax_scale)  # fmt: skip
+    cu_seqlens_q = _require_int32_vector("cu_seqlens_q", cu_seqlens_q, None, q.device)
+    if cu_seqlens_q.shape[0] < 1:
+        raise ValueError("cu_seqlens_q must be of shape (B+1,) and start with 0, got an empty tensor")
     batch = cu_seqlens_q.shape[0] - 1
     if seqlens_kv is not None:
-        if not isinstance(seqlens_kv, torch.Tensor) or seqlens_kv.dtype != torch.int32:
-            raise TypeError("seqlens_kv must be None or an int32 tensor of shape (B,)")
-        if tuple(seqlens_kv.shape) != (batch,) or seqlens_kv.device != q.device:
-            raise ValueError(f"seqlens_kv must be ({batch},) on {q.device}, got {tuple(seqlens_kv.shape)}")
+        seqlens_kv = _require_int32_vector("seqlens_kv", seqlens_kv, batch, q.device)
     tables = check_block_tables(block_tables, batch, q.device)
     checked_out = check_out(out, tuple(q.shape), q.dtype, q.device)
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be a bool, got {causal!r}")
-    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, total)
+    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, q.shape[0])
     kv_lengths = seqlens_kv if seqlens_kv is not None else (cu_seqlens_q[1:] - cu_seqlens_q[:-1])
     check_capacity("seqlens_kv", tables, layout.page_size, kv_lengths)
     return Problem(q, layout, windows, scale, batch, tables, checked_out, max_q_len)
@@ -271,15 +275,10 @@ def check_decode(
 ) -> Problem:  # fmt: skip
     """Every argument of paged_decode. ``host_capacity_check=False`` skips the one check that reads
     seqlens on the host (CUDA: the kernel poisons such rows with NaN instead of syncing)."""
-    q = check_query(q, 3, "(B, Hq, D)")
-    batch, q_heads, head_dim = q.shape
-    layout = check_cache(k_cache, v_cache, k_scale, v_scale, q_heads=q_heads, head_dim=head_dim, device=q.device)
-    windows = Windows.from_args(local_window, global_window)
-    scale = softmax_scale_or_default(softmax_scale, head_dim)
-    if not isinstance(seqlens, torch.Tensor) or seqlens.dtype != torch.int32:
-        raise TypeError("seqlens must be an int32 tensor of shape (B,)")
-    if tuple(seqlens.shape) != (batch,) or seqlens.device != q.device:
-        raise ValueError(f"seqlens must be ({batch},) on {q.device}, got {tuple(seqlens.shape)} on {seqlens.device}")
+    q, layout, windows, scale = _check_common(q, "(B, Hq, D)", k_cache, v_cache, k_scale, v_scale,
+                                              local_window, global_window, softmax_scale)  # fmt: skip
+    batch = q.shape[0]
+    seqlens = _require_int32_vector("seqlens", seqlens, batch, q.device)
     tables = check_block_tables(block_tables, batch, q.device)
     checked_out = check_out(out, tuple(q.shape), q.dtype, q.device)
     if host_capacity_check:

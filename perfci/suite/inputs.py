@@ -69,15 +69,23 @@ def paged_cache(
     return k, v, tables, None, None
 
 
+def _seeded_cache(
+    kv_lens: list[int], kv_heads: int, head_dim: int, page_size: int, dtype: torch.dtype, device: str | None,
+    seed: int,
+) -> tuple[str, torch.Generator, tuple]:  # fmt: skip
+    """The device, its seeded generator (q is drawn from it next) and the paged cache."""
+    device = device or default_device()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    return device, generator, paged_cache(kv_lens, kv_heads, head_dim, page_size, dtype, device, generator)
+
+
 def prefill_inputs(
     q_lens: list[int], kv_lens: list[int], q_heads: int, kv_heads: int, head_dim: int, page_size: int,
     dtype: torch.dtype = torch.bfloat16, cache_dtype: torch.dtype | None = None, device: str | None = None,
     seed: int = 0,
 ) -> PagedInputs:  # fmt: skip
-    device = device or default_device()
-    generator = torch.Generator(device=device).manual_seed(seed)
-    k, v, tables, k_scale, v_scale = paged_cache(
-        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, generator
+    device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
+        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
     )
     total = sum(q_lens)
     q = torch.randn((total, q_heads, head_dim), generator=generator, device=device).to(dtype)
@@ -91,10 +99,8 @@ def decode_inputs(
     dtype: torch.dtype = torch.bfloat16, cache_dtype: torch.dtype | None = None, device: str | None = None,
     seed: int = 0,
 ) -> PagedInputs:  # fmt: skip
-    device = device or default_device()
-    generator = torch.Generator(device=device).manual_seed(seed)
-    k, v, tables, k_scale, v_scale = paged_cache(
-        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, generator
+    device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
+        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
     )
     q = torch.randn((len(kv_lens), q_heads, head_dim), generator=generator, device=device).to(dtype)
     return PagedInputs(q, k, v, tables, list(kv_lens), k_scale, v_scale,
