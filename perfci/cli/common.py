@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError, open_store
+from perfci.suite.cases import SuiteCase, tier
 
 
 class BadInput(click.ClickException):
@@ -32,3 +34,24 @@ def open_store_or_fail(db_url: str | None) -> Store:
         return open_store(db_url)
     except StoreConfigError as error:
         raise BadInput(str(error)) from None
+
+
+def select_cases(suite: str, patterns: tuple[str, ...]) -> list[SuiteCase]:
+    """The tier's cases whose id matches one of ``patterns`` (glob or substring); all without patterns."""
+    cases = tier(suite)
+    if patterns:
+        cases = [c for c in cases if any(fnmatch.fnmatch(c.id, p) or p in c.id for p in patterns)]
+        if not cases:
+            raise BadInput(f"--cases: no case of the {suite!r} tier matches {', '.join(patterns)}")
+    return cases
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` -> cuda when a device is visible, else the Triton interpreter."""
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "interpreter"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise BadInput("--device cuda: no CUDA device is visible; use --device interpreter (or auto)")
+    return requested

@@ -1,18 +1,209 @@
-"""``perfci compare BASE HEAD``: both commits measured interleaved in one job (issue #5)."""
+"""``perfci compare BASE HEAD``: both commits measured interleaved in one job, HEAD judged against BASE.
+
+Drift of the device between two separate runs (clocks, neighbours on a shared card) cancels when
+the two commits alternate round by round on the same device; while a case's verdict is unknown,
+more rounds are taken up to ``--budget`` seconds. The threshold per case is the series' own
+(policy floor and k x its run-to-run noise, from the store) when the store knows the series, else
+the policy floor.
+"""
 
 from __future__ import annotations
 
-import click
+import json
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-from perfci.cli.common import BadInput
+import click
+from rich.console import Console
+from rich.table import Table
+
+from perfci.alerts.markdown import render_markdown
+from perfci.analysis.noise import ThresholdPolicy, series_threshold
+from perfci.analysis.verdict import judge
+from perfci.cli.common import BadInput, db_option, open_store_or_fail, resolve_device, select_cases
+from perfci.runner import git as gitops
+from perfci.runner.compare import CaseComparison, compare_case
+from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
+from perfci.store.judge import Finding
+from perfci.store.queries import recent_medians
+from perfci.suite.cases import TIERS, SuiteCase
+
+console = Console(stderr=True)
+FINDING_KIND = {"regression": "latency", "improvement": "improvement", "correctness": "correctness"}
+
+
+def _thresholds(cases: list[SuiteCase], db_url: str | None, repo: str, fingerprint: str, policy: ThresholdPolicy,
+                fixed: float | None) -> dict[str, tuple[float, str]]:  # fmt: skip
+    """Per case: (threshold, where it came from)."""
+    if fixed is not None:
+        return {c.id: (fixed, "--threshold") for c in cases}
+    out = {c.id: (policy.min_change, "policy floor (no stored history)") for c in cases}
+    if db_url is None:
+        return out
+    store = open_store_or_fail(db_url)
+    try:
+        with store.read() as session:
+            for case in cases:
+                medians = recent_medians(session, repo, case.id, fingerprint)
+                threshold, noise = series_threshold(medians, policy)
+                if noise is not None:
+                    out[case.id] = (threshold, f"series noise {noise:.2%} over {len(medians)} results")
+    finally:
+        store.dispose()
+    return out
+
+
+def _side(side: Any) -> dict[str, Any]:
+    samples = sorted(side.samples)
+    return {"status": side.status, "error": side.error, "n_samples": len(samples),
+            "median": samples[len(samples) // 2] if samples else None,
+            "rel_err": side.correctness.get("rel_err"), "config": side.config}  # fmt: skip
+
+
+def _as_json(item: CaseComparison, source: str) -> dict[str, Any]:
+    verdict = item.verdict
+    interleaved = item.interleaved
+    return {
+        "case": item.case.id,
+        "outcome": item.outcome,
+        "threshold": item.threshold,
+        "threshold_source": source,
+        "timing_mode": item.mode,
+        "base": _side(item.base),
+        "head": _side(item.head),
+        "verdict": verdict.as_dict() if verdict else None,
+        "rounds": interleaved.rounds if interleaved else 0,
+        "stopped_by": interleaved.stopped_by if interleaved else None,
+        "looks": interleaved.looks if interleaved else [],
+    }
+
+
+def _table(rows: list[dict[str, Any]], base: str, head: str) -> Table:
+    table = Table("case", "base ms", "head ms", "change", "99% CI", "p", "min. det.", "threshold", "rounds", "verdict",
+                  title=f"{base[:12]} -> {head[:12]}")  # fmt: skip
+    styles = {"regression": "red", "correctness": "red", "error": "red", "improvement": "green", "unknown": "yellow"}
+    for row in rows:
+        v = row["verdict"]
+        cells = [f"{row[side]['median']:.4f}" if row[side]["median"] is not None else "-" for side in ("base", "head")]
+        if v:
+            cells += [f"{v['change']:+.2%}", f"{v['ci_low']:+.1%}..{v['ci_high']:+.1%}", f"{v['p_value']:.1e}",
+                      f"{v['min_detectable_change']:.2%}"]  # fmt: skip
+        else:
+            cells += ["-"] * 4
+        style = styles.get(row["outcome"], "")
+        label = row["outcome"] if row["outcome"] != "correctness" else f"head {row['head']['status']}"
+        if row["outcome"] == "error":
+            label = f"base {row['base']['status']}"
+        table.add_row(row["case"], *cells, f"{row['threshold']:.1%}", str(row["rounds"]),
+                      f"[{style}]{label}[/{style}]" if style else label)  # fmt: skip
+    return table
+
+
+def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding]:
+    findings = []
+    for item in items:
+        kind = FINDING_KIND.get(item.outcome)
+        if kind is None:
+            continue
+        if kind == "correctness":
+            details = {"status": item.head.status, "error": (item.head.error or "")[:500]}
+            findings.append(Finding(item.case.id, kind, head, base, None, details))
+        else:
+            verdict = item.verdict
+            assert verdict is not None
+            findings.append(Finding(item.case.id, kind, head, base, verdict.change, verdict.as_dict()))
+    order = {"correctness": 0, "latency": 1, "improvement": 2}
+    return sorted(findings, key=lambda f: (order[f.kind], -abs(f.change or 0)))
 
 
 @click.command("compare")
 @click.argument("base")
 @click.argument("head")
-def command(base: str, head: str) -> None:
-    """Measure BASE and HEAD interleaved on one device and judge HEAD against BASE.
+@click.option("--suite", default=None, help=f"Tier: {', '.join(TIERS)} (default: smoke on CUDA, tiny otherwise).")
+@click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
+@click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
+@click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
+@click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
+@click.option("--budget", "budget_s", default=None, type=float,
+              help="Seconds of interleaved sampling per case while the verdict is unknown (default 20 on CUDA, "
+                   "10 under the interpreter).")  # fmt: skip
+@click.option("--min-samples", default=None, type=int, help="Samples per side before the first verdict "
+              "(default 20 on CUDA, 5 under the interpreter).")  # fmt: skip
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Relative change that matters (default: the series' threshold from the store, else 2%).",
+)
+@click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the Markdown report here (empty file when nothing changed).")  # fmt: skip
+@db_option
+def command(
+    base: str, head: str, suite: str | None, case_patterns: tuple[str, ...], device: str, repo_path: str,
+    repo_name: str | None, budget_s: float | None, min_samples: int | None, threshold: float | None, timeout_s: float,
+    as_json: bool, report_path: Path | None, db_url: str | None,
+) -> None:  # fmt: skip
+    """Measure BASE and HEAD interleaved (ABBA rounds) on one device and judge HEAD against BASE.
 
-    Not available yet: interleaved A/B measurement arrives with the detection issue (#5).
+    Per case: regression / improvement / same / unknown (after the budget) with the change, its 99%
+    interval, the p-value and the minimum detectable change; a HEAD that is incorrect where BASE was
+    correct is a correctness regression. Exit code 1 on a regression or correctness failure, 0 otherwise,
+    2 on bad input.
     """
-    raise BadInput("`perfci compare` is not implemented yet (issue #5); use `perfci run --commit` on each commit")
+    device = resolve_device(device)
+    suite = suite or ("smoke" if device == "cuda" else "tiny")
+    if suite not in TIERS:
+        raise BadInput(f"--suite: {suite!r} is not one of {', '.join(TIERS)}")
+    if device == "interpreter" and suite != "tiny":
+        raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
+    if threshold is not None and not 0 < threshold < 1:
+        raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
+    cases = select_cases(suite, case_patterns)
+    try:
+        repo = gitops.open_repo(repo_path)
+        base_commit, head_commit = gitops.resolve(repo, base), gitops.resolve(repo, head)
+    except gitops.GitInputError as error:
+        raise BadInput(str(error).replace("--commit", "BASE/HEAD")) from None
+    on_cuda = device == "cuda"
+    budget_s = budget_s if budget_s is not None else (20.0 if on_cuda else 10.0)
+    min_samples = min_samples if min_samples is not None else (20 if on_cuda else 5)
+    if budget_s <= 0 or min_samples < 2:
+        raise BadInput("--budget must be > 0 and --min-samples >= 2")
+
+    from perfci.document import Environment
+    from perfci.fingerprint import environment_fingerprint
+    from perfci.measure.environment import describe_environment
+
+    fingerprint = environment_fingerprint(Environment.model_validate(describe_environment(device)))
+    policy = ThresholdPolicy()
+    thresholds = _thresholds(cases, db_url, repo_name or gitops.repo_name(repo), fingerprint, policy, threshold)
+    settings = ExecutionSettings(device=device, timeout_s=timeout_s, budget_s=budget_s)
+    rows, items = [], []
+    with gitops.worktree(repo, base_commit.hexsha) as base_tree, gitops.worktree(repo, head_commit.hexsha) as head_tree:
+        for sha, tree in ((base_commit.hexsha, base_tree), (head_commit.hexsha, head_tree)):
+            try:
+                check_kernels_import(tree, device)
+            except KernelsImportError as error:
+                raise BadInput(f"commit {sha[:12]}: its kernels do not import ({error})") from None
+        for case in cases:
+            limit, source = thresholds[case.id]
+            console.print(f"[dim]{case.id}: interleaving {base_commit.hexsha[:10]} / {head_commit.hexsha[:10]}[/dim]")
+            item = compare_case(case, base_tree, head_tree, settings, limit, partial(judge, threshold=limit),
+                                min_samples=min_samples)  # fmt: skip
+            items.append(item)
+            rows.append(_as_json(item, source))
+    report = render_markdown(_findings(items, base_commit.hexsha, head_commit.hexsha), device=device)
+    if report_path:
+        report_path.write_text(report)
+    if as_json:
+        click.echo(json.dumps({"base": base_commit.hexsha, "head": head_commit.hexsha, "device": device,
+                               "cases": rows}, indent=1))  # fmt: skip
+    else:
+        Console(width=None if sys.stdout.isatty() else 200).print(_table(rows, base_commit.hexsha, head_commit.hexsha))
+        if report:
+            click.echo(report)
+    sys.exit(1 if any(item.gates() for item in items) else 0)

@@ -8,7 +8,6 @@ case. The document is stored in one transaction at the end; Ctrl-C stores what r
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import signal
 import sys
@@ -23,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
-from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.cli.common import BadInput, db_option, open_store_or_fail, resolve_device, select_cases
 from perfci.document import DocumentError, parse_document
 from perfci.fingerprint import environment_fingerprint
 from perfci.runner import git as gitops
@@ -32,7 +31,7 @@ from perfci.runner.post import PostError, keep_unsent, post_document
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import GATING_KINDS, Finding, judge_run
 from perfci.store.queries import stored_case_keys
-from perfci.suite.cases import TIERS, SuiteCase, tier
+from perfci.suite.cases import TIERS, SuiteCase
 
 UNSENT_DIR = Path(".perfci") / "unsent"
 console = Console(stderr=True)
@@ -45,25 +44,6 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-def _select_cases(suite: str, patterns: tuple[str, ...]) -> list[SuiteCase]:
-    cases = tier(suite)
-    if patterns:
-        cases = [c for c in cases if any(fnmatch.fnmatch(c.id, p) or p in c.id for p in patterns)]
-        if not cases:
-            raise BadInput(f"--cases: no case of the {suite!r} tier matches {', '.join(patterns)}")
-    return cases
-
-
-def _device(requested: str) -> str:
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "interpreter"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise BadInput("--device cuda: no CUDA device is visible; use --device interpreter (or auto)")
-    return requested
 
 
 def _summary(document: dict[str, Any]) -> Table:
@@ -202,10 +182,10 @@ def command(
     Each stored run is judged against its series (see `perfci regressions`). Exit code 1 when a case is
     incorrect, failed or timed out, or a regression was found; 2 on bad input; 130 when interrupted.
     """
-    device = _device(device)
+    device = resolve_device(device)
     suite = suite or ("smoke" if device == "cuda" else "tiny")
     try:
-        cases = _select_cases(suite, case_patterns)
+        cases = select_cases(suite, case_patterns)
     except ValueError as error:
         raise BadInput(str(error)) from None
     if device == "interpreter" and suite != "tiny":

@@ -28,7 +28,7 @@ class ExecutionSettings:
     ceilings: dict[str, float] | None = None
 
 
-def _worker_env(device: str) -> dict[str, str]:
+def worker_env(device: str) -> dict[str, str]:
     env = dict(os.environ)
     if device == "interpreter":
         env["TRITON_INTERPRET"] = "1"
@@ -45,7 +45,7 @@ def check_kernels_import(worktree: Path, device: str) -> None:
         "assert callable(s.paged_prefill) and callable(s.paged_decode), 'kernels.swa lacks paged_prefill/paged_decode'"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(worktree)], capture_output=True, text=True, env=_worker_env(device),
+        [sys.executable, "-c", code, str(worktree)], capture_output=True, text=True, env=worker_env(device),
         timeout=300, cwd=worktree,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -67,7 +67,7 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
         proc = subprocess.run(
             # -P: the worktree (cwd) must not shadow the installed perfci; kernels come from the request's path
             [sys.executable, "-P", "-m", "perfci.runner.worker"], input=json.dumps(request), capture_output=True,
-            text=True, env=_worker_env(settings.device), timeout=settings.timeout_s, cwd=worktree,
+            text=True, env=worker_env(settings.device), timeout=settings.timeout_s, cwd=worktree,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "error": f"no result within {settings.timeout_s:.0f} s; the worker was killed"}

@@ -16,9 +16,13 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 RESULT_PREFIX = "PERFCI_RESULT "
+READY_PREFIX = "PERFCI_READY "
+ROUND_PREFIX = "PERFCI_ROUND "
 #: Above this many float64 score bytes per sequence, prefill is checked on its first and last rows.
 REFERENCE_BYTES_LIMIT = 2 * 1024**3
 CHECK_ROWS = 256
@@ -71,13 +75,22 @@ def _kernel_config(swa: Any, case: Any, x: Any) -> dict[str, Any]:
         return {}
 
 
-def run_case(request: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class PreparedCase:
+    """A case ready to time: inputs built, kernel compiled, output checked against the reference."""
+
+    case: Any
+    device: str
+    call: Callable[[], object]
+    correctness: dict[str, Any]
+    config: dict[str, Any]
+
+
+def prepare_case(request: dict[str, Any]) -> PreparedCase:
+    """Build inputs, compile (outside every timed region) and check correctness once."""
     import torch
 
-    from perfci.measure.adaptive import sample_until_precise
-    from perfci.measure.cuda_timing import time_cuda, time_with_graph
-    from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
-    from perfci.suite.cases import AUTO_GRAPH_BELOW_MS, SuiteCase
+    from perfci.suite.cases import SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
 
     sys.path.insert(0, request["worktree"])
@@ -119,31 +132,61 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     correctness = {"rel_err": rel_err if finite else None, "max_abs_err": max_abs if finite else None,
                    "tolerance": case.tolerance, "passed": passed, "checked_rows": int(rows.numel()),
                    "all_finite": finite}  # fmt: skip
+    return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x))
 
-    before = nvml_snapshot() if device == "cuda" else {}
-    if device == "cuda":
-        mode = case.timing
-        if mode == "auto" and case.op == "paged_prefill":
-            mode = "events"  # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
-        elif mode == "auto":  # estimated in a graph: event timing of a short op measures Python launch overhead
-            estimate = sorted(time_with_graph(call, replays=5))
-            mode = "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else "events"
-        samples, sampling = sample_until_precise(
-            lambda: time_cuda(call, mode, rep_ms=50), precision=request.get("precision", 0.005),
-            budget_s=request.get("budget_s", 3.0),
-        )  # fmt: skip
-    else:
-        mode = "wall-clock"
 
-        def wall_round() -> list[float]:
-            t0 = time.perf_counter()
-            call()
-            return [(time.perf_counter() - t0) * 1000.0]
+def choose_timing_mode(prepared: PreparedCase) -> str:
+    """The case's timing mode; ``auto`` picks graph replay for ops under AUTO_GRAPH_BELOW_MS."""
+    from perfci.measure.cuda_timing import time_with_graph
+    from perfci.suite.cases import AUTO_GRAPH_BELOW_MS
 
-        samples, sampling = sample_until_precise(
-            wall_round, precision=request.get("precision", 0.02), budget_s=request.get("budget_s", 3.0), min_samples=3
-        )
-    after = nvml_snapshot() if device == "cuda" else {}
+    if prepared.device != "cuda":
+        return "wall-clock"
+    mode = prepared.case.timing
+    if mode == "auto" and prepared.case.op == "paged_prefill":
+        return "events"  # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
+    if mode == "auto":  # estimated in a graph: event timing of a short op measures Python launch overhead
+        estimate = sorted(time_with_graph(prepared.call, replays=5))
+        return "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else "events"
+    return mode
+
+
+def measure_round(prepared: PreparedCase, mode: str) -> list[float]:
+    """One round of samples in milliseconds (CUDA: ~50 ms of repetitions; interpreter: one call)."""
+    if mode == "wall-clock":
+        t0 = time.perf_counter()
+        prepared.call()
+        return [(time.perf_counter() - t0) * 1000.0]
+    from perfci.measure.cuda_timing import time_cuda
+
+    return time_cuda(prepared.call, mode, rep_ms=50)  # type: ignore[arg-type]
+
+
+def _error_text(prepared: PreparedCase) -> str | None:
+    c = prepared.correctness
+    if c["passed"]:
+        return None
+    rel = c["rel_err"] if c["rel_err"] is not None else float("inf")
+    return f"rel_err {rel:.3e} over tolerance {c['tolerance']:.0e}" + (
+        "" if c["all_finite"] else " (NaN/Inf or unwritten output rows)"
+    )
+
+
+def run_case(request: dict[str, Any]) -> dict[str, Any]:
+    from perfci.measure.adaptive import sample_until_precise
+    from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
+
+    prepared = prepare_case(request)
+    case = prepared.case
+    on_cuda = prepared.device == "cuda"
+    before = nvml_snapshot() if on_cuda else {}
+    mode = choose_timing_mode(prepared)
+    samples, sampling = sample_until_precise(
+        lambda: measure_round(prepared, mode),
+        precision=request.get("precision", 0.005 if on_cuda else 0.02), budget_s=request.get("budget_s", 3.0),
+        min_samples=20 if on_cuda else 3,
+    )  # fmt: skip
+    after = nvml_snapshot() if on_cuda else {}
     median_s = sorted(samples)[len(samples) // 2] / 1000.0
     flops, nbytes = case.flops(), case.min_bytes()
     metrics: dict[str, float | None] = {"tflops": flops / median_s / 1e12, "gbps": nbytes / median_s / 1e9,
@@ -153,22 +196,51 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         floor = max(flops / (ceilings["bf16_tflops"] * 1e12), nbytes / (ceilings["copy_gbps"] * 1e9))
         metrics["roofline_fraction"] = floor / median_s
     return {
-        "status": "ok" if passed else "incorrect",
-        "error": None
-        if passed
-        else f"rel_err {rel_err:.3e} over tolerance {case.tolerance:.0e}"
-        + ("" if finite else " (NaN/Inf or unwritten output rows)"),
+        "status": "ok" if prepared.correctness["passed"] else "incorrect",
+        "error": _error_text(prepared),
         "unit": "ms",
         "samples": samples,
-        "correctness": correctness,
+        "correctness": prepared.correctness,
         "metrics": metrics,
-        "config": _kernel_config(swa, case, x),
+        "config": prepared.config,
         "telemetry": merge_telemetry(before, after),
         "timing": {"mode": mode, **sampling},
     }
 
 
+def _emit(prefix: str, payload: dict[str, Any]) -> None:
+    sys.stdout.write(prefix + json.dumps(payload, allow_nan=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def serve() -> None:
+    """Interactive mode for `perfci compare`: prepare once, then one round per request line.
+
+    stdin: the request JSON on the first line, then ``{"mode": M}`` per round (empty line ends).
+    stdout: ``PERFCI_READY {status, error, correctness, config, mode}``, then ``PERFCI_ROUND {samples}``.
+    Two such workers (base and head) are driven alternately, so both see the same GPU state.
+    """
+    request = json.loads(sys.stdin.readline())
+    try:
+        prepared = prepare_case(request)
+        mode = choose_timing_mode(prepared)
+    except Exception as error:
+        _emit(READY_PREFIX, {"status": "failed", "error": f"{type(error).__name__}: {error}\n"
+                                                          f"{traceback.format_exc(limit=6)}"})  # fmt: skip
+        return
+    status = "ok" if prepared.correctness["passed"] else "incorrect"
+    _emit(READY_PREFIX, {"status": status, "error": _error_text(prepared), "correctness": prepared.correctness,
+                         "config": prepared.config, "mode": mode})  # fmt: skip
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        _emit(ROUND_PREFIX, {"samples": measure_round(prepared, json.loads(line)["mode"])})
+
+
 def main() -> None:
+    if "--serve" in sys.argv:
+        serve()
+        return
     request = json.loads(sys.stdin.read())
     if request["device"] != "cuda":
         os.environ.setdefault("TRITON_INTERPRET", "1")
@@ -176,8 +248,7 @@ def main() -> None:
         result = run_case(request)
     except Exception as error:
         result = {"status": "failed", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"}
-    sys.stdout.write(RESULT_PREFIX + json.dumps(result, allow_nan=False, default=str) + "\n")
-    sys.stdout.flush()
+    _emit(RESULT_PREFIX, result)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,78 +13,14 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-import git
 import pytest
 from sqlalchemy import select
 
 from perfci.store import models
 from perfci.store.engine import open_store
+from tests.runner.tracked_repo import CASE, commit_kernel, perfci
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-CASE = "decode/bf16/b3-kv96-*"
-
-KERNEL_TEMPLATE = """
-import os, signal, time
-from kernels.swa import reference
-
-
-def _finish(result, out):
-    {body}
-    if out is None:
-        return result
-    out.copy_(result)
-    return out
-
-
-def paged_decode(q, k_cache, v_cache, seqlens, block_tables, *, out=None, **kwargs):
-    return _finish(reference.paged_decode(q, k_cache, v_cache, seqlens, block_tables, **kwargs), out)
-
-
-def paged_prefill(q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, *, out=None, causal=True, **kwargs):
-    ref = reference.paged_prefill(q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, causal=causal, **kwargs)
-    return _finish(ref, out)
-"""
-BODIES = {
-    "fast": "pass",
-    "slower": "time.sleep(0.05)",
-    "wrong": "result = result * 1.1",
-    "crash": "os.kill(os.getpid(), signal.SIGSEGV)",
-    "hang": "time.sleep(3600)",
-}
-
-
-def _commit_kernel(repo: git.Repo, body: str, message: str) -> str:
-    path = Path(repo.working_tree_dir) / "kernels" / "swa" / "__init__.py"
-    path.write_text(KERNEL_TEMPLATE.replace("{body}", BODIES[body]))
-    repo.index.add([str(path)])
-    return repo.index.commit(message).hexsha
-
-
-@pytest.fixture
-def tiny_repo(tmp_path) -> git.Repo:
-    """A repository whose kernels are the float64 reference (copied from this checkout), then variants."""
-    work = tmp_path / "tracked"
-    (work / "kernels" / "swa").mkdir(parents=True)
-    repo = git.Repo.init(work)
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "Ada").set_value("user", "email", "ada@example.com")
-    (work / "README").write_text("tiny kernels\n")
-    repo.index.add(["README"])
-    repo.index.commit("root")
-    (work / "kernels" / "__init__.py").write_text("")
-    # an old perfci inside the measured commit must never shadow the installed one
-    (work / "perfci").mkdir()
-    (work / "perfci" / "__init__.py").write_text("raise ImportError('the commit shadowed the installed perfci')\n")
-    for name in ("reference.py", "checks.py"):
-        shutil.copy(ROOT / "kernels" / "swa" / name, work / "kernels" / "swa" / name)
-    repo.index.add(["kernels/__init__.py", "kernels/swa/reference.py", "kernels/swa/checks.py", "perfci/__init__.py"])
-    return repo
-
-
-def _perfci(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-P", "-m", "perfci", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, **kwargs)  # fmt: skip
 
 
 def _runs(db_url: str) -> list[tuple[str, str, dict[str, models.Result]]]:
@@ -105,9 +40,9 @@ def _runs(db_url: str) -> list[tuple[str, str, dict[str, models.Result]]]:
 def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
     work = Path(tiny_repo.working_tree_dir)
     root = tiny_repo.head.commit.hexsha
-    shas = [_commit_kernel(tiny_repo, body, f"kernels: {body}") for body in ("fast", "slower", "wrong", "crash")]
+    shas = [commit_kernel(tiny_repo, body, f"kernels: {body}") for body in ("fast", "slower", "wrong", "crash")]
     db_url = f"sqlite:///{tmp_path / 'runs.db'}"
-    result = _perfci("run", "--range", f"{root}..HEAD", "--suite", "tiny", "--cases", CASE, "--device",
+    result = perfci("run", "--range", f"{root}..HEAD", "--suite", "tiny", "--cases", CASE, "--device",
                      "interpreter", "--budget", "0.5", "--db", db_url, cwd=work)  # fmt: skip
     assert result.returncode == 1, result.stderr  # incorrect and failed results gate CI
     runs = _runs(db_url)
@@ -119,7 +54,7 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
     assert wrong.correct is False and wrong.rel_err > 0.05
     assert "signal 11" in crash.error
     assert all(status == "complete" for _, status, _ in runs)
-    again = _perfci("run", "--range", f"{root}..HEAD", "--suite", "tiny", "--cases", CASE, "--device",
+    again = perfci("run", "--range", f"{root}..HEAD", "--suite", "tiny", "--cases", CASE, "--device",
                     "interpreter", "--db", db_url, cwd=work)  # fmt: skip
     assert again.stderr.count("already stored for this environment, skipped") == 4
     assert len(_runs(db_url)) == 4
@@ -128,7 +63,7 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
 def test_bad_input_is_one_line_and_exit_2(tiny_repo, tmp_path):
     work = Path(tiny_repo.working_tree_dir)
     db_url = f"sqlite:///{tmp_path / 'runs.db'}"
-    _commit_kernel(tiny_repo, "fast", "kernels")
+    commit_kernel(tiny_repo, "fast", "kernels")
     cases = [
         (["--commit", "no-such-rev"], "unknown revision"),
         (["--suite", "huge"], "unknown tier"),
@@ -137,24 +72,24 @@ def test_bad_input_is_one_line_and_exit_2(tiny_repo, tmp_path):
         (["--no-store"], "--no-store"),
     ]
     for args, message in cases:
-        result = _perfci("run", "--device", "interpreter", "--db", db_url, *args, cwd=work)
+        result = perfci("run", "--device", "interpreter", "--db", db_url, *args, cwd=work)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr
     (work / "kernels" / "swa" / "__init__.py").write_text("raise ImportError('half-written kernel')\n")
-    dirty = _perfci("run", "--device", "interpreter", "--suite", "tiny", "--db", db_url, cwd=work)
+    dirty = perfci("run", "--device", "interpreter", "--suite", "tiny", "--db", db_url, cwd=work)
     assert dirty.returncode == 2 and "uncommitted changes" in dirty.stderr
     tiny_repo.index.add(["kernels/swa/__init__.py"])
     tiny_repo.index.commit("broken kernels")
-    broken = _perfci("run", "--device", "interpreter", "--suite", "tiny", "--db", db_url, cwd=work)
+    broken = perfci("run", "--device", "interpreter", "--suite", "tiny", "--db", db_url, cwd=work)
     assert broken.returncode == 2 and "do not import" in broken.stderr and "half-written kernel" in broken.stderr
     assert _runs(db_url) == []
 
 
 def test_hang_times_out_and_sigterm_stores_an_aborted_run(tiny_repo, tmp_path):
     work = Path(tiny_repo.working_tree_dir)
-    _commit_kernel(tiny_repo, "hang", "kernels: hang")
+    commit_kernel(tiny_repo, "hang", "kernels: hang")
     db_url = f"sqlite:///{tmp_path / 'runs.db'}"
-    timed = _perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--timeout", "20",
+    timed = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--timeout", "20",
                     "--db", db_url, cwd=work)  # fmt: skip
     assert timed.returncode == 1
     ((_, status, results),) = _runs(db_url)
@@ -187,12 +122,12 @@ class _Collector(http.server.BaseHTTPRequestHandler):
 
 def test_post_sends_the_document_or_keeps_it_on_disk(tiny_repo, tmp_path):
     work = Path(tiny_repo.working_tree_dir)
-    _commit_kernel(tiny_repo, "fast", "kernels")
+    commit_kernel(tiny_repo, "fast", "kernels")
     server = http.server.HTTPServer(("127.0.0.1", 0), _Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/api/runs"
     env = {**os.environ, "PERFCI_TOKEN": "s3cret"}
-    result = _perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--post", url,
+    result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--post", url,
                      "--no-store", "--budget", "0.5", cwd=work, env=env)  # fmt: skip
     server.shutdown()
     assert result.returncode == 0, result.stderr
@@ -200,11 +135,11 @@ def test_post_sends_the_document_or_keeps_it_on_disk(tiny_repo, tmp_path):
     assert received["auth"] == "Bearer s3cret"
     assert received["document"]["results"][0]["status"] == "ok"
 
-    down = _perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--post",
+    down = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--post",
                    "http://127.0.0.1:9/api/runs", "--post-attempts", "1", "--no-store", "--budget", "0.5",
                    cwd=work)  # fmt: skip
     assert down.returncode == 0
     kept = list((work / ".perfci" / "unsent").glob("*.json"))
     assert len(kept) == 1 and "perfci import" in down.stderr
-    imported = _perfci("import", str(kept[0]), "--db", f"sqlite:///{tmp_path / 'later.db'}", cwd=work)
+    imported = perfci("import", str(kept[0]), "--db", f"sqlite:///{tmp_path / 'later.db'}", cwd=work)
     assert imported.returncode == 0 and "imported 1 run(s)" in imported.stdout

@@ -1,0 +1,176 @@
+"""`perfci compare`: one case of BASE and HEAD measured in two live workers, interleaved.
+
+Each side's kernels run in their own ``perfci.runner.worker --serve`` process (the two commits'
+``kernels`` packages cannot share one interpreter); the parent asks each for one round at a time,
+so base and head alternate on the same device within seconds of each other.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfci.analysis.verdict import Verdict
+from perfci.runner.execute import ExecutionSettings, worker_env
+from perfci.runner.interleave import InterleavedOutcome, interleave
+from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
+from perfci.suite.cases import SuiteCase
+
+
+class WorkerGone(RuntimeError):
+    """The worker crashed, hung or answered nonsense; the message says which and shows its stderr."""
+
+
+class ServeWorker:
+    """A ``worker --serve`` process driven one line at a time, with a timeout on every answer."""
+
+    def __init__(self, case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> None:
+        self.timeout_s = settings.timeout_s
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "perfci.runner.worker", "--serve"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(settings.device), cwd=worktree,
+        )  # fmt: skip
+        request = {"case": case.params(), "device": settings.device, "worktree": str(worktree)}
+        self._send(request)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise WorkerGone(self._death()) from None
+
+    def _death(self) -> str:
+        self.proc.kill()
+        self.proc.wait()
+        assert self.proc.stderr is not None
+        tail = "\n".join(self.proc.stderr.read().strip().splitlines()[-8:]) or "(no output)"
+        code = self.proc.returncode
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        return f"worker crashed ({how}):\n{tail}"
+
+    def read(self, prefix: str) -> dict[str, Any]:
+        """The next line with ``prefix`` as JSON; WorkerGone on exit, garbage or timeout."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + self.timeout_s
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(timeout=left):
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise WorkerGone(f"timeout: no answer within {self.timeout_s:.0f} s; the worker was killed")
+                line = self.proc.stdout.readline()
+                if not line:
+                    raise WorkerGone(self._death())
+                if line.startswith(prefix):
+                    return json.loads(line[len(prefix) :])
+
+    def round(self, mode: str) -> list[float]:
+        self._send({"mode": mode})
+        return [float(x) for x in self.read(ROUND_PREFIX)["samples"]]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write("\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class SideReport:
+    """One commit's side of a case: its status (ok/incorrect/failed/timeout) and what it measured."""
+
+    status: str
+    error: str | None = None
+    correctness: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    samples: list[float] = field(default_factory=list)
+
+
+@dataclass
+class CaseComparison:
+    case: SuiteCase
+    base: SideReport
+    head: SideReport
+    #: regression / improvement / same / unknown from the timing; "correctness" when HEAD broke a
+    #: kernel that BASE ran correctly; "error" when BASE itself cannot be measured
+    outcome: str
+    threshold: float
+    mode: str | None = None
+    interleaved: InterleavedOutcome | None = None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return self.interleaved.verdict if self.interleaved else None
+
+    def gates(self) -> bool:
+        return self.outcome in ("regression", "correctness")
+
+
+def compare_case(
+    case: SuiteCase, base_tree: Path, head_tree: Path, settings: ExecutionSettings, threshold: float,
+    decide: Callable[[list[float], list[float]], Verdict], *, min_samples: int, max_rounds: int = 400,
+) -> CaseComparison:  # fmt: skip
+    """Prepare both sides (compiled and checked in parallel), then interleave rounds until decided."""
+    workers = [ServeWorker(case, base_tree, settings), ServeWorker(case, head_tree, settings)]
+    try:
+        (base, base_mode), (head, head_mode) = (_ready_with_mode(w) for w in workers)
+        if base.status == "failed" or base.status == "timeout":
+            return CaseComparison(case, base, head, "error", threshold)
+        if head.status in ("failed", "timeout"):
+            return CaseComparison(case, base, head, "correctness" if base.status == "ok" else "error", threshold)
+        mode = base_mode or head_mode or "wall-clock"
+        rounds = {id(workers[0]): base, id(workers[1]): head}
+
+        def side(worker: ServeWorker) -> Callable[[], list[float]]:
+            def measure() -> list[float]:
+                samples = worker.round(mode)
+                rounds[id(worker)].samples.extend(samples)
+                return samples
+
+            return measure
+
+        try:
+            result = interleave(side(workers[0]), side(workers[1]), decide, min_samples=min_samples,
+                                budget_s=settings.budget_s, max_rounds=max_rounds)  # fmt: skip
+        except WorkerGone as error:
+            broken = head if workers[1].proc.returncode is not None else base
+            broken.status = "timeout" if str(error).startswith("timeout") else "failed"
+            broken.error = str(error)
+            outcome = "correctness" if broken is head and base.status == "ok" else "error"
+            return CaseComparison(case, base, head, outcome, threshold, mode)
+        if head.status == "incorrect" and base.status == "ok":
+            outcome = "correctness"  # an incorrect kernel is never a speed-up, whatever its timing
+        else:
+            outcome = result.verdict.kind if result.verdict else "unknown"
+        return CaseComparison(case, base, head, outcome, threshold, mode, result)
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def _ready_with_mode(worker: ServeWorker) -> tuple[SideReport, str | None]:
+    try:
+        answer = worker.read(READY_PREFIX)
+    except WorkerGone as error:
+        status = "timeout" if str(error).startswith("timeout") else "failed"
+        return SideReport(status, str(error)), None
+    report = SideReport(
+        answer["status"], answer.get("error"), answer.get("correctness") or {}, answer.get("config") or {}
+    )
+    return report, answer.get("mode")
