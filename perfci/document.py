@@ -79,6 +79,21 @@ class Environment(_Open):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+class Baseline(_Open):
+    """What a run is judged against instead of its branch's history: a commit (a PR's merge-base
+    with its target branch, a pinned tag or commit) or a marked run."""
+
+    commit: Sha | None = None
+    run: uuid.UUID | None = None
+    reason: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> Baseline:
+        if (self.commit is None) == (self.run is None):
+            raise ValueError("give exactly one of baseline.commit (40 hex) or baseline.run (a run id)")
+        return self
+
+
 class Run(_Open):
     id: uuid.UUID | None = None
     repo: Annotated[str, StringConstraints(min_length=1, max_length=512)]
@@ -88,6 +103,7 @@ class Run(_Open):
     started_at: AwareDatetime | None = None
     finished_at: AwareDatetime | None = None
     environment: Environment
+    baseline: Baseline | None = None
 
 
 class Correctness(_Open):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from perfci import __version__
-from perfci.cli import compare, db, export, import_, regressions, run, serve, triage
+from perfci.cli import alerts, compare, db, export, import_, regressions, run, serve, triage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,5 +18,5 @@ def main() -> None:
     """
 
 
-for module in (run, compare, import_, export, regressions, triage, serve, db):
+for module in (run, compare, import_, export, regressions, triage, alerts, serve, db):
     main.add_command(module.command)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
+from perfci.config import ConfigError, PerfciConfig, load_config
 from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError, open_store
 from perfci.suite.cases import SuiteCase, tier
 
@@ -55,3 +57,32 @@ def resolve_device(requested: str) -> str:
     if requested == "cuda" and not torch.cuda.is_available():
         raise BadInput("--device cuda: no CUDA device is visible; use --device interpreter (or auto)")
     return requested
+
+
+def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Config file (webhooks, pinned baseline); default $PERFCI_CONFIG, else ./perfci.toml when present.",
+    )(function)
+
+
+def load_config_or_fail(path: Path | None) -> PerfciConfig:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+
+
+def send_alerts(store: Store, config: PerfciConfig, context: Any, findings: list[Any]) -> None:
+    """Webhooks for a judged, stored run; a failure is printed (and kept for `perfci alerts --retry`)."""
+    from perfci.alerts.notify import notify
+
+    for delivery in notify(store, config, context, findings):
+        if delivery.status == "sent":
+            click.echo(f"alert sent to webhook {delivery.webhook!r}", err=True)
+        else:
+            click.secho(f"webhook {delivery.webhook!r} failed after {delivery.attempts} attempt(s): {delivery.error}\n"
+                        "The run is stored; `perfci alerts --retry` re-sends it.", fg="red", err=True)  # fmt: skip

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.alerts.webhook import AlertContext
+from perfci.cli.common import BadInput, config_option, db_option, load_config_or_fail, open_store_or_fail, send_alerts
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import GATING_KINDS, judge_run
@@ -30,8 +31,9 @@ def load_documents(paths: list[Path]) -> list[ResultsDocument]:
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
 @db_option
-def command(files: tuple[Path, ...], db_url: str | None) -> None:
+def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | None) -> None:
     """Store perfci.results/1 documents from FILES (a document, a JSON array, or JSON Lines).
 
     Every document is validated before anything is stored: one bad document stores nothing.
@@ -39,6 +41,7 @@ def command(files: tuple[Path, ...], db_url: str | None) -> None:
     series (exit code 1 when a regression, correctness failure or missing case is found).
     """
     documents = load_documents(list(files))
+    config = load_config_or_fail(config_path)
     store = open_store_or_fail(db_url)
     stored = skipped = results = problems = 0
     try:
@@ -48,7 +51,12 @@ def command(files: tuple[Path, ...], db_url: str | None) -> None:
             if outcome.stored:
                 stored += 1
                 results += outcome.results
-                problems += sum(f.kind in GATING_KINDS for f in judge_run(store, outcome.run_uuid))
+                findings = judge_run(store, outcome.run_uuid)
+                problems += sum(f.kind in GATING_KINDS for f in findings)
+                run = document.run
+                context = AlertContext(str(outcome.run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
+                                       run.environment.device_name)  # fmt: skip
+                send_alerts(store, config, context, findings)
             else:
                 skipped += 1
     finally:

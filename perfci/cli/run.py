@@ -22,7 +22,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
-from perfci.cli.common import BadInput, db_option, open_store_or_fail, resolve_device, select_cases
+from perfci.alerts.webhook import AlertContext
+from perfci.cli.common import (
+    BadInput,
+    config_option,
+    db_option,
+    load_config_or_fail,
+    open_store_or_fail,
+    resolve_device,
+    select_cases,
+    send_alerts,
+)
+from perfci.config import PerfciConfig
 from perfci.document import DocumentError, parse_document
 from perfci.fingerprint import environment_fingerprint
 from perfci.runner import git as gitops
@@ -117,8 +128,16 @@ def _measure_commit(
     return document
 
 
-def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None,
-             token: str | None, output: Path | None, post_attempts: int) -> list[Finding]:  # fmt: skip
+def alert_context(document: dict[str, Any]) -> AlertContext:
+    run = document["run"]
+    return AlertContext(str(run["id"]), run["repo"], run["commit"]["sha"], run["commit"].get("branch"),
+                        run.get("trigger", "manual"), run["environment"]["device_name"])  # fmt: skip
+
+
+def _deliver(
+    document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None, token: str | None,
+    output: Path | None, post_attempts: int, config: PerfciConfig,
+) -> list[Finding]:  # fmt: skip
     """Write, store (and judge) and/or post the document; the findings of the local judgement."""
     try:
         parsed = parse_document(document, "runner output")
@@ -134,6 +153,7 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
             outcome = ingest_document(store, parsed)
             if outcome.stored and document["run"]["status"] == "complete":
                 findings = judge_run(store, outcome.run_uuid)
+                send_alerts(store, config, alert_context(document), findings)
         finally:
             store.dispose()
     if post_url:
@@ -147,6 +167,25 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
     return findings
 
 
+def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> Any:
+    """commit -> the document's ``run.baseline`` (None: the branch's previous result)."""
+
+    def baseline_of(commit: Any) -> dict[str, str] | None:
+        if pr_base:
+            return {"commit": gitops.merge_base(repo, commit, pr_base), "reason": f"merge-base with {pr_base}"}
+        if pinned and pinned.startswith("run:"):
+            try:
+                return {"run": str(uuid.UUID(pinned[4:])), "reason": f"pinned {pinned}"}
+            except ValueError:
+                raise gitops.GitInputError(f"--baseline: {pinned!r} is not run:UUID of a stored run") from None
+        if pinned:
+            sha = gitops.resolve(repo, pinned).hexsha
+            return {"commit": sha, "reason": f"pinned: {pinned}"}
+        return None
+
+    return baseline_of
+
+
 @click.command("run")
 @click.option("--commit", "rev", default=None, help="Revision to measure (default HEAD).")
 @click.option("--range", "rev_range", metavar="A..B", help="Measure every commit of A..B, oldest first, "
@@ -157,7 +196,11 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
 @click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
 @click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
 @click.option("--trigger", type=click.Choice(["push", "pr", "nightly", "manual", "bisect", "calibration"]),
-              default="manual", show_default=True)  # fmt: skip
+              default=None, help="Why this run happened (default: pr with --pr-base, else manual).")  # fmt: skip
+@click.option("--pr-base", metavar="BRANCH", help="Judge against the merge-base with BRANCH (a pull request's "
+              "target); PR results never enter the branch's history.")  # fmt: skip
+@click.option("--baseline", "pinned", metavar="REV|run:UUID", help="Judge against this tag/commit or stored run "
+              "instead of the branch's previous result (default: [baseline] pin of the config file).")  # fmt: skip
 @click.option("--allow-dirty", is_flag=True, help="Measure HEAD as committed even with local changes.")
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds per case before it is killed.")
 @click.option("--budget", "budget_s", default=3.0, show_default=True, help="Seconds of sampling per case.")
@@ -169,13 +212,15 @@ def _deliver(document: dict[str, Any], db_url: str | None, store_locally: bool, 
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the document here.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the Markdown regression report here (empty file when nothing changed).")  # fmt: skip
+@config_option
 @db_option
 def command(
     rev: str | None, rev_range: str | None, suite: str | None, case_patterns: tuple[str, ...], device: str,
     repo_path: str,
-    repo_name: str | None, trigger: str, allow_dirty: bool, timeout_s: float, budget_s: float, precision: float,
+    repo_name: str | None, trigger: str | None, pr_base: str | None, pinned: str | None, allow_dirty: bool,
+    timeout_s: float, budget_s: float, precision: float,
     post_url: str | None, token: str | None, post_attempts: int, no_store: bool, output: Path | None,
-    report_path: Path | None, db_url: str | None,
+    report_path: Path | None, config_path: Path | None, db_url: str | None,
 ) -> None:  # fmt: skip
     """Run the SWA benchmark suite and correctness checks for a commit and store the results.
 
@@ -192,6 +237,15 @@ def command(
         raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
     if rev and rev_range:
         raise BadInput("--commit and --range: give one of them")
+    config = load_config_or_fail(config_path)
+    pinned = pinned or (config.baseline.pin if not pr_base else None)
+    if pr_base and pinned:
+        raise BadInput("--pr-base and --baseline: a run has one baseline; give one of them")
+    trigger = trigger or ("pr" if pr_base else "manual")
+    if trigger == "pr" and not pr_base:
+        raise BadInput(
+            "--trigger pr: give --pr-base BRANCH (the PR's target) so the PR is judged against its merge-base"
+        )
     if no_store and not (post_url or output):
         raise BadInput("--no-store: the results would go nowhere; add --post URL or --output FILE")
     try:
@@ -202,6 +256,9 @@ def command(
             if rev is None and not allow_dirty:
                 gitops.require_clean(repo)
             commits = [gitops.resolve(repo, rev or "HEAD")]
+        baseline_of = _baseline_resolver(repo, pr_base, pinned)
+        for commit in commits:
+            baseline_of(commit)  # a bad branch or pin fails now, before anything is measured
     except gitops.GitInputError as error:
         raise BadInput(str(error)) from None
     if not no_store:
@@ -235,7 +292,9 @@ def command(
                 console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
                 continue
         document = _measure_commit(repo, commit, cases, settings, environment, meta)
-        findings = _deliver(document, db_url, not no_store, post_url, token, output, post_attempts)
+        if baseline := baseline_of(commit):
+            document["run"]["baseline"] = baseline
+        findings = _deliver(document, db_url, not no_store, post_url, token, output, post_attempts, config)
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
         report = render_markdown(findings, device=environment["device_name"])
         if report:

@@ -42,6 +42,15 @@ def commits_in_range(repo: git.Repo, spec: str) -> list[git.Commit]:
     return list(repo.iter_commits(spec, reverse=True))
 
 
+def merge_base(repo: git.Repo, commit: git.Commit, target: str) -> str:
+    """The merge-base of ``commit`` with the target branch ``target`` (a PR's baseline)."""
+    target_commit = resolve(repo, target)
+    bases = repo.merge_base(commit, target_commit)
+    if not bases:
+        raise GitInputError(f"--pr-base: {commit.hexsha[:12]} and {target!r} share no history; check the branch name")
+    return bases[0].hexsha
+
+
 def require_clean(repo: git.Repo) -> None:
     if repo.is_dirty(untracked_files=False):
         raise GitInputError(

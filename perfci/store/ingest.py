@@ -120,7 +120,11 @@ def _store_document(session: Session, document: ResultsDocument) -> IngestOutcom
     )
     extra = {
         "document": _extras(document),
-        "run": _extras(run),
+        # the baseline is a known field, kept with the run's extras: the judge reads it, export writes it back
+        "run": {
+            **_extras(run),
+            **({"baseline": run.baseline.model_dump(mode="json", exclude_none=True)} if run.baseline else {}),
+        },
         "commit": _extras(commit),
         "environment": _extras(environment),
         "environment_extra": environment.extra,

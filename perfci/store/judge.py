@@ -4,7 +4,9 @@ Reads history through the ORM, hands plain arrays to ``perfci.analysis`` (verdic
 change points) and writes ``regressions`` rows. Kinds: ``latency`` (slower beyond the series
 threshold), ``improvement`` (faster beyond it; reported, never gating), ``correctness`` (incorrect,
 failed or timed out now), ``missing`` (a case of the previous run of the same suite stopped
-reporting). Baseline of a push: the series' previous result in commit order. Steps found by the
+reporting). Baseline of a push: the series' previous result on the same branch in commit order; of
+a run that names one (a PR's merge-base, a pinned tag, commit or run): that commit's result, with
+the history before it for the series' noise. Steps found by the
 change-point pass anywhere in the recent history are recorded at their first commit, which catches
 creeps that no single commit-to-commit verdict crosses.
 """
@@ -15,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,31 +42,67 @@ class Finding:
     verdict: dict[str, Any]
 
 
-def _previous_results(session: Session, result: models.Result, limit: int) -> list[models.Result]:
-    """The series' results before this one in commit order, newest first; history starts at the
-    latest commit triaged ``expected`` (an accepted change is the new baseline)."""
+def _previous_results(session: Session, anchor: models.Result, limit: int) -> list[models.Result]:
+    """The series' results before ``anchor`` in commit order, newest first, from the anchor's branch
+    (results of PR runs never enter a history); history starts at the latest commit triaged
+    ``expected`` (an accepted change is the new baseline)."""
+    branch = anchor.run.commit.branch
     query = (
         select(models.Result)
+        .join(models.Run, models.Run.id == models.Result.run_id)
+        .join(models.Commit, models.Commit.id == models.Result.commit_id)
         .where(
-            models.Result.series_id == result.series_id,
-            models.Result.id != result.id,
-            models.Result.authored_at <= result.authored_at,
-            models.Result.commit_id != result.commit_id,
+            models.Result.series_id == anchor.series_id,
+            models.Result.id != anchor.id,
+            models.Result.authored_at <= anchor.authored_at,
+            models.Result.commit_id != anchor.commit_id,
+            models.Run.trigger != "pr",
         )
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
         .limit(limit)
     )
+    if branch is not None:
+        query = query.where(or_(models.Commit.branch == branch, models.Commit.branch.is_(None)))
     accepted = session.scalar(
         select(models.Commit.authored_at)
         .join(models.Regression, models.Regression.commit_id == models.Commit.id)
-        .where(models.Regression.series_id == result.series_id, models.Regression.status == "expected",
-               models.Commit.authored_at <= result.authored_at)
+        .where(models.Regression.series_id == anchor.series_id, models.Regression.status == "expected",
+               models.Commit.authored_at <= anchor.authored_at)
         .order_by(models.Commit.authored_at.desc())
         .limit(1)
     )  # fmt: skip
     if accepted is not None:
         query = query.where(models.Result.authored_at >= accepted)
     return list(session.scalars(query))
+
+
+def _baseline_result(session: Session, result: models.Result, baseline: dict[str, Any]) -> models.Result | None:
+    """The series' result at a pinned baseline (a commit or a run): the latest complete one."""
+    query = (
+        select(models.Result)
+        .join(models.Run, models.Run.id == models.Result.run_id)
+        .where(models.Result.series_id == result.series_id, models.Run.status == "complete")
+        .order_by(models.Run.ingested_at.desc(), models.Result.id.desc())
+        .limit(1)
+    )
+    if "run" in baseline:
+        query = query.where(models.Run.uuid == uuid.UUID(baseline["run"]))
+    else:
+        query = query.join(models.Commit, models.Commit.id == models.Result.commit_id).where(
+            models.Commit.sha == baseline["commit"]
+        )
+    return session.scalar(query)
+
+
+def _history(session: Session, result: models.Result, baseline: dict[str, Any] | None) -> list[models.Result]:
+    """Newest first: the baseline result, then what came before it. Without a pinned baseline the
+    baseline is the series' previous result on this branch."""
+    if baseline is None:
+        return _previous_results(session, result, HISTORY_WINDOW)
+    anchor = _baseline_result(session, result, baseline)
+    if anchor is None:
+        return []
+    return [anchor, *_previous_results(session, anchor, HISTORY_WINDOW - 1)]
 
 
 def _samples(session: Session, result_id: int) -> list[float]:
@@ -87,10 +125,10 @@ def _record(session: Session, series_id: int, commit_id: int, baseline_id: int |
 
 
 def _judge_result(
-    session: Session, result: models.Result, sha: str, policy: ThresholdPolicy
+    session: Session, result: models.Result, sha: str, policy: ThresholdPolicy, baseline: dict[str, Any] | None
 ) -> list[tuple[Finding, int, int | None]]:
     """Findings for one result: (finding, commit id, baseline commit id)."""
-    history = _previous_results(session, result, HISTORY_WINDOW)
+    history = _history(session, result, baseline)
     previous = history[0] if history else None
     found: list[tuple[Finding, int, int | None]] = []
     base_sha = previous.run.commit.sha if previous else None
@@ -119,7 +157,7 @@ def _judge_result(
         details = {**verdict.as_dict(), "detector": "verdict", "noise": noise}
         found.append((Finding(result.case.key, kind, sha, base_sha, verdict.change, details), result.commit_id,
                       previous.commit_id))  # fmt: skip
-    if noise and len(medians) >= 8:
+    if noise and len(medians) >= 8 and baseline is None:  # steps belong to a branch's own history
         points = [*measured, result]
         # sigma for the penalty: never below threshold / k, so sub-threshold wiggles don't fragment a creep
         sigma = max(noise, threshold / policy.k)
@@ -137,12 +175,13 @@ def _judge_result(
     return found
 
 
-def _missing(session: Session, run: models.Run) -> list[tuple[Finding, int, int]]:
-    """Cases of the previous run of the same suite (repo, environment) absent from this one."""
+def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None) -> list[tuple[Finding, int, int]]:
+    """Cases of the baseline run of the same suite (repo, environment) absent from this one: the
+    previous run on the branch, or the latest run at the pinned baseline."""
     suite = (run.extra or {}).get("run", {}).get("suite")
     if suite is None:
         return []
-    earlier = session.scalars(
+    query = (
         select(models.Run)
         .join(models.Commit, models.Commit.id == models.Run.commit_id)
         .where(
@@ -150,10 +189,17 @@ def _missing(session: Session, run: models.Run) -> list[tuple[Finding, int, int]
             models.Run.environment_id == run.environment_id,
             models.Run.id != run.id,
             models.Run.status == "complete",
-            models.Commit.authored_at < run.commit.authored_at,
+            models.Run.trigger != "pr",
         )
         .order_by(models.Commit.authored_at.desc(), models.Run.id.desc())
     )
+    if baseline is None:
+        query = query.where(models.Commit.authored_at < run.commit.authored_at)
+    elif "run" in baseline:
+        query = query.where(models.Run.uuid == uuid.UUID(baseline["run"]))
+    else:
+        query = query.where(models.Commit.sha == baseline["commit"])
+    earlier = session.scalars(query)
     previous = next((r for r in earlier if (r.extra or {}).get("run", {}).get("suite") == suite), None)
     if previous is None:
         return []
@@ -172,21 +218,28 @@ def _missing(session: Session, run: models.Run) -> list[tuple[Finding, int, int]
 
 
 def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> list[Finding]:
-    """Judge every result of a stored run; record new regressions; return every finding, worst first."""
+    """Judge every result of a stored run; record new regressions; return every finding, worst first.
+
+    A PR run's findings are returned (for its gate and comment) but not recorded: they belong to an
+    unmerged change, not to the branch's history.
+    """
     policy = policy or ThresholdPolicy()
 
     def attempt() -> list[Finding]:
         findings: list[Finding] = []
         with store.write() as session:
             run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
+            baseline = (run.extra or {}).get("run", {}).get("baseline")
+            record = run.trigger != "pr"
             results = session.scalars(select(models.Result).where(models.Result.run_id == run.id)).all()
             for result in results:
-                for finding, commit_id, baseline_id in _judge_result(session, result, run.commit.sha, policy):
-                    new = _record(session, result.series_id, commit_id, baseline_id, finding)
+                for finding, commit_id, baseline_id in _judge_result(session, result, run.commit.sha, policy, baseline):
+                    new = _record(session, result.series_id, commit_id, baseline_id, finding) if record else True
                     if new or finding.verdict.get("detector") != "pelt":  # old steps are not news
                         findings.append(finding)
-            for finding, series_id, baseline_id in _missing(session, run):
-                _record(session, series_id, run.commit_id, baseline_id, finding)
+            for finding, series_id, baseline_id in _missing(session, run, baseline):
+                if record:
+                    _record(session, series_id, run.commit_id, baseline_id, finding)
                 findings.append(finding)
         order = {"correctness": 0, "missing": 1, "latency": 2, "improvement": 3}
         return sorted(findings, key=lambda f: (order[f.kind], -abs(f.change or 0)))

@@ -230,3 +230,37 @@ class Regression(Base):
     series: Mapped[Series] = relationship()
     commit: Mapped[Commit] = relationship(foreign_keys=[commit_id])
     baseline_commit: Mapped[Commit | None] = relationship(foreign_keys=[baseline_commit_id])
+
+
+class TriageEvent(Base):
+    """Every triage change of a regression, oldest first: who moved it where, when and why."""
+
+    __tablename__ = "triage_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regression_id: Mapped[int] = mapped_column(ForeignKey("regressions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+DELIVERY_STATUSES = ("sent", "failed")
+
+
+class AlertDelivery(Base):
+    """One webhook delivery of one run's findings, with its payload, so a failed one can be re-sent."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_uuid: Mapped[uuid.UUID] = mapped_column(Uuid)
+    webhook: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,8 +1,10 @@
-"""Triage of a regression: a status with a note, an author and a time (one transaction)."""
+"""Triage of a regression: a status with a note, an author and a time, each change kept in its history."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sqlalchemy import select
 
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
@@ -29,7 +31,25 @@ def set_status(store: Store, regression_id: int, status: str, note: str | None, 
             regression.note = note if note is not None else regression.note
             regression.author = author if author is not None else regression.author
             regression.updated_at = models.utcnow()
+            session.add(models.TriageEvent(regression_id=regression.id, status=status, note=note, author=author,
+                                           at=regression.updated_at))  # fmt: skip
             return {"id": regression.id, "status": regression.status, "note": regression.note,
                     "author": regression.author, "updated_at": regression.updated_at.isoformat()}  # fmt: skip
 
     return retry_transient(attempt)
+
+
+def history(store: Store, regression_id: int) -> list[dict[str, Any]]:
+    """Every triage change of a regression, oldest first (its creation as ``open`` comes first)."""
+    with store.read() as session:
+        regression = session.get(models.Regression, regression_id)
+        if regression is None:
+            raise TriageError(f"regression {regression_id} does not exist; `perfci regressions --status all` lists ids")
+        events = session.scalars(
+            select(models.TriageEvent)
+            .where(models.TriageEvent.regression_id == regression_id)
+            .order_by(models.TriageEvent.at, models.TriageEvent.id)
+        ).all()
+        created = {"status": "open", "note": None, "author": "perfci", "at": regression.created_at.isoformat()}
+        return [created] + [{"status": e.status, "note": e.note, "author": e.author, "at": e.at.isoformat()}
+                            for e in events]  # fmt: skip

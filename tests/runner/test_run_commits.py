@@ -143,3 +143,27 @@ def test_post_sends_the_document_or_keeps_it_on_disk(tiny_repo, tmp_path):
     assert len(kept) == 1 and "perfci import" in down.stderr
     imported = perfci("import", str(kept[0]), "--db", f"sqlite:///{tmp_path / 'later.db'}", cwd=work)
     assert imported.returncode == 0 and "imported 1 run(s)" in imported.stdout
+
+
+def test_a_pr_run_names_its_merge_base_as_baseline(tiny_repo, tmp_path):
+    work = Path(tiny_repo.working_tree_dir)
+    target = tiny_repo.active_branch.name
+    fork = commit_kernel(tiny_repo, "fast", "fast on the target branch")
+    tiny_repo.git.checkout("-b", "feature")
+    commit_kernel(tiny_repo, "slower", "a PR that slows the kernel")
+    tiny_repo.git.checkout(target)
+    commit_kernel(tiny_repo, "slower", "the target branch moves on")
+    tiny_repo.git.checkout("feature")
+    db_url = f"sqlite:///{tmp_path / 'runs.db'}"
+    out = tmp_path / "pr.json"
+    result = perfci("run", "--pr-base", target, "--suite", "tiny", "--cases", CASE, "--device", "interpreter",
+                    "--budget", "0.3", "--db", db_url, "-o", str(out), cwd=work)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = json.loads(out.read_text())["run"]
+    assert run["trigger"] == "pr" and run["baseline"] == {"commit": fork, "reason": f"merge-base with {target}"}
+    bad = perfci("run", "--pr-base", "no-such-branch", "--device", "interpreter", "--db", db_url, cwd=work)
+    assert bad.returncode == 2 and "no-such-branch" in bad.stderr
+    bad = perfci("run", "--trigger", "pr", "--device", "interpreter", "--db", db_url, cwd=work)
+    assert bad.returncode == 2 and "--pr-base" in bad.stderr
+    pinned = perfci("run", "--baseline", "run:not-a-uuid", "--device", "interpreter", "--db", db_url, cwd=work)
+    assert pinned.returncode == 2 and "run:UUID" in pinned.stderr

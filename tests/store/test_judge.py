@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from perfci.alerts.markdown import render_markdown
@@ -104,6 +105,11 @@ def test_triage_expected_makes_the_change_the_new_baseline(db_url, tmp_path):
     for commit in range(9, 20):  # the accepted level: no new finding, and the history window starts at commit 8
         assert _ingest(store, _doc(commit, [1.06], seed=commit)) == []
     store.dispose()
+    runner.invoke(main, ["triage", str(row["id"]), "fixed", "--note", "reverted", "--author", "bo", "--db", db_url])
+    shown = runner.invoke(main, ["triage", str(row["id"]), "--db", db_url])
+    assert shown.exit_code == 0, shown.output
+    steps = [(e["status"], e["author"], e["note"]) for e in json.loads(shown.output)]
+    assert steps == [("open", "perfci", None), ("expected", "ada", "new tiling, accepted"), ("fixed", "bo", "reverted")]
     bad = runner.invoke(main, ["triage", "99999", "fixed", "--db", db_url])
     assert bad.exit_code == 2 and "does not exist" in bad.output
     assert runner.invoke(main, ["triage", str(row["id"]), "wontfix", "--db", db_url]).exit_code == 2

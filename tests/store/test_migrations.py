@@ -10,7 +10,8 @@ from perfci.store import migrate
 from perfci.store.engine import make_engine, resolve_db_url
 from perfci.store.models import Base
 
-TABLES = {"repositories", "commits", "environments", "cases", "series", "runs", "results", "samples", "regressions"}
+INITIAL = {"repositories", "commits", "environments", "cases", "series", "runs", "results", "samples", "regressions"}
+TABLES = INITIAL | {"triage_events", "alert_deliveries"}
 
 
 def _tables(url: str) -> set[str]:
@@ -24,6 +25,8 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(db_url):
     migrate.upgrade(db_url)
     assert _tables(db_url) == TABLES
+    migrate.downgrade(db_url, "0001")
+    assert _tables(db_url) == INITIAL
     migrate.downgrade(db_url, "base")
     assert _tables(db_url) == set()
     migrate.upgrade(db_url)
