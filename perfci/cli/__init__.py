@@ -20,3 +20,4 @@ def main() -> None:
 
 for module in (run, compare, import_, export, regressions, triage, alerts, serve, db):
     main.add_command(module.command)
+main.add_command(serve.token_command)

@@ -1,19 +1,49 @@
-"""``perfci serve``: the dashboard and JSON API (issue #6)."""
+"""``perfci serve``: the dashboard and JSON API on waitress (a production WSGI server), and
+``perfci token``: a new write token with the hash line for perfci.toml."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from perfci.cli.common import BadInput, db_option
+from perfci.cli.common import BadInput, config_option, db_option, load_config_or_fail, open_store_or_fail
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@config_option
 @db_option
-def command(host: str, port: int, db_url: str | None) -> None:
+def command(host: str, port: int, threads: int, config_path: Path | None, db_url: str | None) -> None:
     """Serve the web dashboard and the JSON API that remote runners post to.
 
-    Not available yet: the dashboard arrives with issue #6.
+    Write tokens, read access and the session key come from the [server] section of perfci.toml
+    (see the README); without a write token configured the API accepts no writes.
     """
-    raise BadInput("`perfci serve` is not implemented yet (issue #6); use `perfci export` to read stored runs")
+    import waitress
+
+    from dashboard import create_app
+    from perfci.config import ConfigError
+
+    config = load_config_or_fail(config_path)
+    try:
+        app = create_app(config=config, store=open_store_or_fail(db_url))
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+    if not config.server.write_tokens:
+        click.echo("no write token configured ([server] write_tokens): POST /api/runs will answer 403; "
+                   "`perfci token` makes one", err=True)  # fmt: skip
+    click.echo(f"perfci dashboard on http://{host}:{port}/ (API: /api, OpenAPI: /api/openapi.json)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="perfci")
+
+
+@click.command("token")
+def token_command() -> None:
+    """Print a new random write token and the line that allows it in perfci.toml's [server] section."""
+    from dashboard.auth import hash_token, new_token
+
+    token = new_token()
+    click.echo(f"token (give it to the runner as PERFCI_TOKEN; it is not stored anywhere): {token}")
+    click.echo(f'perfci.toml:\n[server]\nwrite_tokens = ["{hash_token(token)}"]')

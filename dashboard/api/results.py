@@ -1,0 +1,35 @@
+"""GET /api/results?run=UUID | commit=SHA (paginated): stored results with their statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+
+from dashboard import queries
+from dashboard.api import api
+from dashboard.errors import ApiError
+from dashboard.store_access import page_body, pagination, reading
+from perfci.store import models
+
+
+@api.get("/results")
+def list_results() -> dict[str, Any]:
+    page, per_page = pagination()
+    run_ref, commit_ref = request.args.get("run"), request.args.get("commit")
+    if bool(run_ref) == bool(commit_ref):
+        raise ApiError(400, "give exactly one of the query parameters 'run' (a run id) or 'commit' (a sha)")
+    with reading() as session:
+        if run_ref:
+            run = queries.find_run(session, run_ref)
+            if run is None:
+                raise ApiError(404, f"run {run_ref[:60]!r} is not stored; GET /api/runs lists run ids")
+            run_ids = [run.id]
+        else:
+            commit = queries.find_commit(session, commit_ref or "")
+            if commit is None:
+                raise ApiError(404, f"no stored commit matches {commit_ref[:60]!r}")
+            run_ids = list(session.scalars(select(models.Run.id).where(models.Run.commit_id == commit.id)))
+        rows, total = queries.run_results(session, run_ids, page, per_page)
+    return page_body(rows, total, page, per_page)

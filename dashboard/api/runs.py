@@ -1,0 +1,74 @@
+"""Runs: GET /api/runs, GET /api/runs/<id>, and POST /api/runs — where remote GPU runners send
+``perfci.results/1`` documents. A POST is validated whole, stored in one transaction, judged, and
+alerted, exactly like ``perfci import``; re-posting a run id is idempotent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from dashboard import queries
+from dashboard.api import api
+from dashboard.auth import require_write_token
+from dashboard.errors import ApiError
+from dashboard.store_access import config, page_body, pagination, reading, store
+from perfci.alerts.notify import notify
+from perfci.alerts.webhook import AlertContext
+from perfci.document import DocumentError, parse_document
+from perfci.store.ingest import ingest_document
+from perfci.store.judge import judge_run
+
+
+@api.get("/runs")
+def list_runs() -> dict[str, Any]:
+    page, per_page = pagination()
+    with reading() as session:
+        rows, total = queries.runs(session, page, per_page)
+    return page_body(rows, total, page, per_page)
+
+
+@api.get("/runs/<ref>")
+def get_run(ref: str) -> dict[str, Any]:
+    with reading() as session:
+        run = queries.find_run(session, ref)
+        if run is None:
+            raise ApiError(404, f"run {ref[:60]!r} is not stored; GET /api/runs lists run ids")
+        return queries.run_info(run, run.commit, run.environment)
+
+
+@api.post("/runs")
+@require_write_token
+def post_run() -> tuple[dict[str, Any], int]:
+    if not (request.mimetype or "").endswith("json"):
+        raise ApiError(400, "send the document as JSON with 'Content-Type: application/json'")
+    body = request.get_data(cache=False)
+    try:
+        value = json.loads(body, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
+        raise ApiError(400, f"request body: malformed JSON ({error}); send one perfci.results/1 document") from None
+    if isinstance(value, list):
+        raise ApiError(422, "request body: a JSON array; POST one perfci.results/1 document per request")
+    try:
+        document = parse_document(value, "request body")
+    except DocumentError as error:
+        raise ApiError(422, str(error)) from None
+    outcome = ingest_document(store(), document)
+    if not outcome.stored:
+        return {"run_id": str(outcome.run_uuid), "stored": False, "results": 0, "findings": []}, 200
+    findings = judge_run(store(), outcome.run_uuid)
+    run = document.run
+    context = AlertContext(str(outcome.run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
+                           run.environment.device_name)  # fmt: skip
+    deliveries = notify(store(), config(), context, findings)
+    return {
+        "run_id": str(outcome.run_uuid), "stored": True, "results": outcome.results,
+        "findings": [{"case": f.case, "kind": f.kind, "commit": f.commit, "baseline_commit": f.baseline_commit,
+                      "change": f.change} for f in findings],
+        "alerts": [{"webhook": d.webhook, "status": d.status, "error": d.error} for d in deliveries],
+    }, 201  # fmt: skip
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number; samples and metrics must be finite")

@@ -1,0 +1,18 @@
+"""The HTML pages: one module per page; every view's state lives in its query string (permalinks)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+views = Blueprint("views", __name__)
+
+from dashboard.views import (  # noqa: E402,F401  (routes register on import)
+    assets,
+    commit,
+    compare,
+    login,
+    overview,
+    regressions,
+    roofline,
+    series,
+)

@@ -1,0 +1,23 @@
+"""/compare?base=REF&head=REF — two commits (sha prefixes) or runs (ids) side by side, each shared case
+judged from the stored samples (Mann-Whitney + bootstrap ratio of medians, 2% threshold)."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from dashboard import queries
+from dashboard.store_access import reading
+from dashboard.views import views
+
+
+@views.get("/compare")
+def compare_page() -> tuple[str, int] | str:
+    base, head = (request.args.get("base") or "").strip(), (request.args.get("head") or "").strip()
+    result, problem = None, None
+    if base and head:
+        with reading() as session:
+            result = queries.compare(session, base[:64], head[:64])
+        if result is None:
+            problem = "base or head is neither a stored run id nor a unique commit prefix (7+ hex characters)"
+    html = render_template("compare.html", base=base, head=head, result=result, problem=problem)
+    return (html, 404) if problem else html

@@ -1,0 +1,36 @@
+"""/login — sign in with a token: a write token lets this browser triage; any read token opens reads."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from dashboard.auth import can_write, is_known_token
+from dashboard.views import views
+
+
+def _local(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("views.overview")
+
+
+@views.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    token = request.form.get("token", "")
+    if not is_known_token(token):
+        return render_template("login.html", next=request.form.get("next", ""),
+                               problem="that token is not one of this server's tokens"), 403  # fmt: skip
+    session.clear()
+    session["reader"] = True
+    session["writer"] = can_write(token)
+    flash("signed in" + ("; you can triage" if session["writer"] else " (read only)"))
+    return redirect(_local(request.form.get("next")))
+
+
+@views.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("views.overview"))

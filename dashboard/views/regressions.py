@@ -1,0 +1,57 @@
+"""/regressions — the list with filters, and the triage form (signed-in users, CSRF-protected)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from dashboard import queries
+from dashboard.auth import signed_in
+from dashboard.store_access import choice_arg, int_arg, reading, store
+from dashboard.views import views
+from dashboard.views.common import filter_context
+from perfci.store.models import TRIAGE_STATUSES
+from perfci.store.triage import TriageError, set_status
+
+KINDS = ("latency", "correctness", "missing", "improvement")
+
+
+@views.get("/regressions")
+def regressions_page() -> str:
+    status = choice_arg("status", (*TRIAGE_STATUSES, "all"), "open")
+    kind = choice_arg("kind", KINDS, None)
+    order = choice_arg("order", ("newest", "worst"), "worst")
+    page = int_arg("page", 1, 1, 1_000_000)
+    with reading() as db:
+        context = filter_context(db)
+        rows, total = queries.regressions(db, context["filters"], status=None if status == "all" else status,
+                                          kind=kind, page=page, per_page=50, worst_first=order == "worst")  # fmt: skip
+        history = queries.triage_history(db, [r["id"] for r in rows])
+    return render_template("regressions.html", rows=rows, total=total, page=page, status=status, kind=kind,
+                           order=order, kinds=KINDS, statuses=TRIAGE_STATUSES, history=history,
+                           back=request.full_path, **context)  # fmt: skip
+
+
+def _safe_back(target: str | None) -> str:
+    """Only a local path: the form's 'back' must never redirect off-site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("views.regressions_page")
+
+
+@views.post("/regressions/<id:regression_id>/triage")
+def triage(regression_id: int) -> Response:
+    if not signed_in():
+        abort(403, description="sign in with a write token (top right) to triage regressions")
+    status = request.form.get("status", "")
+    note = (request.form.get("note") or "").strip()[:10_000] or None
+    author = (request.form.get("author") or "").strip()[:255] or session.get("author") or "dashboard"
+    if status not in TRIAGE_STATUSES:
+        abort(400, description=f"status {status[:40]!r} is not one of {', '.join(TRIAGE_STATUSES)}")
+    try:
+        set_status(store(), regression_id, status, note, author)
+    except TriageError as error:
+        abort(404, description=str(error))
+    session["author"] = author
+    flash(f"regression {regression_id} is now {status}")
+    return redirect(_safe_back(request.form.get("back")))

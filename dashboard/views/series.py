@@ -1,0 +1,36 @@
+"""/series — the list (filtered) and one series' trend: median with its IQR band, every point linked
+to its commit, regression / improvement / change-point / correctness markers, verdicts and triage."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+
+from dashboard import queries
+from dashboard.store_access import int_arg, reading
+from dashboard.views import views
+from dashboard.views.common import filter_context
+from perfci.store.models import TRIAGE_STATUSES
+
+
+@views.get("/series")
+def series_index() -> str:
+    page = int_arg("page", 1, 1, 1_000_000)
+    with reading() as session:
+        context = filter_context(session)
+        rows, total = queries.series_list(session, context["filters"], page, 100)
+    return render_template("series_index.html", rows=rows, total=total, page=page, **context)
+
+
+@views.get("/series/<id:series_id>")
+def series_page(series_id: int) -> str:
+    last = int_arg("last", 0, 0, 1_000_000)
+    with reading() as session:
+        info = queries.series_info(session, series_id)
+        if info is None:
+            abort(404, description=f"series {series_id} does not exist; the Series page lists them")
+        points = queries.series_points(session, series_id, last or None)
+        markers = queries.series_markers(session, series_id)
+        history = queries.triage_history(session, [m["id"] for m in markers])
+    chart = {"points": points, "markers": markers, "unit": "ms", "title": info["case"]}
+    return render_template("series.html", info=info, chart=chart, markers=markers, history=history, last=last,
+                           statuses=TRIAGE_STATUSES, back=request.full_path)  # fmt: skip

@@ -1,0 +1,146 @@
+"""The JSON API: every read endpoint, the POST that runners use, triage by PATCH, every error path
+with a JSON body naming the problem, nothing partially stored, and an OpenAPI description that
+cannot drift from the routes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+
+from tests.dashboard.conftest import READ_TOKEN, WRITE_TOKEN, as_json, auth
+from tests.factories import make_document, sha_for
+from tests.store.test_judge import _doc
+
+
+def _counts(client) -> tuple[int, int]:
+    runs = as_json(client.get("/api/runs"))["total"]
+    regressions = as_json(client.get("/api/regressions?status=all"))["total"]
+    return runs, regressions
+
+
+def test_read_endpoints(client):
+    series = as_json(client.get("/api/series?per_page=2"))
+    assert series["total"] == 4 and len(series["items"]) == 2 and series["pages"] == 2
+    one = as_json(client.get(f"/api/series/{series['items'][0]['id']}"))
+    assert len(one["points"]) >= 11 and {"sha", "median", "q1", "q3", "config", "telemetry"} <= set(one["points"][0])
+    assert one["points"][0]["at"] < one["points"][-1]["at"]
+    assert len(as_json(client.get(f"/api/series/{series['items'][0]['id']}?last=3"))["points"]) == 3
+    runs = as_json(client.get("/api/runs"))
+    assert runs["total"] == 12
+    run = as_json(client.get(f"/api/runs/{runs['items'][0]['id']}"))
+    assert run["environment"]["device_name"] == "NVIDIA H100 80GB HBM3"
+    results = as_json(client.get(f"/api/results?run={run['id']}"))
+    assert results["total"] >= 3 and "median" in results["items"][0]
+    assert as_json(client.get(f"/api/results?commit={sha_for('commit-8')[:9]}"))["total"] == 4
+    commits = as_json(client.get("/api/commits?branch=main"))
+    assert commits["total"] == 12 and commits["items"][0]["sha"] == sha_for("commit-11")
+    commit = as_json(client.get(f"/api/commits/{sha_for('commit-8')}"))
+    assert next(r["case"] for r in commit["results"]) == "decode/bf16/case0"
+    assert commit["results"][0]["baseline"]["sha"] == sha_for("commit-7")
+    regressions = as_json(client.get("/api/regressions?status=all&order=worst"))
+    assert [r["kind"] for r in regressions["items"]][:2] == ["correctness", "missing"]
+    assert {"case", "commit", "baseline_commit", "change", "kind", "status", "environment"} <= set(
+        regressions["items"][0])  # fmt: skip
+    assert as_json(client.get("/api/regressions?kind=improvement&status=all"))["items"][0]["change"] < 0
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "needle"),
+    [
+        ("/api/series/424242", 404, "does not exist"),
+        ("/api/runs/not-a-uuid", 404, "not stored"),
+        ("/api/commits/zzzzzzz", 404, "no stored commit"),
+        ("/api/results", 400, "exactly one"),
+        ("/api/results?run=x&commit=y", 400, "exactly one"),
+        ("/api/results?commit=abcdef0", 404, "no stored commit"),
+        ("/api/series?page=abc", 400, "'page'"),
+        ("/api/series?per_page=100000", 400, "'per_page'"),
+        ("/api/regressions?status=maybe", 400, "'status'"),
+        ("/api/regressions/999999/history", 404, "does not exist"),
+        ("/api/nothing-here", 404, ""),
+    ],
+)
+def test_read_errors_are_json_naming_the_problem(client, path, status, needle):
+    response = client.get(path)
+    assert response.status_code == status and response.is_json
+    body = as_json(response)
+    assert needle in body["message"] and "Traceback" not in body["message"]
+
+
+def test_post_a_run_stores_judges_and_is_idempotent(client):
+    before = _counts(client)
+    document = _doc(12, [1.2, 1.8, 3.0, 0.5], seed=12)
+    response = client.post("/api/runs", json=document, headers=auth())
+    assert response.status_code == 201, response.data
+    body = as_json(response)
+    assert body["stored"] and body["results"] == 4
+    assert {"case": "decode/bf16/case0", "kind": "latency"}.items() <= body["findings"][0].items()
+    again = client.post("/api/runs", json=document, headers=auth())
+    assert again.status_code == 200 and as_json(again)["stored"] is False
+    assert _counts(client)[0] == before[0] + 1
+
+
+def test_post_errors_store_nothing(client, app):
+    before = _counts(client)
+    good = make_document(commit_index=50)
+    bad_sample = copy.deepcopy(good)
+    bad_sample["results"][1]["samples"][2] = -1.0
+    cases = [
+        ({}, json.dumps(good), "application/json", 401, "write token"),
+        (auth("nope"), json.dumps(good), "application/json", 403, "not a write token"),
+        (auth(READ_TOKEN), json.dumps(good), "application/json", 403, "not a write token"),
+        (auth(), "{not json", "application/json", 400, "malformed JSON"),
+        (auth(), json.dumps(good), "text/plain", 400, "Content-Type"),
+        (auth(), json.dumps([good, good]), "application/json", 422, "one perfci.results/1 document"),
+        (auth(), json.dumps(bad_sample), "application/json", 422, "results[1].samples"),
+        (auth(), json.dumps({**good, "schema": "perfci.results/9"}), "application/json", 422, "schema"),
+        (auth(), json.dumps(good).replace("0.003", "NaN", 1), "application/json", 400, "NaN"),
+        (auth(), json.dumps({**good, "pad": "x" * (2 * 1024 * 1024)}), "application/json", 413, "byte limit"),
+    ]
+    for headers, body, mimetype, status, needle in cases:
+        response = client.post("/api/runs", data=body, headers=headers, content_type=mimetype)
+        assert response.status_code == status, (status, response.data[:300])
+        assert needle in as_json(response)["message"], as_json(response)
+    assert _counts(client) == before  # nothing partially stored
+
+
+def test_patch_triage(client):
+    regression = as_json(client.get("/api/regressions"))["items"][0]
+    url = f"/api/regressions/{regression['id']}"
+    assert client.patch(url, json={"status": "expected"}).status_code == 401
+    assert client.patch(url, json={"status": "expected"}, headers=auth("nope")).status_code == 403
+    assert client.patch(url, data="[", headers=auth(), content_type="application/json").status_code == 400
+    assert "'status'" in as_json(client.patch(url, json={"status": "gone"}, headers=auth()))["message"]
+    assert client.patch(url, json={"status": "fixed", "colour": "red"}, headers=auth()).status_code == 422
+    assert client.patch(url, json={"status": "fixed", "note": 5}, headers=auth()).status_code == 422
+    assert client.patch("/api/regressions/999999", json={"status": "fixed"}, headers=auth()).status_code == 404
+    done = client.patch(url, json={"status": "acknowledged", "note": "on it", "author": "bo"}, headers=auth())
+    assert done.status_code == 200 and as_json(done)["status"] == "acknowledged"
+    history = as_json(client.get(f"{url}/history"))["history"]
+    assert history[-1] == {**history[-1], "status": "acknowledged", "note": "on it", "author": "bo"}
+    assert regression["id"] not in [r["id"] for r in as_json(client.get("/api/regressions"))["items"]]
+
+
+def test_openapi_describes_exactly_the_routes(app, client):
+    spec = as_json(client.get("/api/openapi.json"))
+    documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served, (
+        f"OpenAPI drifted: only documented {documented - served}, only served {served - documented}"
+    )
+
+
+def test_a_server_without_write_tokens_accepts_no_writes(populated):
+    from dashboard import create_app
+
+    app = create_app(populated[0])
+    response = app.test_client().post("/api/runs", json=make_document(), headers=auth(WRITE_TOKEN))
+    assert response.status_code == 403
+    app.extensions["perfci"]["store"].dispose()

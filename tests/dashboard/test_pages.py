@@ -1,0 +1,130 @@
+"""Every page renders from the store; user text is escaped; triage needs a signed-in writer and a
+CSRF token; closed reads send browsers to the sign-in page; security headers on every response."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.dashboard.conftest import HOSTILE, READ_TOKEN, WRITE_TOKEN, as_json
+from tests.factories import sha_for
+
+PAGES = ["/", "/series", "/series/1", "/series/1?last=5", "/regressions", "/regressions?status=all&order=newest",
+         "/regressions?kind=correctness", "/compare", "/roofline", "/login", "/?op=paged_decode&dtype=bf16&q=case0",
+         "/roofline?q=case1", "/series?q=case&env=nope"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_with_security_headers(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, response.data[:500]
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert b"<script>alert" not in response.data
+
+
+def test_overview_shows_latest_runs_worst_regressions_failures_and_stopped_cases(client):
+    html = client.get("/").data.decode()
+    assert ("decode/bf16/case0" in html and "+8.1%" in html) or "+8.0%" in html  # the latency step
+    assert "Correctness failures" in html and "decode/bf16/case2" in html
+    assert "stopped reporting" in html and "decode/bf16/case3" in html
+    assert sha_for("commit-11")[:10] in html  # the latest run
+
+
+def test_filters_narrow_the_lists(client):
+    html = client.get("/regressions?status=all&q=case1").data.decode()
+    assert "decode/bf16/case1" in html and "decode/bf16/case0" not in html
+    html = client.get("/regressions?status=all&op=paged_prefill").data.decode()
+    assert "Nothing matches" in html
+
+
+def test_commit_page_compares_with_baselines_and_escapes_the_message(client):
+    html = client.get(f"/commit/{sha_for('commit-9')[:12]}").data.decode()
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html or "&lt;script&gt;" in html
+    assert HOSTILE not in html
+    html = client.get(f"/commit/{sha_for('commit-8')}").data.decode()
+    assert "latency" in html and "improvement" in html and sha_for("commit-7")[:10] in html
+    # sorted by change, slowest first: case0 (+8%) before case1 (-10%)
+    assert html.index("decode/bf16/case0") < html.index("decode/bf16/case1")
+
+
+def test_series_page_embeds_points_as_json_safely(client):
+    html = client.get("/series/1").data.decode()
+    blob = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in blob  # tojson escapes <, > and & so the message cannot close the script element
+    assert "\\u003cscript\\u003e" in blob
+
+
+def test_compare_two_commits_and_bad_refs(client):
+    html = client.get(f"/compare?base={sha_for('commit-7')[:10]}&head={sha_for('commit-8')[:10]}").data.decode()
+    assert "regression" in html and "improvement" in html
+    response = client.get("/compare?base=zzzz&head=abc")
+    assert response.status_code == 404 and b"neither a stored run id" in response.data
+
+
+def test_unknown_things_are_404_pages_not_stack_traces(client):
+    for path in ["/series/999999", "/commit/deadbeefdeadbeef", "/commit/xyz", "/nope"]:
+        response = client.get(path)
+        assert response.status_code == 404 and b"Traceback" not in response.data
+    assert client.get("/regressions?status=bogus").status_code == 400
+    assert client.get("/series?page=0").status_code == 400
+
+
+def _csrf(client, path="/login") -> str:
+    html = client.get(path).data.decode()
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _sign_in(client, token=WRITE_TOKEN):
+    return client.post("/login", data={"token": token, "csrf_token": _csrf(client), "next": "/regressions"})
+
+
+def test_triage_from_the_page_needs_sign_in_and_csrf(client):
+    regression = as_json(client.get("/api/regressions?kind=latency"))["items"][0]
+    url = f"/regressions/{regression['id']}/triage"
+    form = {"status": "acknowledged", "note": "looking <b>into</b> it", "author": "ada", "back": "/regressions"}
+    assert client.post(url, data={**form, "csrf_token": _csrf(client)}).status_code == 403  # not signed in
+    assert _sign_in(client, "wrong").status_code == 403
+    response = _sign_in(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/regressions"
+    assert client.post(url, data=form).status_code == 400  # no CSRF token
+    assert client.post(url, data={**form, "csrf_token": "forged"}).status_code == 400
+    done = client.post(url, data={**form, "csrf_token": _csrf(client)})
+    assert done.status_code == 302
+    html = client.get("/regressions?status=acknowledged").data.decode()
+    assert "looking &lt;b&gt;into&lt;/b&gt; it" in html and "ada" in html
+    history = as_json(client.get(f"/api/regressions/{regression['id']}/history"))["history"]
+    assert [h["status"] for h in history] == ["open", "acknowledged"]
+    # the back link can never send the browser off-site
+    evil = client.post(url, data={**form, "back": "//evil.example/x", "csrf_token": _csrf(client)})
+    assert evil.headers["Location"] == "/regressions"
+    assert client.post(url, data={**form, "status": "wontfix", "csrf_token": _csrf(client)}).status_code == 400
+
+
+def test_a_read_token_signs_in_read_only(client):
+    _sign_in(client, READ_TOKEN)
+    regression = as_json(client.get("/api/regressions"))["items"][0]
+    response = client.post(f"/regressions/{regression['id']}/triage",
+                           data={"status": "invalid", "csrf_token": _csrf(client)})  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_closed_reads_redirect_pages_and_refuse_the_api(closed_app):
+    client = closed_app.test_client()
+    response = client.get("/series/1")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/api/series").status_code == 401
+    assert client.get("/api/series", headers={"Authorization": f"Bearer {READ_TOKEN}"}).status_code == 200
+    assert client.get("/api/openapi.json").status_code == 200  # the description stays public
+    assert client.get("/assets/plotly.min.js").status_code == 200
+    _sign_in(client, READ_TOKEN)
+    assert client.get("/series/1").status_code == 200
+
+
+def test_plotly_is_served_by_the_app(client):
+    response = client.get("/assets/plotly.min.js")
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert len(response.data) > 1_000_000 and b"plotly" in response.data[:2000].lower()
+    assert "max-age" in response.headers["Cache-Control"]
