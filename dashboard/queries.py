@@ -6,11 +6,12 @@ exception is the compare view, which judges two stored sample sets on request (t
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Select, and_, case, func, select, type_coerce
+from sqlalchemy import DateTime, Select, Text, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from perfci.analysis.verdict import judge
@@ -226,7 +227,9 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
         select(
             models.Result.id, type_coerce(models.Result.authored_at, DateTime()).label("at"), models.Result.status,
             models.Result.median, models.Result.q1, models.Result.q3, models.Result.n_samples, models.Result.correct,
-            models.Result.rel_err, models.Result.config, models.Result.telemetry, models.Result.metrics,
+            models.Result.rel_err, type_coerce(models.Result.config, Text).label("config"),
+            type_coerce(models.Result.telemetry, Text).label("telemetry"),
+            type_coerce(models.Result.metrics, Text).label("metrics"),
             models.Commit.sha, func.substr(models.Commit.message, 1, 120).label("message"), models.Commit.branch,
         )
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
@@ -237,10 +240,19 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
         query = query.limit(last)
     rows = session.connection().execute(query).all()
     rows.reverse()
+    decoded: dict[str | None, Any] = {None: {}}
+
+    def json_value(text: str | None) -> Any:
+        # configs and telemetry repeat across commits: each distinct text is parsed once
+        if text not in decoded:
+            decoded[text] = json.loads(text)
+        return decoded[text]
+
     return [{"result": r.id, "at": r.at.isoformat(), "status": r.status, "median": r.median, "q1": r.q1, "q3": r.q3,
-             "n": r.n_samples, "correct": r.correct, "rel_err": r.rel_err, "config": r.config,
-             "telemetry": r.telemetry, "roofline": (r.metrics or {}).get("roofline_fraction"), "sha": r.sha,
-             "message": (r.message or "").split("\n", 1)[0], "branch": r.branch} for r in rows]  # fmt: skip
+             "n": r.n_samples, "correct": r.correct, "rel_err": r.rel_err, "config": json_value(r.config),
+             "telemetry": json_value(r.telemetry), "roofline": json_value(r.metrics).get("roofline_fraction"),
+             "sha": r.sha, "message": (r.message or "").split("\n", 1)[0], "branch": r.branch}
+            for r in rows]  # fmt: skip
 
 
 def series_markers(session: Session, series_id: int) -> list[dict[str, Any]]:
@@ -378,25 +390,33 @@ def run_results(session: Session, run_ids: list[int], page: int, per_page: int) 
 # --- compare and roofline ----------------------------------------------------------------------
 
 
-def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str], models.Result]] | None:
-    """(label, {(case, fingerprint): result}) of a run id or a commit (its latest complete run per series)."""
+def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str], dict[str, Any]]] | None:
+    """(label, {(case, fingerprint): result row}) of a run id or a commit (its latest complete run per series)."""
+    query = (
+        select(models.Result.id, models.Result.series_id, models.Result.status, models.Result.median,
+               models.Result.n_samples, models.Result.rel_err, models.Case.key, models.Environment.fingerprint,
+               models.Commit.sha)
+        .join(models.Run, models.Run.id == models.Result.run_id)
+        .join(models.Case, models.Case.id == models.Result.case_id)
+        .join(models.Series, models.Series.id == models.Result.series_id)
+        .join(models.Environment, models.Environment.id == models.Series.environment_id)
+        .join(models.Commit, models.Commit.id == models.Result.commit_id)
+        .order_by(models.Run.ingested_at, models.Result.id)
+    )  # fmt: skip
     run = find_run(session, ref)
     if run is not None:
-        query = select(models.Result).where(models.Result.run_id == run.id)
-        label = f"run {run.uuid}"
+        query, label = query.where(models.Result.run_id == run.id), f"run {run.uuid}"
     else:
         commit = find_commit(session, ref)
         if commit is None:
             return None
-        query = (
-            select(models.Result).join(models.Run, models.Run.id == models.Result.run_id)
-            .where(models.Result.commit_id == commit.id, models.Run.status == "complete")
-            .order_by(models.Run.ingested_at, models.Result.id)
-        )  # fmt: skip
+        query = query.where(models.Result.commit_id == commit.id, models.Run.status == "complete")
         label = commit.sha
     out = {}
-    for result in session.scalars(query):  # later runs overwrite earlier ones
-        out[(result.case.key, result.series.environment.fingerprint)] = result
+    for row in session.execute(query):  # later runs overwrite earlier ones
+        out[(row.key, row.fingerprint)] = {"id": row.id, "series_id": row.series_id, "status": row.status,
+                                           "median": row.median, "n": row.n_samples, "rel_err": row.rel_err,
+                                           "commit": row.sha}  # fmt: skip
     return label, out
 
 
@@ -405,37 +425,37 @@ def compare(session: Session, base_ref: str, head_ref: str, threshold: float = 0
     base, head = _side_results(session, base_ref), _side_results(session, head_ref)
     if base is None or head is None:
         return None
+    ids = [r["id"] for side in (base[1], head[1]) for r in side.values() if r["n"]]
+    samples = {}
+    for start in range(0, len(ids), 500):
+        for result_id, blob in session.execute(
+            select(models.Samples.result_id, models.Samples.values).where(
+                models.Samples.result_id.in_(ids[start : start + 500]))
+        ):  # fmt: skip
+            samples[result_id] = unpack_samples(blob)
     rows = []
     for key in sorted(set(base[1]) | set(head[1])):
         b, h = base[1].get(key), head[1].get(key)
-        row: dict[str, Any] = {"case": key[0], "fingerprint": key[1], "series_id": (b or h).series_id,
-                               "base": _brief(b), "head": _brief(h), "change": None, "verdict": None}  # fmt: skip
-        if b and h and b.median and h.median:
-            row["change"] = h.median / b.median - 1.0
-            b_samples = unpack_samples(session.get(models.Samples, b.id).values) if b.n_samples else []
-            h_samples = unpack_samples(session.get(models.Samples, h.id).values) if h.n_samples else []
-            if b_samples and h_samples:
-                verdict = judge(b_samples, h_samples, threshold=threshold, resamples=300)
-                row["verdict"] = verdict.as_dict()
-        if h and h.status != "ok" and b and b.status == "ok":
+        row: dict[str, Any] = {"case": key[0], "fingerprint": key[1], "series_id": (b or h)["series_id"],
+                               "base": b, "head": h, "change": None, "verdict": None}  # fmt: skip
+        if b and h and b["median"] and h["median"]:
+            row["change"] = h["median"] / b["median"] - 1.0
+            if samples.get(b["id"]) and samples.get(h["id"]):
+                row["verdict"] = judge(samples[b["id"]], samples[h["id"]], threshold=threshold, resamples=200).as_dict()
+        if h and h["status"] != "ok" and b and b["status"] == "ok":
             row["verdict"] = {"kind": "correctness"}
         rows.append(row)
     rows.sort(key=lambda r: -(r["change"] if r["change"] is not None else -1e9))
     return {"base": base[0], "head": head[0], "threshold": threshold, "rows": rows}
 
 
-def _brief(r: models.Result | None) -> dict[str, Any] | None:
-    if r is None:
-        return None
-    return {"status": r.status, "median": r.median, "n": r.n_samples, "rel_err": r.rel_err,
-            "commit": r.run.commit.sha}  # fmt: skip
-
-
 def roofline(session: Session, filters: Filters) -> dict[str, Any]:
     """The latest ok result of every (filtered) series with its achieved rate and the card's ceilings."""
-    latest = (
-        select(func.max(models.Result.id))
+    latest = (  # newest ok result of the series: a backwards walk of ix_results_series_history, stopping early
+        select(models.Result.id)
         .where(models.Result.series_id == models.Series.id, models.Result.status == "ok")
+        .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
+        .limit(1)
         .correlate(models.Series)
         .scalar_subquery()
     )

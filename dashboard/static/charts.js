@@ -17,22 +17,26 @@ function escapeHtml(text) {
 }
 
 function drawTrend(element, data) {
-  const points = data.points;
-  const ok = points.filter((p) => p.median !== null);
-  const x = ok.map((p) => p.at);
-  const custom = ok.map((p) => [
-    p.sha.slice(0, 10), escapeHtml(p.message), escapeHtml(shortJson(p.config)), escapeHtml(shortJson(p.telemetry)),
-    p.status, p.n, p.sha,
+  // data.columns: one array per field (oldest first); config / telemetry are indexes into data.texts
+  const c = data.columns;
+  const keep = c.median.map((m, i) => (m === null ? -1 : i)).filter((i) => i >= 0);
+  const pick = (name) => keep.map((i) => c[name][i]);
+  const x = pick("at");
+  const describe = (textIndex) => escapeHtml(shortJson(JSON.parse(data.texts[textIndex])));
+  const custom = keep.map((i) => [
+    c.sha[i].slice(0, 10), escapeHtml(c.message[i]), describe(c.config[i]), describe(c.telemetry[i]), c.status[i],
+    c.n[i], c.sha[i],
   ]);
   const hover = "<b>%{customdata[0]}</b> %{customdata[1]}<br>median %{y:.4f} ms (%{customdata[5]} samples, %{customdata[4]})" +
     "<br>config: %{customdata[2]}<br>telemetry: %{customdata[3]}<extra></extra>";
   const traces = [
-    { x, y: ok.map((p) => p.q1), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
-    { x, y: ok.map((p) => p.q3), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.18)",
+    { x, y: pick("q1"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
+    { x, y: pick("q3"), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.18)",
       name: "IQR band", hoverinfo: "skip" },
-    { x, y: ok.map((p) => p.median), mode: ok.length > 2000 ? "lines" : "lines+markers", name: "median",
+    { x, y: pick("median"), mode: keep.length > 2000 ? "lines" : "lines+markers", name: "median",
       line: { color: "#1f77b4", width: 1.5 }, marker: { size: 4 }, customdata: custom, hovertemplate: hover },
   ];
+  const points = c.sha.map((sha, i) => ({ sha, at: c.at[i], median: c.median[i], q3: c.q3[i] }));
   const bySha = new Map(points.map((p) => [p.sha, p]));
   const groups = {
     latency: { symbol: "triangle-up", color: "#d62728", name: "regression" },

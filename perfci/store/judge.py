@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from perfci.analysis.changepoints import detect_steps
 from perfci.analysis.noise import ThresholdPolicy, series_threshold
@@ -42,15 +43,35 @@ class Finding:
     verdict: dict[str, Any]
 
 
-def _previous_results(session: Session, anchor: models.Result, limit: int) -> list[models.Result]:
+@dataclass(frozen=True)
+class Point:
+    """What the judge needs of one result: a light row (no JSON columns decoded, no lazy loads)."""
+
+    id: int
+    series_id: int
+    commit_id: int
+    authored_at: datetime
+    status: str
+    median: float | None
+    sha: str
+    branch: str | None
+
+
+POINT_COLUMNS = (models.Result.id, models.Result.series_id, models.Result.commit_id, models.Result.authored_at,
+                 models.Result.status, models.Result.median, models.Commit.sha, models.Commit.branch)  # fmt: skip
+
+
+def _point_query() -> Select[Any]:
+    return select(*POINT_COLUMNS).join(models.Commit, models.Commit.id == models.Result.commit_id)
+
+
+def _previous_results(session: Session, anchor: Point, limit: int) -> list[Point]:
     """The series' results before ``anchor`` in commit order, newest first, from the anchor's branch
     (results of PR runs never enter a history); history starts at the latest commit triaged
     ``expected`` (an accepted change is the new baseline)."""
-    branch = anchor.run.commit.branch
     query = (
-        select(models.Result)
+        _point_query()
         .join(models.Run, models.Run.id == models.Result.run_id)
-        .join(models.Commit, models.Commit.id == models.Result.commit_id)
         .where(
             models.Result.series_id == anchor.series_id,
             models.Result.id != anchor.id,
@@ -61,8 +82,8 @@ def _previous_results(session: Session, anchor: models.Result, limit: int) -> li
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
         .limit(limit)
     )
-    if branch is not None:
-        query = query.where(or_(models.Commit.branch == branch, models.Commit.branch.is_(None)))
+    if anchor.branch is not None:
+        query = query.where(or_(models.Commit.branch == anchor.branch, models.Commit.branch.is_(None)))
     accepted = session.scalar(
         select(models.Commit.authored_at)
         .join(models.Regression, models.Regression.commit_id == models.Commit.id)
@@ -73,13 +94,13 @@ def _previous_results(session: Session, anchor: models.Result, limit: int) -> li
     )  # fmt: skip
     if accepted is not None:
         query = query.where(models.Result.authored_at >= accepted)
-    return list(session.scalars(query))
+    return [Point(*row) for row in session.execute(query)]
 
 
-def _baseline_result(session: Session, result: models.Result, baseline: dict[str, Any]) -> models.Result | None:
+def _baseline_result(session: Session, result: models.Result, baseline: dict[str, Any]) -> Point | None:
     """The series' result at a pinned baseline (a commit or a run): the latest complete one."""
     query = (
-        select(models.Result)
+        _point_query()
         .join(models.Run, models.Run.id == models.Result.run_id)
         .where(models.Result.series_id == result.series_id, models.Run.status == "complete")
         .order_by(models.Run.ingested_at.desc(), models.Result.id.desc())
@@ -88,17 +109,16 @@ def _baseline_result(session: Session, result: models.Result, baseline: dict[str
     if "run" in baseline:
         query = query.where(models.Run.uuid == uuid.UUID(baseline["run"]))
     else:
-        query = query.join(models.Commit, models.Commit.id == models.Result.commit_id).where(
-            models.Commit.sha == baseline["commit"]
-        )
-    return session.scalar(query)
+        query = query.where(models.Commit.sha == baseline["commit"])
+    row = session.execute(query).first()
+    return Point(*row) if row else None
 
 
-def _history(session: Session, result: models.Result, baseline: dict[str, Any] | None) -> list[models.Result]:
+def _history(session: Session, head: Point, baseline: dict[str, Any] | None, result: models.Result) -> list[Point]:
     """Newest first: the baseline result, then what came before it. Without a pinned baseline the
     baseline is the series' previous result on this branch."""
     if baseline is None:
-        return _previous_results(session, result, HISTORY_WINDOW)
+        return _previous_results(session, head, HISTORY_WINDOW)
     anchor = _baseline_result(session, result, baseline)
     if anchor is None:
         return []
@@ -125,13 +145,16 @@ def _record(session: Session, series_id: int, commit_id: int, baseline_id: int |
 
 
 def _judge_result(
-    session: Session, result: models.Result, sha: str, policy: ThresholdPolicy, baseline: dict[str, Any] | None
-) -> list[tuple[Finding, int, int | None]]:
+    session: Session, result: models.Result, sha: str, branch: str | None, policy: ThresholdPolicy,
+    baseline: dict[str, Any] | None,
+) -> list[tuple[Finding, int, int | None]]:  # fmt: skip
     """Findings for one result: (finding, commit id, baseline commit id)."""
-    history = _history(session, result, baseline)
+    head = Point(result.id, result.series_id, result.commit_id, result.authored_at, result.status, result.median, sha,
+                 branch)  # fmt: skip
+    history = _history(session, head, baseline, result)
     previous = history[0] if history else None
     found: list[tuple[Finding, int, int | None]] = []
-    base_sha = previous.run.commit.sha if previous else None
+    base_sha = previous.sha if previous else None
     if result.status in ("incorrect", "failed", "timeout"):
         if previous is None or previous.status == "ok":
             verdict = {
@@ -158,7 +181,7 @@ def _judge_result(
         found.append((Finding(result.case.key, kind, sha, base_sha, verdict.change, details), result.commit_id,
                       previous.commit_id))  # fmt: skip
     if noise and len(medians) >= 8 and baseline is None:  # steps belong to a branch's own history
-        points = [*measured, result]
+        points = [*measured, head]
         # sigma for the penalty: never below threshold / k, so sub-threshold wiggles don't fragment a creep
         sigma = max(noise, threshold / policy.k)
         for step in detect_steps(medians, sigma, min_change=threshold):
@@ -170,8 +193,8 @@ def _judge_result(
             kind = "latency" if step.change > 0 else "improvement"
             details = {"detector": "pelt", "change": step.change, "before": step.before, "after": step.after,
                        "threshold": threshold, "noise": noise}  # fmt: skip
-            found.append((Finding(result.case.key, kind, at.run.commit.sha, before.run.commit.sha, step.change,
-                                  details), at.commit_id, before.commit_id))  # fmt: skip
+            found.append((Finding(result.case.key, kind, at.sha, before.sha, step.change, details), at.commit_id,
+                          before.commit_id))  # fmt: skip
     return found
 
 
@@ -231,9 +254,12 @@ def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None 
             run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
             baseline = (run.extra or {}).get("run", {}).get("baseline")
             record = run.trigger != "pr"
-            results = session.scalars(select(models.Result).where(models.Result.run_id == run.id)).all()
+            results = session.scalars(
+                select(models.Result).options(joinedload(models.Result.case)).where(models.Result.run_id == run.id)
+            ).all()
             for result in results:
-                for finding, commit_id, baseline_id in _judge_result(session, result, run.commit.sha, policy, baseline):
+                for finding, commit_id, baseline_id in _judge_result(session, result, run.commit.sha, run.commit.branch,
+                                                                     policy, baseline):  # fmt: skip
                     new = _record(session, result.series_id, commit_id, baseline_id, finding) if record else True
                     if new or finding.verdict.get("detector") != "pelt":  # old steps are not news
                         findings.append(finding)

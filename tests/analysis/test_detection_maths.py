@@ -53,3 +53,18 @@ def test_steps_found_at_their_first_commit_and_noise_ignored():
     medians[50:] = [m * 1.04 for m in medians[50:]]
     (step,) = detect_steps(medians, 0.003, min_change=0.02)
     assert step.index == 50 and step.change == pytest.approx(0.04, abs=0.005)
+
+
+def test_prefix_sum_cost_segments_exactly_like_ruptures_l2():
+    import ruptures
+
+    from perfci.analysis.changepoints import PrefixSumL2
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(6, 80))
+        step_at = int(rng.integers(1, n - 1))
+        x = np.log(1 + 0.01 * rng.standard_normal(n) + (np.arange(n) >= step_at) * rng.choice([0.0, 0.03, 0.1]))
+        penalty = 3 * 0.01**2 * np.log(n)
+        expected = ruptures.Pelt(model="l2", min_size=2, jump=1).fit(x).predict(pen=penalty)
+        assert ruptures.Pelt(custom_cost=PrefixSumL2(), min_size=2, jump=1).fit(x).predict(pen=penalty) == expected

@@ -1,0 +1,73 @@
+"""A real browser (Debian's chromium through playwright, headless) against `perfci serve`'s stack
+(waitress): open the overview, follow a regression to its series page, see the chart drawn with no
+console error, sign in and triage it. Screenshots go to $PERFCI_SCREENSHOTS (default: the test's tmp)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from dashboard import create_app
+from tests.dashboard.conftest import WRITE_TOKEN, _config
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(populated):
+    import waitress
+
+    app = create_app(populated[0], _config(public=True))
+    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=wsgi.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{wsgi.effective_port}"
+    wsgi.close()
+    app.extensions["perfci"]["store"].dispose()
+
+
+def test_overview_to_series_chart_to_triage(server, tmp_path):
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("PERFCI_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is required (PERFCI_REQUIRE_BROWSER) but missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("PERFCI_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.goto(f"{server}/")
+        expect(page.locator("h1")).to_have_text("Overview")
+        page.screenshot(path=shots / "overview.png", full_page=True)
+
+        page.locator("table.regressions a.series-link").first.click()
+        expect(page.locator("h1")).to_have_text("decode/bf16/case0")
+        page.wait_for_selector("#trend .main-svg")  # Plotly drew the chart
+        assert page.locator("#trend .scatterlayer .trace").count() >= 3  # band, median, regression markers
+        page.locator("#trend").hover()
+        page.screenshot(path=shots / "series.png", full_page=True)
+
+        page.get_by_role("link", name="Sign in").click()
+        page.fill("input[name=token]", WRITE_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("h1")).to_have_text("decode/bf16/case0")  # back where we were
+        row = page.locator("tr[id^=regression-]").first
+        row.locator("select[name=status]").select_option("acknowledged")
+        row.locator("input[name=note]").fill("tiling change, investigating")
+        row.locator("input[name=author]").fill("ada")
+        row.get_by_role("button", name="Triage").click()
+        expect(page.locator(".flash")).to_contain_text("is now acknowledged")
+        expect(page.locator("tr[id^=regression-]").first).to_contain_text("tiling change, investigating")
+        page.screenshot(path=shots / "series-triaged.png", full_page=True)
+        browser.close()
+    assert problems == []
