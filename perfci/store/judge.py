@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
@@ -65,36 +65,47 @@ def _point_query() -> Select[Any]:
     return select(*POINT_COLUMNS).join(models.Commit, models.Commit.id == models.Result.commit_id)
 
 
-def _previous_results(session: Session, anchor: Point, limit: int) -> list[Point]:
-    """The series' results before ``anchor`` in commit order, newest first, from the anchor's branch
-    (results of PR runs never enter a history); history starts at the latest commit triaged
-    ``expected`` (an accepted change is the new baseline)."""
+def _history_statement(same_branch: bool) -> Select[Any]:
+    """Built once with bind parameters: constructing the query per result cost more than running it."""
     query = (
         _point_query()
         .join(models.Run, models.Run.id == models.Result.run_id)
         .where(
-            models.Result.series_id == anchor.series_id,
-            models.Result.id != anchor.id,
-            models.Result.authored_at <= anchor.authored_at,
-            models.Result.commit_id != anchor.commit_id,
+            models.Result.series_id == bindparam("series_id"),
+            models.Result.id != bindparam("anchor_id"),
+            models.Result.authored_at <= bindparam("at"),
+            models.Result.authored_at >= bindparam("since"),
+            models.Result.commit_id != bindparam("commit_id"),
             models.Run.trigger != "pr",
         )
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if anchor.branch is not None:
-        query = query.where(or_(models.Commit.branch == anchor.branch, models.Commit.branch.is_(None)))
-    accepted = session.scalar(
-        select(models.Commit.authored_at)
-        .join(models.Regression, models.Regression.commit_id == models.Commit.id)
-        .where(models.Regression.series_id == anchor.series_id, models.Regression.status == "expected",
-               models.Commit.authored_at <= anchor.authored_at)
-        .order_by(models.Commit.authored_at.desc())
-        .limit(1)
-    )  # fmt: skip
-    if accepted is not None:
-        query = query.where(models.Result.authored_at >= accepted)
-    return [Point(*row) for row in session.execute(query)]
+    if same_branch:
+        query = query.where(or_(models.Commit.branch == bindparam("branch"), models.Commit.branch.is_(None)))
+    return query
+
+
+HISTORY = {True: _history_statement(True), False: _history_statement(False)}
+ACCEPTED = (
+    select(models.Commit.authored_at)
+    .join(models.Regression, models.Regression.commit_id == models.Commit.id)
+    .where(models.Regression.series_id == bindparam("series_id"), models.Regression.status == "expected",
+           models.Commit.authored_at <= bindparam("at"))
+    .order_by(models.Commit.authored_at.desc())
+    .limit(1)
+)  # fmt: skip
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _previous_results(session: Session, anchor: Point, limit: int) -> list[Point]:
+    """The series' results before ``anchor`` in commit order, newest first, from the anchor's branch
+    (results of PR runs never enter a history); history starts at the latest commit triaged
+    ``expected`` (an accepted change is the new baseline)."""
+    accepted = session.scalar(ACCEPTED, {"series_id": anchor.series_id, "at": anchor.authored_at})
+    params = {"series_id": anchor.series_id, "anchor_id": anchor.id, "at": anchor.authored_at, "since": accepted or EPOCH,
+              "commit_id": anchor.commit_id, "limit": limit, "branch": anchor.branch}  # fmt: skip
+    return [Point(*row) for row in session.execute(HISTORY[anchor.branch is not None], params)]
 
 
 def _baseline_result(session: Session, result: models.Result, baseline: dict[str, Any]) -> Point | None:
@@ -125,9 +136,11 @@ def _history(session: Session, head: Point, baseline: dict[str, Any] | None, res
     return [anchor, *_previous_results(session, anchor, HISTORY_WINDOW - 1)]
 
 
-def _samples(session: Session, result_id: int) -> list[float]:
-    blob = session.get(models.Samples, result_id)
-    return unpack_samples(blob.values) if blob else []
+def _samples(session: Session, *result_ids: int) -> list[list[float]]:
+    """The raw samples of each result, in the order asked (one query)."""
+    rows = dict(session.execute(select(models.Samples.result_id, models.Samples.values)
+                                .where(models.Samples.result_id.in_(result_ids))).all())  # fmt: skip
+    return [unpack_samples(rows[i]) if i in rows else [] for i in result_ids]
 
 
 def _record(session: Session, series_id: int, commit_id: int, baseline_id: int | None, finding: Finding) -> bool:
@@ -174,7 +187,7 @@ def _judge_result(
         return found  # the series' noise is not known yet: no latency verdict rather than a guess
     medians = [r.median for r in measured] + [result.median]
     threshold, noise = series_threshold([r.median for r in measured], policy)
-    verdict = judge(_samples(session, previous.id), _samples(session, result.id), threshold=threshold)
+    verdict = judge(*_samples(session, previous.id, result.id), threshold=threshold)
     if verdict.kind in ("regression", "improvement"):
         kind = "latency" if verdict.kind == "regression" else "improvement"
         details = {**verdict.as_dict(), "detector": "verdict", "noise": noise}
