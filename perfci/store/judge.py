@@ -103,8 +103,9 @@ def _previous_results(session: Session, anchor: Point, limit: int) -> list[Point
     (results of PR runs never enter a history); history starts at the latest commit triaged
     ``expected`` (an accepted change is the new baseline)."""
     accepted = session.scalar(ACCEPTED, {"series_id": anchor.series_id, "at": anchor.authored_at})
-    params = {"series_id": anchor.series_id, "anchor_id": anchor.id, "at": anchor.authored_at, "since": accepted or EPOCH,
-              "commit_id": anchor.commit_id, "limit": limit, "branch": anchor.branch}  # fmt: skip
+    params = {"series_id": anchor.series_id, "anchor_id": anchor.id, "at": anchor.authored_at,
+              "since": accepted or EPOCH, "commit_id": anchor.commit_id, "limit": limit,
+              "branch": anchor.branch}  # fmt: skip
     return [Point(*row) for row in session.execute(HISTORY[anchor.branch is not None], params)]
 
 
