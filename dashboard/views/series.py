@@ -3,10 +3,10 @@ to its commit, regression / improvement / change-point / correctness markers, ve
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
-
 import json
 from typing import Any
+
+from flask import abort, render_template, request
 
 from dashboard import queries
 from dashboard.store_access import int_arg, reading
