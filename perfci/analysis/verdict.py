@@ -17,7 +17,7 @@ noise with these sample sizes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -80,3 +80,29 @@ def judge(
     else:
         kind = "unknown"
     return Verdict(kind, change, low, high, p_value, threshold, mdc, int(base.size), int(new.size))
+
+
+def judge_process_pairs(
+    base_pairs: Sequence[Sequence[float]], head_pairs: Sequence[Sequence[float]], *, threshold: float,
+    agreement: float = 2 / 3, **options: Any,
+) -> tuple[Verdict, list[float]]:  # fmt: skip
+    """Verdict for an A/B run in several process pairs (``perfci compare``); each inner list holds one
+    process's round medians.
+
+    Samples inside one process share that process's offset (placement, clock state): on a shared
+    H200 two processes of the same kernel measured 40% apart, and a pair that starts while the
+    machine is busy can invert a 30x difference. So each pair is judged on its own rounds, and the
+    comparison takes a kind only when at least ``agreement`` of the pairs reach it (with two pairs
+    both must; one odd pair in three is outvoted); otherwise it is ``unknown`` (measure in more
+    pairs). The change, interval and p-value reported are those of all pairs' rounds pooled.
+    Returns (verdict, each pair's ratio of medians - 1).
+    """
+    if len(base_pairs) != len(head_pairs) or not base_pairs:
+        raise ValueError("base_pairs and head_pairs need the same number (>= 1) of process pairs")
+    pair_changes = [float(np.median(h) / np.median(b) - 1.0) for b, h in zip(base_pairs, head_pairs, strict=True)]
+    kinds = [judge(b, h, threshold=threshold, **options).kind for b, h in zip(base_pairs, head_pairs, strict=True)]
+    pooled = judge([x for pair in base_pairs for x in pair], [x for pair in head_pairs for x in pair],
+                   threshold=threshold, **options)  # fmt: skip
+    decided = [k for k in ("regression", "improvement", "same") if kinds.count(k) >= agreement * len(kinds) - 1e-9]
+    kind: VerdictKind = decided[0] if decided else "unknown"
+    return Verdict(kind, *astuple(pooled)[1:]), pair_changes

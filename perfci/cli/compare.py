@@ -1,8 +1,9 @@
 """``perfci compare BASE HEAD``: both commits measured interleaved in one job, HEAD judged against BASE.
 
 Drift of the device between two separate runs (clocks, neighbours on a shared card) cancels when
-the two commits alternate round by round on the same device; while a case's verdict is unknown,
-more rounds are taken up to ``--budget`` seconds. The threshold per case is the series' own
+the two commits alternate round by round on the same device; process offsets are sampled by running
+each case in several fresh process pairs, and while the verdict is unknown another pair is started,
+up to ``--max-pairs`` or ``--budget`` seconds. The threshold per case is the series' own
 (policy floor and k x its run-to-run noise, from the store) when the store knows the series, else
 the policy floor.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy, series_threshold
-from perfci.analysis.verdict import judge
 from perfci.cli.common import BadInput, db_option, open_store_or_fail, resolve_device, select_cases
 from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, compare_case
@@ -74,15 +73,17 @@ def _as_json(item: CaseComparison, source: str) -> dict[str, Any]:
         "base": _side(item.base),
         "head": _side(item.head),
         "verdict": verdict.as_dict() if verdict else None,
+        "pairs": interleaved.pairs if interleaved else 0,
         "rounds": interleaved.rounds if interleaved else 0,
+        "pair_changes": interleaved.pair_changes if interleaved else [],
         "stopped_by": interleaved.stopped_by if interleaved else None,
         "looks": interleaved.looks if interleaved else [],
     }
 
 
 def _table(rows: list[dict[str, Any]], base: str, head: str) -> Table:
-    table = Table("case", "base ms", "head ms", "change", "99% CI", "p", "min. det.", "threshold", "rounds", "verdict",
-                  title=f"{base[:12]} -> {head[:12]}")  # fmt: skip
+    table = Table("case", "base ms", "head ms", "change", "99% CI", "p", "min. det.", "threshold", "pairs",
+                  "pair changes", "verdict", title=f"{base[:12]} -> {head[:12]}")  # fmt: skip
     styles = {"regression": "red", "correctness": "red", "error": "red", "improvement": "green", "unknown": "yellow"}
     for row in rows:
         v = row["verdict"]
@@ -96,7 +97,8 @@ def _table(rows: list[dict[str, Any]], base: str, head: str) -> Table:
         label = row["outcome"] if row["outcome"] != "correctness" else f"head {row['head']['status']}"
         if row["outcome"] == "error":
             label = f"base {row['base']['status']}"
-        table.add_row(row["case"], *cells, f"{row['threshold']:.1%}", str(row["rounds"]),
+        changes = " ".join(f"{c:+.1%}" for c in row["pair_changes"])
+        table.add_row(row["case"], *cells, f"{row['threshold']:.1%}", str(row["pairs"]), changes,
                       f"[{style}]{label}[/{style}]" if style else label)  # fmt: skip
     return table
 
@@ -126,11 +128,35 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
 @click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
 @click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
 @click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
-@click.option("--budget", "budget_s", default=None, type=float,
-              help="Seconds of interleaved sampling per case while the verdict is unknown (default 20 on CUDA, "
-                   "10 under the interpreter).")  # fmt: skip
-@click.option("--min-samples", default=None, type=int, help="Samples per side before the first verdict "
-              "(default 20 on CUDA, 5 under the interpreter).")  # fmt: skip
+@click.option(
+    "--budget",
+    "budget_s",
+    default=60.0,
+    show_default=True,
+    type=float,
+    help="Seconds per case after which no new process pair is started while the verdict is unknown.",
+)
+@click.option(
+    "--rounds",
+    "rounds_per_pair",
+    default=None,
+    type=click.IntRange(2, 1000),
+    help="ABBA rounds per process pair (default 6 on CUDA, each ~50 ms of samples; 3 under the interpreter).",
+)
+@click.option(
+    "--min-pairs",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Process pairs before the first verdict (one pair cannot tell a change from a lucky process).",
+)
+@click.option(
+    "--max-pairs",
+    default=6,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Process pairs at most per case while the verdict is unknown.",
+)
 @click.option(
     "--threshold",
     type=float,
@@ -144,15 +170,17 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
 @db_option
 def command(
     base: str, head: str, suite: str | None, case_patterns: tuple[str, ...], device: str, repo_path: str,
-    repo_name: str | None, budget_s: float | None, min_samples: int | None, threshold: float | None, timeout_s: float,
+    repo_name: str | None, budget_s: float, rounds_per_pair: int | None, min_pairs: int, max_pairs: int,
+    threshold: float | None, timeout_s: float,
     as_json: bool, report_path: Path | None, db_url: str | None,
 ) -> None:  # fmt: skip
-    """Measure BASE and HEAD interleaved (ABBA rounds) on one device and judge HEAD against BASE.
+    """Measure BASE and HEAD interleaved on one device and judge HEAD against BASE.
 
-    Per case: regression / improvement / same / unknown (after the budget) with the change, its 99%
-    interval, the p-value and the minimum detectable change; a HEAD that is incorrect where BASE was
-    correct is a correctness regression. Exit code 1 on a regression or correctness failure, 0 otherwise,
-    2 on bad input.
+    Per case, pairs of fresh processes (one per commit) take ABBA rounds; after --min-pairs pairs the
+    round medians are judged (rank test + bootstrap ratio of medians) and every pair must agree;
+    `unknown` starts another pair, up to --max-pairs or --budget seconds. A HEAD that is incorrect
+    where BASE was correct is a correctness regression. Exit code 1 on a regression or correctness
+    failure, 0 otherwise, 2 on bad input.
     """
     device = resolve_device(device)
     suite = suite or ("smoke" if device == "cuda" else "tiny")
@@ -168,11 +196,11 @@ def command(
         base_commit, head_commit = gitops.resolve(repo, base), gitops.resolve(repo, head)
     except gitops.GitInputError as error:
         raise BadInput(str(error).replace("--commit", "BASE/HEAD")) from None
-    on_cuda = device == "cuda"
-    budget_s = budget_s if budget_s is not None else (20.0 if on_cuda else 10.0)
-    min_samples = min_samples if min_samples is not None else (20 if on_cuda else 5)
-    if budget_s <= 0 or min_samples < 2:
-        raise BadInput("--budget must be > 0 and --min-samples >= 2")
+    rounds_per_pair = rounds_per_pair or (6 if device == "cuda" else 3)
+    if budget_s <= 0:
+        raise BadInput(f"--budget: {budget_s} is not a positive number of seconds")
+    if max_pairs < min_pairs:
+        raise BadInput(f"--max-pairs {max_pairs} is below --min-pairs {min_pairs}; raise --max-pairs")
 
     from perfci.document import Environment
     from perfci.fingerprint import environment_fingerprint
@@ -192,8 +220,8 @@ def command(
         for case in cases:
             limit, source = thresholds[case.id]
             console.print(f"[dim]{case.id}: interleaving {base_commit.hexsha[:10]} / {head_commit.hexsha[:10]}[/dim]")
-            item = compare_case(case, base_tree, head_tree, settings, limit, partial(judge, threshold=limit),
-                                min_samples=min_samples)  # fmt: skip
+            item = compare_case(case, base_tree, head_tree, settings, limit, rounds_per_pair=rounds_per_pair,
+                                min_pairs=min_pairs, max_pairs=max_pairs)  # fmt: skip
             items.append(item)
             rows.append(_as_json(item, source))
     report = render_markdown(_findings(items, base_commit.hexsha, head_commit.hexsha), device=device)

@@ -1,8 +1,9 @@
-"""`perfci compare`: one case of BASE and HEAD measured in two live workers, interleaved.
+"""`perfci compare`: one case of BASE and HEAD measured in pairs of live workers, interleaved.
 
 Each side's kernels run in their own ``perfci.runner.worker --serve`` process (the two commits'
 ``kernels`` packages cannot share one interpreter); the parent asks each for one round at a time,
-so base and head alternate on the same device within seconds of each other.
+so base and head alternate on the same device within seconds of each other. Every pair of fresh
+processes adds that pair's process offsets to the evidence (see ``interleave``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import selectors
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from perfci.analysis.verdict import Verdict
+from perfci.analysis.verdict import Verdict, judge_process_pairs
 from perfci.runner.execute import ExecutionSettings, worker_env
-from perfci.runner.interleave import InterleavedOutcome, interleave
+from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
 from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
 from perfci.suite.cases import SuiteCase
 
@@ -122,55 +125,82 @@ class CaseComparison:
         return self.outcome in ("regression", "correctness")
 
 
-def compare_case(
-    case: SuiteCase, base_tree: Path, head_tree: Path, settings: ExecutionSettings, threshold: float,
-    decide: Callable[[list[float], list[float]], Verdict], *, min_samples: int, max_rounds: int = 400,
-) -> CaseComparison:  # fmt: skip
-    """Prepare both sides (compiled and checked in parallel), then interleave rounds until decided."""
-    workers = [ServeWorker(case, base_tree, settings), ServeWorker(case, head_tree, settings)]
-    try:
-        (base, base_mode), (head, head_mode) = (_ready_with_mode(w) for w in workers)
-        if base.status == "failed" or base.status == "timeout":
-            return CaseComparison(case, base, head, "error", threshold)
-        if head.status in ("failed", "timeout"):
-            return CaseComparison(case, base, head, "correctness" if base.status == "ok" else "error", threshold)
-        mode = base_mode or head_mode or "wall-clock"
-        rounds = {id(workers[0]): base, id(workers[1]): head}
+class SideFailed(Exception):
+    """A worker of one side crashed, hung or failed to prepare; ``side`` is "base" or "head"."""
 
-        def side(worker: ServeWorker) -> Callable[[], list[float]]:
-            def measure() -> list[float]:
-                samples = worker.round(mode)
-                rounds[id(worker)].samples.extend(samples)
-                return samples
-
-            return measure
-
-        try:
-            result = interleave(side(workers[0]), side(workers[1]), decide, min_samples=min_samples,
-                                budget_s=settings.budget_s, max_rounds=max_rounds)  # fmt: skip
-        except WorkerGone as error:
-            broken = head if workers[1].proc.returncode is not None else base
-            broken.status = "timeout" if str(error).startswith("timeout") else "failed"
-            broken.error = str(error)
-            outcome = "correctness" if broken is head and base.status == "ok" else "error"
-            return CaseComparison(case, base, head, outcome, threshold, mode)
-        if head.status == "incorrect" and base.status == "ok":
-            outcome = "correctness"  # an incorrect kernel is never a speed-up, whatever its timing
-        else:
-            outcome = result.verdict.kind if result.verdict else "unknown"
-        return CaseComparison(case, base, head, outcome, threshold, mode, result)
-    finally:
-        for worker in workers:
-            worker.close()
+    def __init__(self, side: str, report: SideReport) -> None:
+        super().__init__(report.error)
+        self.side = side
+        self.report = report
 
 
-def _ready_with_mode(worker: ServeWorker) -> tuple[SideReport, str | None]:
+def _ready(worker: ServeWorker) -> tuple[SideReport, str | None]:
     try:
         answer = worker.read(READY_PREFIX)
     except WorkerGone as error:
         status = "timeout" if str(error).startswith("timeout") else "failed"
         return SideReport(status, str(error)), None
-    report = SideReport(
-        answer["status"], answer.get("error"), answer.get("correctness") or {}, answer.get("config") or {}
-    )
-    return report, answer.get("mode")
+    correctness, config = answer.get("correctness") or {}, answer.get("config") or {}
+    return SideReport(answer["status"], answer.get("error"), correctness, config), answer.get("mode")
+
+
+def compare_case(
+    case: SuiteCase, base_tree: Path, head_tree: Path, settings: ExecutionSettings, threshold: float, *,
+    rounds_per_pair: int, min_pairs: int, max_pairs: int,
+) -> CaseComparison:  # fmt: skip
+    """Fresh process pairs (both sides compiled and checked in parallel), ABBA rounds in each, until
+    every pair agrees on a verdict or the budget ends."""
+    reports: dict[str, SideReport] = {}
+    modes: list[str] = []
+
+    @contextmanager
+    def open_pair() -> Iterator[Pair]:
+        workers = {"base": ServeWorker(case, base_tree, settings), "head": ServeWorker(case, head_tree, settings)}
+        try:
+            ready = {side: _ready(worker) for side, worker in workers.items()}
+            for side in ("base", "head"):
+                report, mode = ready[side]
+                if report.status in ("failed", "timeout"):
+                    raise SideFailed(side, report)
+                if side not in reports:  # the first pair's correctness check and config are the side's
+                    reports[side] = report
+                if mode and not modes:
+                    modes.append(mode)
+            mode = modes[0] if modes else "wall-clock"
+
+            def measure(side: str) -> Callable[[], list[float]]:
+                def one_round() -> list[float]:
+                    try:
+                        samples = workers[side].round(mode)
+                    except WorkerGone as error:
+                        status = "timeout" if str(error).startswith("timeout") else "failed"
+                        raise SideFailed(side, SideReport(status, str(error))) from None
+                    reports[side].samples.extend(samples)
+                    return samples
+
+                return one_round
+
+            yield measure("base"), measure("head")
+        finally:
+            for worker in workers.values():
+                worker.close()
+
+    decide = partial(judge_process_pairs, threshold=threshold)
+    try:
+        result = interleave(open_pair, lambda b, h: decide(b, h), rounds_per_pair=rounds_per_pair,
+                            min_pairs=min_pairs, max_pairs=max_pairs, budget_s=settings.budget_s)  # fmt: skip
+    except SideFailed as failure:
+        base = reports.get("base") or (failure.report if failure.side == "base" else SideReport("unknown"))
+        head = reports.get("head") or (failure.report if failure.side == "head" else SideReport("unknown"))
+        if failure.side == "base":
+            base.status, base.error = failure.report.status, failure.report.error
+            return CaseComparison(case, base, head, "error", threshold, modes[0] if modes else None)
+        head.status, head.error = failure.report.status, failure.report.error
+        outcome = "correctness" if base.status == "ok" else "error"
+        return CaseComparison(case, base, head, outcome, threshold, modes[0] if modes else None)
+    base, head = reports["base"], reports["head"]
+    if head.status == "incorrect" and base.status == "ok":
+        outcome = "correctness"  # an incorrect kernel is never a speed-up, whatever its timing
+    else:
+        outcome = result.verdict.kind if result.verdict else "unknown"
+    return CaseComparison(case, base, head, outcome, threshold, modes[0] if modes else None, result)

@@ -32,6 +32,9 @@ def worker_env(device: str) -> dict[str, str]:
     env = dict(os.environ)
     if device == "interpreter":
         env["TRITON_INTERPRET"] = "1"
+        # one thread per worker: OpenMP threads that spin between CPU ops steal the other worker's core
+        # (two interleaved workers on a 2-core machine measured a 30x difference inverted)
+        env.setdefault("OMP_NUM_THREADS", "1")
     else:
         env.pop("TRITON_INTERPRET", None)
     env["PYTHONUNBUFFERED"] = "1"

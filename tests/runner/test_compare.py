@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 def _compare(work: Path, base: str, head: str, *extra: str):
-    result = perfci("compare", base, head, "--cases", CASE, "--device", "interpreter", "--budget", "4", "--json",
-                    *extra, cwd=work)  # fmt: skip
+    result = perfci("compare", base, head, "--cases", CASE, "--device", "interpreter", "--budget", "60",
+                    "--rounds", "5", "--max-pairs", "4", "--json", *extra, cwd=work)  # fmt: skip
     rows = json.loads(result.stdout)["cases"] if result.stdout.strip().startswith("{") else None
     return result, rows
 
@@ -25,18 +25,20 @@ def test_a_slower_head_is_a_regression_found_interleaved(tiny_repo, tmp_path):
     slower = commit_kernel(tiny_repo, "slower", "slower")
     report = tmp_path / "report.md"
     result, rows = _compare(work, fast, slower, "--report", str(report))
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 1, {k: rows[0][k] for k in ("pair_changes", "looks", "verdict", "stopped_by")}
     (row,) = rows
     assert row["outcome"] == "regression"
     assert row["verdict"]["change"] > 0.1 and row["verdict"]["p_value"] < 0.01
-    assert row["base"]["n_samples"] >= 5 and row["head"]["n_samples"] >= 5
+    assert row["pairs"] >= 2 and row["base"]["n_samples"] >= 6
+    assert sum(c > 0.1 for c in row["pair_changes"]) >= 2 / 3 * row["pairs"]
     assert row["threshold_source"].startswith("policy floor")
     assert "Latency regressions" in report.read_text() and slower[:12] in report.read_text()
 
     # the other way round it is an improvement, which never fails the job
     result, rows = _compare(work, slower, fast)
     assert result.returncode == 0, result.stderr
-    assert rows[0]["outcome"] == "improvement"
+    row = rows[0]
+    assert row["outcome"] == "improvement", {k: row[k] for k in ("pair_changes", "looks", "verdict", "stopped_by")}
 
 
 def test_an_unchanged_commit_is_not_a_regression(tiny_repo, tmp_path):

@@ -1,10 +1,14 @@
-"""The interleaving loop: ABBA order, re-sampling while unknown, stopping on a verdict or the budget."""
+"""Interleaving in process pairs: ABBA order, a fresh pair per look, more pairs while unknown, and
+the pair-agreement rule that keeps one lucky (or unlucky) process from deciding a comparison."""
 
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
-from perfci.analysis.verdict import Verdict, judge
+import numpy as np
+
+from perfci.analysis.verdict import Verdict, judge_process_pairs
 from perfci.runner.interleave import interleave
 
 
@@ -12,39 +16,88 @@ def _verdict(kind: str) -> Verdict:
     return Verdict(kind, 0.0, -0.01, 0.01, 0.5, 0.02, 0.01, 1, 1)  # type: ignore[arg-type]
 
 
-def test_rounds_alternate_in_abba_order():
-    order: list[str] = []
-    outcome = interleave(lambda: order.append("A") or [1.0], lambda: order.append("B") or [1.0],
-                         lambda b, h: _verdict("unknown"), min_samples=1, budget_s=1e9, max_rounds=4)  # fmt: skip
-    assert "".join(order) == "ABBAABBA"
-    assert outcome.stopped_by == "max_rounds" and outcome.rounds == 4
+def _pairs(base_level, head_level, log: list[str] | None = None):
+    """open_pair for simulated processes; *_level(pair_index) -> the process's level."""
+    counter = itertools.count()
+    rng = np.random.default_rng(1)
+
+    @contextmanager
+    def open_pair():
+        index = next(counter)
+        if log is not None:
+            log.append(f"open{index}")
+        b, h = base_level(index), head_level(index)
+
+        def side(level, name):
+            def measure():
+                if log is not None:
+                    log.append(name)
+                return list(level * (1 + 0.002 * rng.standard_normal(5)))
+
+            return measure
+
+        yield side(b, "A"), side(h, "B")
+        if log is not None:
+            log.append(f"close{index}")
+
+    return open_pair
 
 
-def test_unknown_takes_more_samples_until_decided():
+def _decide(threshold=0.02):
+    return lambda b, h: judge_process_pairs(b, h, threshold=threshold)
+
+
+def test_rounds_alternate_abba_inside_fresh_process_pairs():
+    log: list[str] = []
+    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.0, log), lambda b, h: (_verdict("unknown"), [0.0]),
+                         rounds_per_pair=4, min_pairs=1, max_pairs=2, budget_s=1e9)  # fmt: skip
+    assert "".join(log) == "open0ABBAABBAclose0open1ABBAABBAclose1"
+    assert outcome.stopped_by == "max_pairs" and outcome.pairs == 2 and outcome.rounds == 8
+
+
+def test_unknown_starts_more_pairs_until_decided():
     verdicts = iter(["unknown", "unknown", "regression"])
-    outcome = interleave(lambda: [1.0, 1.0], lambda: [2.0, 2.0], lambda b, h: _verdict(next(verdicts)),
-                         min_samples=4, budget_s=1e9)  # fmt: skip
-    # 2 rounds to reach min_samples, then one look per round: unknown, unknown, regression
+    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.1), lambda b, h: (_verdict(next(verdicts)), []),
+                         rounds_per_pair=2, min_pairs=2, max_pairs=10, budget_s=1e9)  # fmt: skip
     assert outcome.looks == ["unknown", "unknown", "regression"]
-    assert outcome.rounds == 4 and outcome.stopped_by == "decided"
-    assert len(outcome.base) == len(outcome.head) == 8
+    assert outcome.pairs == 4 and outcome.stopped_by == "decided"
 
 
-def test_the_budget_ends_an_unknown_comparison():
-    ticks = itertools.count(0.0, 1.0)  # every clock read advances one second
-    outcome = interleave(lambda: [1.0], lambda: [1.0], lambda b, h: _verdict("unknown"), min_samples=2,
-                         budget_s=5.0, clock=lambda: next(ticks))  # fmt: skip
-    assert outcome.stopped_by == "budget" and outcome.verdict is not None and outcome.verdict.kind == "unknown"
-    assert outcome.rounds < 10
+def test_the_budget_ends_an_unknown_comparison_after_min_pairs():
+    ticks = itertools.count(0.0, 10.0)
+    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.0), lambda b, h: (_verdict("unknown"), []),
+                         rounds_per_pair=2, min_pairs=2, max_pairs=10, budget_s=5.0,
+                         clock=lambda: next(ticks))  # fmt: skip
+    assert outcome.stopped_by == "budget" and outcome.pairs == 2
 
 
-def test_real_verdicts_separate_a_noisy_5_percent_step_with_more_samples():
-    """With the real judge: a 5% step under 3% noise is unknown on a few samples, decided with more."""
-    import numpy as np
+def test_a_real_step_is_found_in_two_pairs():
+    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.05), _decide(), rounds_per_pair=6, min_pairs=2,
+                         max_pairs=6, budget_s=1e9)  # fmt: skip
+    assert outcome.verdict.kind == "regression" and outcome.pairs == 2
+    assert all(abs(c - 0.05) < 0.01 for c in outcome.pair_changes)
 
-    rng = np.random.default_rng(7)
-    base = lambda: list(1.0 + 0.03 * rng.standard_normal(4))
-    head = lambda: list(1.05 + 0.03 * rng.standard_normal(4))
-    outcome = interleave(base, head, lambda b, h: judge(b, h, threshold=0.02), min_samples=4, budget_s=1e9)
-    assert outcome.verdict is not None and outcome.verdict.kind == "regression"
-    assert outcome.looks[0] == "unknown" and len(outcome.looks) >= 2
+
+def test_one_slow_process_in_an_unchanged_commit_is_not_a_regression():
+    """A/A on a shared card: the head's first process lands 40% slow (seen on an H200). Pooled round
+    medians alone would call that a regression; the pairs disagree, so it stays unknown."""
+    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.4 if i == 0 else 1.0), _decide(), rounds_per_pair=6,
+                         min_pairs=2, max_pairs=4, budget_s=1e9)  # fmt: skip
+    assert outcome.verdict.kind != "regression"
+    assert outcome.pair_changes[0] > 0.3 and abs(outcome.pair_changes[1]) < 0.01
+
+
+def test_pair_agreement_rule():
+    same = [[1.0, 1.001, 0.999, 1.0, 1.002, 0.998]] * 2
+    slower = [[x * 1.05 for x in same[0]]] * 2
+    verdict, changes = judge_process_pairs(same, slower, threshold=0.02)
+    assert verdict.kind == "regression" and len(changes) == 2
+    mixed = [same[0], [x * 1.05 for x in same[0]]]
+    verdict, changes = judge_process_pairs(same, mixed, threshold=0.02)
+    assert verdict.kind == "unknown" and changes[0] < 0.01 < 0.04 < changes[1]
+    verdict, _ = judge_process_pairs(same, same, threshold=0.02)
+    assert verdict.kind == "same"
+    # one odd pair in three is outvoted (a pair started while the machine was busy)
+    odd = [[x * 0.7 for x in same[0]], slower[0], slower[0]]
+    verdict, changes = judge_process_pairs([same[0]] * 3, odd, threshold=0.02)
+    assert verdict.kind == "regression" and changes[0] < 0
