@@ -82,9 +82,19 @@ def judge(
     return Verdict(kind, change, low, high, p_value, threshold, mdc, int(base.size), int(new.size))
 
 
+def pair_noise(pair_changes: Sequence[float]) -> float | None:
+    """Process-to-process noise (relative sigma of one process's median) seen in the pairs' changes:
+    1.4826 x MAD / sqrt 2 (a pair's change holds two processes' offsets; the MAD ignores a real shift,
+    which moves every pair alike). None below 3 pairs."""
+    if len(pair_changes) < 3:
+        return None
+    values = np.asarray(pair_changes, dtype=np.float64)
+    return float(1.4826 * np.median(np.abs(values - np.median(values))) / np.sqrt(2))
+
+
 def judge_process_pairs(
     base_pairs: Sequence[Sequence[float]], head_pairs: Sequence[Sequence[float]], *, threshold: float,
-    agreement: float = 2 / 3, **options: Any,
+    agreement: float = 2 / 3, noise_k: float = 5.0, **options: Any,
 ) -> tuple[Verdict, list[float]]:  # fmt: skip
     """Verdict for an A/B run in several process pairs (``perfci compare``); each inner list holds one
     process's round medians.
@@ -94,12 +104,17 @@ def judge_process_pairs(
     machine is busy can invert a 30x difference. So each pair is judged on its own rounds, and the
     comparison takes a kind only when at least ``agreement`` of the pairs reach it (with two pairs
     both must; one odd pair in three is outvoted); otherwise it is ``unknown`` (measure in more
-    pairs). The change, interval and p-value reported are those of all pairs' rounds pooled.
+    pairs). From three pairs on, the threshold is at least ``noise_k`` x the process-to-process
+    noise the pairs themselves show (``pair_noise``), so a change inside that noise is never
+    called. The change, interval and p-value reported are those of all pairs' rounds pooled.
     Returns (verdict, each pair's ratio of medians - 1).
     """
     if len(base_pairs) != len(head_pairs) or not base_pairs:
         raise ValueError("base_pairs and head_pairs need the same number (>= 1) of process pairs")
     pair_changes = [float(np.median(h) / np.median(b) - 1.0) for b, h in zip(base_pairs, head_pairs, strict=True)]
+    noise = pair_noise(pair_changes)
+    if noise is not None:
+        threshold = max(threshold, noise_k * noise)
     kinds = [judge(b, h, threshold=threshold, **options).kind for b, h in zip(base_pairs, head_pairs, strict=True)]
     pooled = judge([x for pair in base_pairs for x in pair], [x for pair in head_pairs for x in pair],
                    threshold=threshold, **options)  # fmt: skip

@@ -67,7 +67,7 @@ def _as_json(item: CaseComparison, source: str) -> dict[str, Any]:
     return {
         "case": item.case.id,
         "outcome": item.outcome,
-        "threshold": item.threshold,
+        "threshold": verdict.threshold if verdict else item.threshold,
         "threshold_source": source,
         "timing_mode": item.mode,
         "base": _side(item.base),

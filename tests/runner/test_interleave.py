@@ -101,3 +101,20 @@ def test_pair_agreement_rule():
     odd = [[x * 0.7 for x in same[0]], slower[0], slower[0]]
     verdict, changes = judge_process_pairs([same[0]] * 3, odd, threshold=0.02)
     assert verdict.kind == "regression" and changes[0] < 0
+
+
+def test_from_three_pairs_the_threshold_covers_the_pairs_own_noise():
+    """A/A of a 13 us kernel on an H200: pair changes -3.6..+0.8% with a 2% floor never settle on
+    'same'; with the noise the pairs show, they do, and the reported threshold says how wide it is."""
+    rng = np.random.default_rng(5)
+    offsets = [-0.036, -0.009, 0.003, -0.033, -0.019, 0.008]
+    base = [list(1.0 + 0.001 * rng.standard_normal(6)) for _ in offsets]
+    head = [list((1.0 + o) * (1 + 0.001 * rng.standard_normal(6))) for o in offsets]
+    two, _ = judge_process_pairs(base[:2], head[:2], threshold=0.02)
+    assert two.kind == "unknown" and two.threshold == 0.02
+    verdict, _ = judge_process_pairs(base, head, threshold=0.02)
+    assert verdict.threshold > 0.05 and verdict.kind == "same"
+    # a real 30% step is still found: a shift moves every pair alike and leaves the MAD alone
+    step = [[x * 1.3 for x in pair] for pair in head]
+    verdict, _ = judge_process_pairs(base, step, threshold=0.02)
+    assert verdict.kind == "regression"
