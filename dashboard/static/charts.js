@@ -66,7 +66,7 @@ function drawTrend(element, data) {
   }
   const layout = {
     margin: { t: 20, r: 20, b: 50, l: 70 }, hovermode: "closest", dragmode: "zoom", shapes,
-    xaxis: { title: { text: "commit time" } }, yaxis: { title: { text: `median (${data.unit})` }, rangemode: "tozero" },
+    xaxis: { title: { text: "commit time" } }, yaxis: { title: { text: `median (${data.unit})` } },
     legend: { orientation: "h", y: -0.2 },
   };
   Plotly.newPlot(element, traces, layout, { responsive: true, scrollZoom: true, displaylogo: false });
