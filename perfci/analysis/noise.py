@@ -20,10 +20,14 @@ MAD_TO_SIGMA = 1.4826
 
 @dataclass(frozen=True)
 class ThresholdPolicy:
-    """min_change: the policy floor (Perfherder 2%); k: how many noise sigmas a change must exceed."""
+    """min_change: the policy floor (Perfherder 2%); k: how many noise sigmas a change must exceed;
+    max_change: the policy ceiling — a significant change this large is reported however noisy the
+    series (asv and PyTorch HUD alert from 5%; without it a noisy series hid 5% steps that a plain
+    5% rule found, docs/perf/detection.md)."""
 
     min_change: float = 0.02
     k: float = 5.0
+    max_change: float = 0.05
     #: Results a series needs before latency is judged at all: with fewer, its noise is unknown and a
     #: 2% floor alone alerted on 50% of A/A histories under 2% spread (docs/perf/detection.md).
     min_history: int = 6
@@ -50,9 +54,11 @@ def noise_upper_bound(noise: float, points: int) -> float:
 
 
 def series_threshold(medians: Sequence[float], policy: ThresholdPolicy) -> tuple[float, float | None]:
-    """(threshold, noise): max(policy floor, k x upper bound of the noise); the floor alone until
-    history suffices. ``noise`` is the point estimate (reported with each verdict)."""
+    """(threshold, noise): max(policy floor, k x upper bound of the noise), capped at the policy
+    ceiling; the floor alone until history suffices. ``noise`` is the point estimate (reported with
+    each verdict)."""
     noise = run_to_run_noise(medians) if len(medians) >= policy.min_history else None
     if noise is None:
         return policy.min_change, None
-    return max(policy.min_change, policy.k * noise_upper_bound(noise, len(medians))), noise
+    threshold = max(policy.min_change, policy.k * noise_upper_bound(noise, len(medians)))
+    return min(threshold, max(policy.max_change, policy.min_change)), noise

@@ -68,3 +68,18 @@ def test_prefix_sum_cost_segments_exactly_like_ruptures_l2():
         penalty = 3 * 0.01**2 * np.log(n)
         expected = ruptures.Pelt(model="l2", min_size=2, jump=1).fit(x).predict(pen=penalty)
         assert ruptures.Pelt(custom_cost=PrefixSumL2(), min_size=2, jump=1).fit(x).predict(pen=penalty) == expected
+
+
+def test_threshold_is_floored_scaled_by_noise_and_capped():
+    from perfci.analysis.noise import ThresholdPolicy, series_threshold
+
+    rng = np.random.default_rng(11)
+    policy = ThresholdPolicy()
+    quiet = list(1 + 0.0005 * rng.standard_normal(30))
+    assert series_threshold(quiet, policy)[0] == policy.min_change
+    medium = list(1 + 0.004 * rng.standard_normal(30))
+    threshold, noise = series_threshold(medium, policy)
+    assert policy.min_change < threshold < policy.max_change and noise is not None
+    noisy = list(1 + 0.03 * rng.standard_normal(30))
+    assert series_threshold(noisy, policy)[0] == policy.max_change  # a significant 5% change is always news
+    assert series_threshold(noisy[:4], policy) == (policy.min_change, None)  # too little history: the floor
