@@ -101,3 +101,10 @@ def install_csrf(app: Flask) -> None:
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["signed_in"] = signed_in
+
+
+def local_target(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default``: a form's redirect never leaves it."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

@@ -5,14 +5,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from dashboard.auth import can_write, is_known_token
+from dashboard.auth import can_write, is_known_token, local_target
 from dashboard.views import views
-
-
-def _local(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("views.overview")
 
 
 @views.route("/login", methods=["GET", "POST"])
@@ -27,7 +21,7 @@ def login() -> Response | tuple[str, int] | str:
     session["reader"] = True
     session["writer"] = can_write(token)
     flash("signed in" + ("; you can triage" if session["writer"] else " (read only)"))
-    return redirect(_local(request.form.get("next")))
+    return redirect(local_target(request.form.get("next"), url_for("views.overview")))
 
 
 @views.post("/logout")

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from werkzeug.wrappers import Response
 
 from dashboard import queries
-from dashboard.auth import signed_in
+from dashboard.auth import local_target, signed_in
 from dashboard.store_access import choice_arg, int_arg, reading, store
 from dashboard.views import views
 from dashboard.views.common import filter_context
@@ -32,13 +32,6 @@ def regressions_page() -> str:
                            back=request.full_path, **context)  # fmt: skip
 
 
-def _safe_back(target: str | None) -> str:
-    """Only a local path: the form's 'back' must never redirect off-site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("views.regressions_page")
-
-
 @views.post("/regressions/<id:regression_id>/triage")
 def triage(regression_id: int) -> Response:
     if not signed_in():
@@ -54,4 +47,4 @@ def triage(regression_id: int) -> Response:
         abort(404, description=str(error))
     session["author"] = author
     flash(f"regression {regression_id} is now {status}")
-    return redirect(_safe_back(request.form.get("back")))
+    return redirect(local_target(request.form.get("back"), url_for("views.regressions_page")))
