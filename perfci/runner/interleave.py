@@ -46,9 +46,6 @@ class InterleavedOutcome:
     def round_medians(self, side: str) -> list[list[float]]:
         return [[statistics.median(r) for r in pair] for pair in (self.base if side == "base" else self.head)]
 
-    def samples(self, side: str) -> list[float]:
-        return [x for pair in (self.base if side == "base" else self.head) for r in pair for x in r]
-
 
 def abba(measure_base: Callable[[], list[float]], measure_head: Callable[[], list[float]], rounds: int,
          ) -> Iterator[tuple[str, list[float]]]:  # fmt: skip

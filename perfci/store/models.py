@@ -245,9 +245,6 @@ class TriageEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-DELIVERY_STATUSES = ("sent", "failed")
-
-
 class AlertDelivery(Base):
     """One webhook delivery of one run's findings, with its payload, so a failed one can be re-sent."""
 
@@ -259,6 +256,7 @@ class AlertDelivery(Base):
     webhook: Mapped[str] = mapped_column(String(255))
     url: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]]
+    #: "sent" or "failed" (a failed one is listed by `perfci alerts` and re-sent by --retry)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
