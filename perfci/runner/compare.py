@@ -21,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from perfci.analysis.verdict import Verdict, judge_process_pairs
-from perfci.runner.execute import ExecutionSettings, worker_env
+from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
 from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
 from perfci.suite.cases import SuiteCase
 
 
 class WorkerGone(RuntimeError):
-    """The worker crashed, hung or answered nonsense; the message says which and shows its stderr."""
+    """The worker crashed or hung; ``status`` is the result status it means ("failed" or "timeout")."""
+
+    def __init__(self, message: str, status: str = "failed") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ServeWorker:
@@ -55,10 +59,7 @@ class ServeWorker:
         self.proc.kill()
         self.proc.wait()
         assert self.proc.stderr is not None
-        tail = "\n".join(self.proc.stderr.read().strip().splitlines()[-8:]) or "(no output)"
-        code = self.proc.returncode
-        how = f"signal {-code}" if code < 0 else f"exit code {code}"
-        return f"worker crashed ({how}):\n{tail}"
+        return crash_text(self.proc.returncode, self.proc.stderr.read())
 
     def read(self, prefix: str) -> dict[str, Any]:
         """The next line with ``prefix`` as JSON; WorkerGone on exit, garbage or timeout."""
@@ -71,7 +72,8 @@ class ServeWorker:
                 if left <= 0 or not selector.select(timeout=left):
                     self.proc.kill()
                     self.proc.wait()
-                    raise WorkerGone(f"timeout: no answer within {self.timeout_s:.0f} s; the worker was killed")
+                    raise WorkerGone(f"timeout: no answer within {self.timeout_s:.0f} s; the worker was killed",
+                                     "timeout")  # fmt: skip
                 line = self.proc.stdout.readline()
                 if not line:
                     raise WorkerGone(self._death())
@@ -138,8 +140,7 @@ def _ready(worker: ServeWorker) -> tuple[SideReport, str | None]:
     try:
         answer = worker.read(READY_PREFIX)
     except WorkerGone as error:
-        status = "timeout" if str(error).startswith("timeout") else "failed"
-        return SideReport(status, str(error)), None
+        return SideReport(error.status, str(error)), None
     correctness, config = answer.get("correctness") or {}, answer.get("config") or {}
     return SideReport(answer["status"], answer.get("error"), correctness, config), answer.get("mode")
 
@@ -173,8 +174,7 @@ def compare_case(
                     try:
                         samples = workers[side].round(mode)
                     except WorkerGone as error:
-                        status = "timeout" if str(error).startswith("timeout") else "failed"
-                        raise SideFailed(side, SideReport(status, str(error))) from None
+                        raise SideFailed(side, SideReport(error.status, str(error))) from None
                     reports[side].samples.extend(samples)
                     return samples
 

@@ -56,6 +56,13 @@ def check_kernels_import(worktree: Path, device: str) -> None:
         raise KernelsImportError(last)
 
 
+def crash_text(returncode: int, stderr: str) -> str:
+    """How a worker died (signal or exit code) and the last lines it wrote to stderr."""
+    tail = "\n".join(stderr.strip().splitlines()[-8:]) or "(no output)"
+    how = f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+    return f"worker crashed ({how}):\n{tail}"
+
+
 def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dict[str, Any]:
     """One case's result fields (status, samples, correctness, ...); crashes and hangs included."""
     request = {
@@ -77,9 +84,7 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX) :])
-    tail = "\n".join(proc.stderr.strip().splitlines()[-8:]) or "(no output)"
-    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
-    return {"status": "failed", "error": f"worker crashed ({how}):\n{tail}"}
+    return {"status": "failed", "error": crash_text(proc.returncode, proc.stderr)}
 
 
 def run_cases(
