@@ -224,7 +224,7 @@ def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument
     if not stripped:
         raise DocumentError(f"{source}: empty file; expected a {SCHEMA_ID} JSON document")
     try:
-        value = json.loads(stripped, parse_constant=_reject_constant)
+        value = json.loads(stripped, parse_constant=reject_json_constant)
         values = value if isinstance(value, list) else [value]
         sources = [f"{source}[{i}]" for i in range(len(values))] if isinstance(value, list) else [source]
     except json.JSONDecodeError as first_error:
@@ -236,12 +236,13 @@ def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument
             if not line.strip():
                 continue
             try:
-                values.append(json.loads(line, parse_constant=_reject_constant))
+                values.append(json.loads(line, parse_constant=reject_json_constant))
             except json.JSONDecodeError as error:
                 raise DocumentError(f"{source}: line {number}: malformed JSON: {error}") from None
             sources.append(f"{source}:{number}")
     return [parse_document(value, src) for value, src in zip(values, sources, strict=True)]
 
 
-def _reject_constant(name: str) -> Any:
+def reject_json_constant(name: str) -> Any:
+    """``parse_constant`` for json.loads: NaN and Infinity are not JSON, and never valid samples."""
     raise json.JSONDecodeError(f"{name} is not valid JSON (samples must be finite numbers)", name, 0)

@@ -14,11 +14,9 @@ from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import config, page_body, pagination, reading, store
-from perfci.alerts.notify import notify
-from perfci.alerts.webhook import AlertContext
-from perfci.document import DocumentError, parse_document
+from perfci.alerts.notify import judge_and_notify
+from perfci.document import DocumentError, parse_document, reject_json_constant
 from perfci.store.ingest import ingest_document
-from perfci.store.judge import judge_run
 
 
 @api.get("/runs")
@@ -45,8 +43,8 @@ def post_run() -> tuple[dict[str, Any], int]:
         raise ApiError(400, "send the document as JSON with 'Content-Type: application/json'")
     body = request.get_data(cache=False)
     try:
-        value = json.loads(body, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
+        value = json.loads(body, parse_constant=reject_json_constant)
+    except ValueError as error:  # malformed JSON, bad UTF-8 and NaN/Infinity are all ValueErrors
         raise ApiError(400, f"request body: malformed JSON ({error}); send one perfci.results/1 document") from None
     if isinstance(value, list):
         raise ApiError(422, "request body: a JSON array; POST one perfci.results/1 document per request")
@@ -57,18 +55,10 @@ def post_run() -> tuple[dict[str, Any], int]:
     outcome = ingest_document(store(), document)
     if not outcome.stored:
         return {"run_id": str(outcome.run_uuid), "stored": False, "results": 0, "findings": []}, 200
-    findings = judge_run(store(), outcome.run_uuid)
-    run = document.run
-    context = AlertContext(str(outcome.run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
-                           run.environment.device_name)  # fmt: skip
-    deliveries = notify(store(), config(), context, findings)
+    findings, deliveries = judge_and_notify(store(), config(), document, outcome.run_uuid)
     return {
         "run_id": str(outcome.run_uuid), "stored": True, "results": outcome.results,
         "findings": [{"case": f.case, "kind": f.kind, "commit": f.commit, "baseline_commit": f.baseline_commit,
                       "change": f.change} for f in findings],
         "alerts": [{"webhook": d.webhook, "status": d.status, "error": d.error} for d in deliveries],
     }, 201  # fmt: skip
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number; samples and metrics must be finite")

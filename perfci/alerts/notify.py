@@ -16,10 +16,11 @@ from sqlalchemy import select
 
 from perfci.alerts.webhook import AlertContext, body_for
 from perfci.config import ConfigError, PerfciConfig, Webhook
+from perfci.document import ResultsDocument
 from perfci.httpclient import PostError, post_json
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
-from perfci.store.judge import Finding
+from perfci.store.judge import Finding, judge_run
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,18 @@ def notify(store: Store, config: PerfciConfig, context: AlertContext, findings: 
                                    created_at=now, updated_at=now)  # fmt: skip
         deliveries.append(Delivery(_save(store, row), hook.name, status, attempts, error))
     return deliveries
+
+
+def judge_and_notify(
+    store: Store, config: PerfciConfig, document: ResultsDocument, run_uuid: uuid.UUID
+) -> tuple[list[Finding], list[Delivery]]:
+    """Judge a stored run and send its findings to the webhooks (what `perfci run`, `perfci import`
+    and the API's POST do after storing a document)."""
+    findings = judge_run(store, run_uuid)
+    run = document.run
+    context = AlertContext(str(run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
+                           run.environment.device_name)  # fmt: skip
+    return findings, notify(store, config, context, findings)
 
 
 def failed_deliveries(store: Store) -> list[models.AlertDelivery]:

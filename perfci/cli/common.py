@@ -76,11 +76,9 @@ def load_config_or_fail(path: Path | None) -> PerfciConfig:
         raise BadInput(str(error)) from None
 
 
-def send_alerts(store: Store, config: PerfciConfig, context: Any, findings: list[Any]) -> None:
-    """Webhooks for a judged, stored run; a failure is printed (and kept for `perfci alerts --retry`)."""
-    from perfci.alerts.notify import notify
-
-    for delivery in notify(store, config, context, findings):
+def report_deliveries(deliveries: list[Any]) -> None:
+    """Say where alerts went; a failure is printed in red (and kept for `perfci alerts --retry`)."""
+    for delivery in deliveries:
         if delivery.status == "sent":
             click.echo(f"alert sent to webhook {delivery.webhook!r}", err=True)
         else:

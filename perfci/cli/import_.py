@@ -6,11 +6,18 @@ from pathlib import Path
 
 import click
 
-from perfci.alerts.webhook import AlertContext
-from perfci.cli.common import BadInput, config_option, db_option, load_config_or_fail, open_store_or_fail, send_alerts
+from perfci.alerts.notify import judge_and_notify
+from perfci.cli.common import (
+    BadInput,
+    config_option,
+    db_option,
+    load_config_or_fail,
+    open_store_or_fail,
+    report_deliveries,
+)
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
 from perfci.store.ingest import ingest_document
-from perfci.store.judge import GATING_KINDS, judge_run
+from perfci.store.judge import GATING_KINDS
 
 
 def load_documents(paths: list[Path]) -> list[ResultsDocument]:
@@ -51,12 +58,9 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
             if outcome.stored:
                 stored += 1
                 results += outcome.results
-                findings = judge_run(store, outcome.run_uuid)
+                findings, deliveries = judge_and_notify(store, config, document, outcome.run_uuid)
                 problems += sum(f.kind in GATING_KINDS for f in findings)
-                run = document.run
-                context = AlertContext(str(outcome.run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
-                                       run.environment.device_name)  # fmt: skip
-                send_alerts(store, config, context, findings)
+                report_deliveries(deliveries)
             else:
                 skipped += 1
     finally:

@@ -22,16 +22,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
-from perfci.alerts.webhook import AlertContext
+from perfci.alerts.notify import judge_and_notify
 from perfci.cli.common import (
     BadInput,
     config_option,
     db_option,
     load_config_or_fail,
     open_store_or_fail,
+    report_deliveries,
     resolve_device,
     select_cases,
-    send_alerts,
 )
 from perfci.config import PerfciConfig
 from perfci.document import DocumentError, parse_document
@@ -40,7 +40,7 @@ from perfci.runner import git as gitops
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.post import PostError, keep_unsent, post_document
 from perfci.store.ingest import ingest_document
-from perfci.store.judge import GATING_KINDS, Finding, judge_run
+from perfci.store.judge import GATING_KINDS, Finding
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import TIERS, SuiteCase
 
@@ -128,12 +128,6 @@ def _measure_commit(
     return document
 
 
-def alert_context(document: dict[str, Any]) -> AlertContext:
-    run = document["run"]
-    return AlertContext(str(run["id"]), run["repo"], run["commit"]["sha"], run["commit"].get("branch"),
-                        run.get("trigger", "manual"), run["environment"]["device_name"])  # fmt: skip
-
-
 def _deliver(
     document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None, token: str | None,
     output: Path | None, post_attempts: int, config: PerfciConfig,
@@ -152,8 +146,8 @@ def _deliver(
         try:
             outcome = ingest_document(store, parsed)
             if outcome.stored and document["run"]["status"] == "complete":
-                findings = judge_run(store, outcome.run_uuid)
-                send_alerts(store, config, alert_context(document), findings)
+                findings, deliveries = judge_and_notify(store, config, parsed, outcome.run_uuid)
+                report_deliveries(deliveries)
         finally:
             store.dispose()
     if post_url:
