@@ -33,14 +33,20 @@ class ThresholdPolicy:
     min_history: int = 6
 
 
+def difference_sigma(differences: Sequence[float] | np.ndarray) -> float:
+    """Sigma of one noisy term from differences of two such terms: 1.4826 x MAD / sqrt 2 (the MAD
+    ignores a rare step or outlier, and a shift that moves every difference alike)."""
+    values = np.asarray(differences, dtype=np.float64)
+    mad = float(np.median(np.abs(values - np.median(values))))
+    return MAD_TO_SIGMA * mad / math.sqrt(2)
+
+
 def run_to_run_noise(medians: Sequence[float]) -> float | None:
     """Relative sigma of one run's median around the series' level; None with too little history."""
     values = np.asarray([m for m in medians if m > 0], dtype=np.float64)
     if values.size < 3:
         return None
-    steps = np.diff(np.log(values))
-    mad = float(np.median(np.abs(steps - np.median(steps))))
-    return MAD_TO_SIGMA * mad / math.sqrt(2)
+    return difference_sigma(np.diff(np.log(values)))
 
 
 def noise_upper_bound(noise: float, points: int) -> float:

@@ -29,6 +29,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
+from perfci.analysis.noise import difference_sigma
+
 VerdictKind = Literal["regression", "improvement", "same", "unknown"]
 
 
@@ -89,13 +91,11 @@ def judge(
 
 
 def pair_noise(pair_changes: Sequence[float]) -> float | None:
-    """Process-to-process noise (relative sigma of one process's median) seen in the pairs' changes:
-    1.4826 x MAD / sqrt 2 (a pair's change holds two processes' offsets; the MAD ignores a real shift,
-    which moves every pair alike). None below 3 pairs."""
+    """Process-to-process noise (relative sigma of one process's median) seen in the pairs' changes
+    (each holds two processes' offsets; a real shift moves every pair alike). None below 3 pairs."""
     if len(pair_changes) < 3:
         return None
-    values = np.asarray(pair_changes, dtype=np.float64)
-    return float(1.4826 * np.median(np.abs(values - np.median(values))) / np.sqrt(2))
+    return difference_sigma(pair_changes)
 
 
 def judge_process_pairs(
