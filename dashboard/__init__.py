@@ -46,7 +46,3 @@ def create_app(db_url: str | None = None, config: PerfciConfig | None = None, st
     install_csrf(app)
     app.jinja_env.globals["short"] = lambda sha: (sha or "")[:10]
     return app
-
-
-def perfci_state(app: Flask) -> dict[str, Any]:
-    return app.extensions["perfci"]

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask, abort, redirect, request, session, url_for
 
 from dashboard.errors import ApiError
+from dashboard.store_access import config
 
 
 def new_token() -> str:
@@ -36,21 +37,17 @@ def _matches(presented: str | None, hashes: list[str]) -> bool:
     return found
 
 
-def _server() -> Any:
-    return current_app.extensions["perfci"]["config"].server
-
-
 def can_write(token: str | None) -> bool:
-    return _matches(token, _server().write_tokens)
+    return _matches(token, config().server.write_tokens)
 
 
 def is_known_token(token: str | None) -> bool:
-    server = _server()
+    server = config().server
     return _matches(token, server.write_tokens + server.read_tokens)
 
 
 def can_read(token: str | None) -> bool:
-    return _server().public_reads or is_known_token(token)
+    return config().server.public_reads or is_known_token(token)
 
 
 def bearer() -> str | None:
