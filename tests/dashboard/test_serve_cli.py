@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from tests.factories import make_document
+from tests.serving import served
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_token_and_serve(tmp_path):
@@ -28,18 +21,7 @@ def test_token_and_serve(tmp_path):
     token = made.stdout.split("it is not stored anywhere): ")[1].split()[0]
     config = tmp_path / "perfci.toml"
     config.write_text(made.stdout.split("perfci.toml:\n", 1)[1])
-    port = _free_port()
-    command = [sys.executable, "-m", "perfci", "serve", "--port", str(port), "--config", str(config),
-               "--db", f"sqlite:///{tmp_path / 'serve.db'}"]  # fmt: skip
-    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/api/openapi.json", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+    with served(config, f"sqlite:///{tmp_path / 'serve.db'}") as base:
         page = urllib.request.urlopen(base + "/", timeout=10)
         assert page.status == 200 and page.headers["Server"] == "perfci"  # waitress, not Flask's dev server
         body = json.dumps(make_document()).encode()
@@ -50,9 +32,6 @@ def test_token_and_serve(tmp_path):
             urllib.request.urlopen(urllib.request.Request(base + "/api/runs", body, {**headers,
                                    "Authorization": "Bearer not-the-token"}), timeout=30)  # fmt: skip
         assert refused.value.code == 403
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_serve_with_a_bad_config_is_exit_2(tmp_path):

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -15,14 +10,9 @@ import pytest
 
 from dashboard.auth import hash_token
 from tests.runner.tracked_repo import CASE, commit_kernel, perfci
+from tests.serving import served
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_runner_posts_to_the_server(tiny_repo, tmp_path):
@@ -30,17 +20,7 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path):
     sha = commit_kernel(tiny_repo, "fast", "fast kernels")
     config = tmp_path / "perfci.toml"
     config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n')
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "perfci", "serve", "--port", str(port), "--config", str(config),
-                               "--db", f"sqlite:///{tmp_path / 'server.db'}"], stderr=subprocess.DEVNULL)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/api/openapi.json", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+    with served(config, f"sqlite:///{tmp_path / 'server.db'}") as base:
         result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
                         "--post", f"{base}/api/runs", "--token", "runner-token", "--no-store", "-o",
                         str(tmp_path / "doc.json"), cwd=work)  # fmt: skip
@@ -56,6 +36,3 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path):
                          cwd=work)  # fmt: skip
         assert "could not post" in refused.stderr and "403" in refused.stderr
         assert list((work / ".perfci" / "unsent").glob("*.json"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
