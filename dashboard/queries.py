@@ -8,58 +8,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Select, Text, and_, case, func, select, type_coerce
+from sqlalchemy import DateTime, Text, and_, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from perfci.analysis.verdict import judge
 from perfci.store import models
 from perfci.store.ingest import unpack_samples
-
-KIND_ORDER = case(
-    (models.Regression.kind == "correctness", 0), (models.Regression.kind == "missing", 1),
-    (models.Regression.kind == "latency", 2), else_=3,
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The filters every list view takes from its query string (so every view has a permalink)."""
-
-    op: str | None = None  # paged_prefill | paged_decode
-    dtype: str | None = None  # bf16 | fp16 | int8kv (the case id's second segment)
-    env: str | None = None  # environment fingerprint
-    branch: str | None = None
-    q: str | None = None  # case id text
-
-    @classmethod
-    def from_args(cls, args: Any) -> Filters:
-        def get(name: str) -> str | None:
-            value = (args.get(name) or "").strip()
-            return value[:200] or None
-
-        return cls(get("op"), get("dtype"), get("env"), get("branch"), get("q"))
-
-    def as_args(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v}
-
-    def on_series(self, query: Select[Any]) -> Select[Any]:
-        """``query`` must join Case and Environment."""
-        if self.op:
-            query = query.where(models.Case.op == self.op)
-        if self.dtype:
-            query = query.where(models.Case.key.like(f"%/{_escape(self.dtype)}/%", escape="\\"))
-        if self.env:
-            query = query.where(models.Environment.fingerprint == self.env)
-        if self.q:
-            query = query.where(models.Case.key.like(f"%{_escape(self.q)}%", escape="\\"))
-        return query
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+from perfci.store.queries import Filters, count_regressions, environment_row
+from perfci.store.queries import regressions as stored_regressions
 
 
 def _iso(value: Any) -> str | None:
@@ -68,17 +26,13 @@ def _iso(value: Any) -> str | None:
 
 def environments(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(models.Environment).order_by(models.Environment.device_name)).all()
-    return [{"fingerprint": e.fingerprint, **e.fields()} for e in rows]
+    return [environment_row(e) for e in rows]
 
 
 def branches(session: Session) -> list[str]:
     query = select(models.Commit.branch).where(models.Commit.branch.is_not(None)).distinct().order_by(
         models.Commit.branch).limit(200)  # fmt: skip
     return list(session.scalars(query))
-
-
-def _environment(e: models.Environment) -> dict[str, Any]:
-    return {"fingerprint": e.fingerprint, **e.fields()}
 
 
 # --- regressions -------------------------------------------------------------------------------
@@ -88,42 +42,10 @@ def regressions(
     session: Session, filters: Filters, *, status: str | None = "open", kind: str | None = None, page: int = 1,
     per_page: int = 50, worst_first: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
-    """(rows, total): newest first, or worst first (correctness, missing, latency by size)."""
-    baseline = aliased(models.Commit)
-    query = (
-        select(models.Regression, models.Commit, baseline.sha, models.Case, models.Environment)
-        .join(models.Commit, models.Commit.id == models.Regression.commit_id)
-        .outerjoin(baseline, baseline.id == models.Regression.baseline_commit_id)
-        .join(models.Series, models.Series.id == models.Regression.series_id)
-        .join(models.Case, models.Case.id == models.Series.case_id)
-        .join(models.Environment, models.Environment.id == models.Series.environment_id)
-    )
-    query = filters.on_series(query)
-    if filters.branch:
-        query = query.where(models.Commit.branch == filters.branch)
-    if status:
-        query = query.where(models.Regression.status == status)
-    if kind:
-        query = query.where(models.Regression.kind == kind)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(models.Regression.id).subquery()))
-    if worst_first:
-        query = query.order_by(KIND_ORDER, func.abs(func.coalesce(models.Regression.change, 0)).desc(),
-                               models.Regression.id.desc())  # fmt: skip
-    else:
-        query = query.order_by(models.Regression.created_at.desc(), models.Regression.id.desc())
-    rows = []
-    for regression, commit, base_sha, case_, env in session.execute(
-        query.limit(per_page).offset((page - 1) * per_page)
-    ):
-        rows.append({
-            "id": regression.id, "series_id": regression.series_id, "case": case_.key, "op": case_.op,
-            "kind": regression.kind, "change": regression.change, "status": regression.status,
-            "note": regression.note, "author": regression.author, "commit": commit.sha,
-            "message": (commit.message or "").split("\n", 1)[0][:200], "branch": commit.branch,
-            "baseline_commit": base_sha, "created_at": _iso(regression.created_at),
-            "updated_at": _iso(regression.updated_at), "verdict": regression.verdict, "environment": _environment(env),
-        })  # fmt: skip
-    return rows, int(total or 0)
+    """(one page of rows, total) of the store's regression list."""
+    rows = stored_regressions(session, status, filters=filters, kind=kind, limit=per_page,
+                              offset=(page - 1) * per_page, worst_first=worst_first)  # fmt: skip
+    return rows, count_regressions(session, status, filters=filters, kind=kind)
 
 
 def triage_history(session: Session, regression_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -183,7 +105,7 @@ def latest_runs(session: Session, filters: Filters, limit: int = 50) -> list[dic
             counts.setdefault(run_id, {})[status] = n
     return [{"run": str(run.uuid), "status": run.status, "trigger": run.trigger, "branch": commit.branch,
              "commit": commit.sha, "message": (commit.message or "").split("\n", 1)[0][:200],
-             "authored_at": _iso(commit.authored_at), "environment": _environment(env),
+             "authored_at": _iso(commit.authored_at), "environment": environment_row(env),
              "results": counts.get(run.id, {})} for run, commit, env in rows]  # fmt: skip
 
 
@@ -203,7 +125,7 @@ def series_list(session: Session, filters: Filters, page: int = 1, per_page: int
         query.order_by(models.Case.key, models.Environment.device_name).limit(per_page).offset((page - 1) * per_page)
     )
     rows = [{"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo,
-             "environment": _environment(e)} for s, c, e, repo in session.execute(query)]  # fmt: skip
+             "environment": environment_row(e)} for s, c, e, repo in session.execute(query)]  # fmt: skip
     return rows, int(total or 0)
 
 
@@ -218,7 +140,7 @@ def series_info(session: Session, series_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     s, c, e, repo = row
-    return {"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo, "environment": _environment(e)}
+    return {"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo, "environment": environment_row(e)}
 
 
 def series_points(session: Session, series_id: int, last: int | None = None) -> list[dict[str, Any]]:
@@ -299,7 +221,7 @@ def _result_row(r: models.Result, case_: models.Case, env: models.Environment) -
             "error": r.error, "unit": r.unit, "n_samples": r.n_samples, "median": r.median, "q1": r.q1, "q3": r.q3,
             "min": r.minimum, "max": r.maximum, "rel_err": r.rel_err, "tolerance": r.tolerance, "correct": r.correct,
             "metrics": r.metrics, "config": r.config, "telemetry": r.telemetry,
-            "environment": _environment(env)}  # fmt: skip
+            "environment": environment_row(env)}  # fmt: skip
 
 
 def commit_results(session: Session, commit: models.Commit) -> list[dict[str, Any]]:
@@ -363,7 +285,7 @@ def run_info(run: models.Run, commit: models.Commit, env: models.Environment) ->
             "trigger": run.trigger, "status": run.status, "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at), "ingested_at": _iso(run.ingested_at), "hostname": run.hostname,
             "baseline": (run.extra or {}).get("run", {}).get("baseline"),
-            "environment": _environment(env)}  # fmt: skip
+            "environment": environment_row(env)}  # fmt: skip
 
 
 def find_run(session: Session, ref: str) -> models.Run | None:

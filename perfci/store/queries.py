@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Row, select, type_coerce
+from sqlalchemy import DateTime, Row, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from perfci.store import models
@@ -38,38 +39,105 @@ def series_history(session: Session, series_id: int, limit: int | None = None) -
     return list(session.connection().execute(query).all())
 
 
-def regressions(session: Session, status: str | None = "open") -> list[dict[str, Any]]:
-    """Regressions newest first, in the shape of ``perfci regressions --json``."""
+@dataclass(frozen=True)
+class Filters:
+    """What lists of series and regressions can be narrowed by (the dashboard takes them from its
+    query string, so every view has a permalink)."""
+
+    op: str | None = None  # paged_prefill | paged_decode
+    dtype: str | None = None  # bf16 | fp16 | int8kv (the case id's second segment)
+    env: str | None = None  # environment fingerprint
+    branch: str | None = None
+    q: str | None = None  # case id text
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        def get(name: str) -> str | None:
+            value = (args.get(name) or "").strip()
+            return value[:200] or None
+
+        return cls(get("op"), get("dtype"), get("env"), get("branch"), get("q"))
+
+    def as_args(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+    def on_series(self, query: Select[Any]) -> Select[Any]:
+        """``query`` must join Case and Environment."""
+        if self.op:
+            query = query.where(models.Case.op == self.op)
+        if self.dtype:
+            query = query.where(models.Case.key.like(f"%/{_escape(self.dtype)}/%", escape="\\"))
+        if self.env:
+            query = query.where(models.Environment.fingerprint == self.env)
+        if self.q:
+            query = query.where(models.Case.key.like(f"%{_escape(self.q)}%", escape="\\"))
+        return query
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def environment_row(environment: models.Environment) -> dict[str, Any]:
+    return {"fingerprint": environment.fingerprint, **environment.fields()}
+
+
+KIND_ORDER = case(
+    (models.Regression.kind == "correctness", 0), (models.Regression.kind == "missing", 1),
+    (models.Regression.kind == "latency", 2), else_=3,
+)  # fmt: skip
+
+
+def _regressions_query(status: str | None, filters: Filters | None, kind: str | None) -> Select[Any]:
     baseline = aliased(models.Commit)
     query = (
-        select(models.Regression, models.Commit.sha, baseline.sha, models.Case.key, models.Environment)
+        select(models.Regression, models.Commit, baseline.sha, models.Case, models.Environment)
         .join(models.Commit, models.Commit.id == models.Regression.commit_id)
         .outerjoin(baseline, baseline.id == models.Regression.baseline_commit_id)
         .join(models.Series, models.Series.id == models.Regression.series_id)
         .join(models.Case, models.Case.id == models.Series.case_id)
         .join(models.Environment, models.Environment.id == models.Series.environment_id)
-        .order_by(models.Regression.created_at.desc(), models.Regression.id.desc())
     )
-    if status is not None:
+    if filters is not None:
+        query = filters.on_series(query)
+        if filters.branch:
+            query = query.where(models.Commit.branch == filters.branch)
+    if status:
         query = query.where(models.Regression.status == status)
+    if kind:
+        query = query.where(models.Regression.kind == kind)
+    return query
+
+
+def count_regressions(session: Session, status: str | None = "open", *, filters: Filters | None = None,
+                      kind: str | None = None) -> int:  # fmt: skip
+    query = _regressions_query(status, filters, kind).with_only_columns(models.Regression.id)
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def regressions(
+    session: Session, status: str | None = "open", *, filters: Filters | None = None, kind: str | None = None,
+    limit: int | None = None, offset: int = 0, worst_first: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Regressions newest first (or worst first: correctness, missing, then by size), in the shape
+    of ``perfci regressions --json``."""
+    query = _regressions_query(status, filters, kind)
+    if worst_first:
+        query = query.order_by(KIND_ORDER, func.abs(func.coalesce(models.Regression.change, 0)).desc(),
+                               models.Regression.id.desc())  # fmt: skip
+    else:
+        query = query.order_by(models.Regression.created_at.desc(), models.Regression.id.desc())
     rows = []
-    for regression, sha, baseline_sha, case_key, environment in session.execute(query):
-        rows.append(
-            {
-                "id": regression.id,
-                "case": case_key,
-                "commit": sha,
-                "baseline_commit": baseline_sha,
-                "change": regression.change,
-                "kind": regression.kind,
-                "status": regression.status,
-                "note": regression.note,
-                "author": regression.author,
-                "created_at": regression.created_at.isoformat(),
-                "verdict": regression.verdict,
-                "environment": {"fingerprint": environment.fingerprint, **environment.fields()},
-            }
-        )
+    for regression, commit, base_sha, case_, env in session.execute(query.limit(limit).offset(offset)):
+        rows.append({
+            "id": regression.id, "series_id": regression.series_id, "case": case_.key, "op": case_.op,
+            "kind": regression.kind, "change": regression.change, "status": regression.status,
+            "note": regression.note, "author": regression.author, "commit": commit.sha,
+            "message": (commit.message or "").split("\n", 1)[0][:200], "branch": commit.branch,
+            "baseline_commit": base_sha, "created_at": regression.created_at.isoformat(),
+            "updated_at": regression.updated_at.isoformat(), "verdict": regression.verdict,
+            "environment": environment_row(env),
+        })  # fmt: skip
     return rows
 
 
