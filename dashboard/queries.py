@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from perfci.analysis.verdict import judge
 from perfci.store import models
 from perfci.store.ingest import unpack_samples
-from perfci.store.queries import Filters, count_regressions, environment_row
+from perfci.store.queries import Filters, count_regressions, count_rows, environment_row
 from perfci.store.queries import regressions as stored_regressions
 
 
@@ -120,13 +120,13 @@ def series_list(session: Session, filters: Filters, page: int = 1, per_page: int
         .join(models.Repository, models.Repository.id == models.Series.repository_id)
     )
     query = filters.on_series(query)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(models.Series.id).subquery()))
+    total = count_rows(session, query, models.Series.id)
     query = (
         query.order_by(models.Case.key, models.Environment.device_name).limit(per_page).offset((page - 1) * per_page)
     )
     rows = [{"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo,
              "environment": environment_row(e)} for s, c, e, repo in session.execute(query)]  # fmt: skip
-    return rows, int(total or 0)
+    return rows, total
 
 
 def series_info(session: Session, series_id: int) -> dict[str, Any] | None:
@@ -210,10 +210,10 @@ def commits(session: Session, branch: str | None, page: int, per_page: int) -> t
     query = select(models.Commit)
     if branch:
         query = query.where(models.Commit.branch == branch)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(models.Commit.id).subquery()))
+    total = count_rows(session, query, models.Commit.id)
     query = query.order_by(models.Commit.authored_at.desc(), models.Commit.id.desc())
     rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page))
-    return [commit_info(c) for c in rows], int(total or 0)
+    return [commit_info(c) for c in rows], total
 
 
 def _result_row(r: models.Result, case_: models.Case, env: models.Environment) -> dict[str, Any]:
@@ -274,10 +274,10 @@ def runs(session: Session, page: int, per_page: int, commit: models.Commit | Non
     query = select(models.Run, models.Commit, models.Environment).join(models.Commit).join(models.Environment)
     if commit is not None:
         query = query.where(models.Run.commit_id == commit.id)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(models.Run.id).subquery()))
+    total = count_rows(session, query, models.Run.id)
     query = query.order_by(models.Run.ingested_at.desc(), models.Run.id.desc()).limit(per_page).offset(
         (page - 1) * per_page)  # fmt: skip
-    return [run_info(run, c, e) for run, c, e in session.execute(query)], int(total or 0)
+    return [run_info(run, c, e) for run, c, e in session.execute(query)], total
 
 
 def run_info(run: models.Run, commit: models.Commit, env: models.Environment) -> dict[str, Any]:
@@ -304,9 +304,9 @@ def run_results(session: Session, run_ids: list[int], page: int, per_page: int) 
         .join(models.Environment, models.Environment.id == models.Series.environment_id)
         .where(models.Result.run_id.in_(run_ids))
     )
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(models.Result.id).subquery()))
+    total = count_rows(session, query, models.Result.id)
     query = query.order_by(models.Case.key, models.Result.id).limit(per_page).offset((page - 1) * per_page)
-    return [_result_row(r, c, e) for r, c, e in session.execute(query)], int(total or 0)
+    return [_result_row(r, c, e) for r, c, e in session.execute(query)], total
 
 
 # --- compare and roofline ----------------------------------------------------------------------

@@ -109,10 +109,14 @@ def _regressions_query(status: str | None, filters: Filters | None, kind: str | 
     return query
 
 
+def count_rows(session: Session, query: Select[Any], key: Any) -> int:
+    """How many rows ``query`` returns (counted over ``key`` alone, ignoring its other columns)."""
+    return int(session.scalar(select(func.count()).select_from(query.with_only_columns(key).subquery())) or 0)
+
+
 def count_regressions(session: Session, status: str | None = "open", *, filters: Filters | None = None,
                       kind: str | None = None) -> int:  # fmt: skip
-    query = _regressions_query(status, filters, kind).with_only_columns(models.Regression.id)
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    return count_rows(session, _regressions_query(status, filters, kind), models.Regression.id)
 
 
 def regressions(
