@@ -1,12 +1,15 @@
 """SWA kernel performance on one GPU, side by side with FlexAttention, against ceilings measured now.
 
-    python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep]
+    python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep] [--rounds N]
 
 Per case: our kernel's median time (CUDA events with L2 flushed, or CUDA-graph replay for decode),
 useful TFLOP/s or GB/s (perfci.suite.model), % of the roofline at the ceilings measured at the start
 of the same run (device-to-device copy, bf16 GEMM), the error against a float64 reference (or
 FlexAttention where the reference would not fit), and FlexAttention on the same mask and shapes
 (dense K/V gathered from the pages, ``enable_gqa=True``). ``--sweep`` also times every config.
+Our default, every swept config and FlexAttention are timed in interleaved rounds (``--rounds``);
+each reported time is the median of the per-round medians, so slow phases of a shared card hit
+every contender alike.
 """
 
 from __future__ import annotations
@@ -130,7 +133,18 @@ def work(case: Case) -> dict:
     return {"flops": prefill_flops(pairs, HQ, D), "bytes": nbytes, "pairs": pairs}
 
 
-def run_case(case: Case, ceilings: dict, sweep: bool) -> dict:
+def interleaved_medians(calls: dict[str, callable], mode: str, rounds: int) -> dict[str, list[float]]:
+    """Per contender, the median of each round; rounds visit the contenders in rotated order so a
+    drift of the shared card's speed (clocks, neighbours) lands on all of them, not on one."""
+    names = list(calls)
+    medians: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            medians[name].append(statistics.median(time_cuda(calls[name], mode, rep_ms=40)))
+    return medians
+
+
+def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
     torch.manual_seed(0)
     x = inputs_for(case)
     mode = "graph" if case.graph else "events"
@@ -146,38 +160,47 @@ def run_case(case: Case, ceilings: dict, sweep: bool) -> dict:
         record["rel_err"] = rel_error(out, ref)
     else:
         ref = None
-    samples = time_cuda(fn, mode)
-    median_ms = statistics.median(samples)
     w = work(case)
     floor = roofline_seconds(w["flops"], w["bytes"], ceilings["bf16_tflops"] * 1e12, ceilings["copy_gbps"] * 1e9)
-    record.update(
-        samples_ms=samples, median_ms=median_ms, work=w,
-        tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
-        roofline_fraction=floor / (median_ms * 1e-3),
-        config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
-                else prefill_mod.default_config(x.q, D, case.int8)).as_dict(),
-    )  # fmt: skip
+    contenders: dict[str, tuple[callable, torch.Tensor, object]] = {"default": (fn, out, None)}
     if sweep:
         configs = decode_mod.CUDA_CONFIGS if case.op == "decode" else prefill_mod.CUDA_CONFIGS
-        record["sweep"] = []
         for config in configs:
-            try:
-                sweep_fn, sweep_out = kernel_call(x, case, config)
-                sweep_fn()
-                ms = statistics.median(time_cuda(sweep_fn, mode, rep_ms=50))
-                record["sweep"].append({"config": config.as_dict(), "median_ms": ms,
-                                        "rel_err": rel_error(sweep_out, ref if ref is not None else out)})  # fmt: skip
-            except Exception as error:  # a config that fails to compile is a result, not a crash
-                record["sweep"].append({"config": config.as_dict(), "error": str(error)[:300]})
+            contenders[json.dumps(config.as_dict())] = (*kernel_call(x, case, config), config)
+    record["sweep"] = []
+    for name, (call, call_out, config) in list(contenders.items())[1:]:
+        try:  # a config that fails to compile is a result, not a crash
+            call()
+            record["sweep"].append(
+                {"config": config.as_dict(), "rel_err": rel_error(call_out, ref if ref is not None else out)}
+            )
+        except Exception as error:
+            record["sweep"].append({"config": config.as_dict(), "error": str(error)[:300]})
+            del contenders[name]
     if case.peer and not case.int8:
         try:
             peer_fn, peer_out = flex_peer(x, case)
             record["flex_rel_vs_ours"] = rel_error(out, peer_out)
-            peer_ms = statistics.median(time_cuda(peer_fn, mode))
-            record["flex_median_ms"] = peer_ms
-            record["speedup_vs_flex"] = peer_ms / median_ms
+            contenders["flex"] = (peer_fn, peer_out, None)
         except Exception as error:
             record["flex_error"] = f"{type(error).__name__}: {str(error)[:300]}"
+    medians = interleaved_medians({name: c[0] for name, c in contenders.items()}, mode, rounds)
+    median_ms = statistics.median(medians["default"])
+    record.update(
+        samples_ms=medians["default"], median_ms=median_ms, work=w,
+        tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
+        roofline_fraction=floor / (median_ms * 1e-3),
+        config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
+                else prefill_mod.default_config(x.q, D, case.int8, local_window=case.local)).as_dict(),
+    )  # fmt: skip
+    for entry in record["sweep"]:
+        if "error" not in entry:
+            entry["round_medians_ms"] = medians[json.dumps(entry["config"])]
+            entry["median_ms"] = statistics.median(entry["round_medians_ms"])
+    if "flex" in medians:
+        record["flex_round_medians_ms"] = medians["flex"]
+        record["flex_median_ms"] = statistics.median(medians["flex"])
+        record["speedup_vs_flex"] = record["flex_median_ms"] / median_ms
     del x, ref
     torch.cuda.empty_cache()
     return record
@@ -216,6 +239,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", choices=["decode", "prefill"])
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per contender")
     args = parser.parse_args()
     ceilings = measure_ceilings()
     torch.cuda.empty_cache()
@@ -227,7 +251,7 @@ def main() -> None:
     for case in cases(args.only):
         t0 = time.time()
         try:
-            record = run_case(case, report["ceilings"], args.sweep)
+            record = run_case(case, report["ceilings"], args.sweep, args.rounds)
         except Exception as error:
             record = {"case": case.name, "error": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}
         record["wall_s"] = time.time() - t0

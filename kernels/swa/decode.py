@@ -17,6 +17,7 @@ import triton.language as tl
 
 from kernels.swa.checks import UNBOUNDED, Windows, check_decode
 from kernels.swa.tiles import (
+    MASK_FULL,
     NEG_BIG,
     KernelConfig,
     interpreted,
@@ -139,7 +140,7 @@ def _decode_kernel(
         n = start + offs_n
         k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
         probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
-                                            True, COMPUTE_DTYPE)  # fmt: skip
+                                            MASK_FULL, COMPUTE_DTYPE)  # fmt: skip
         v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
         acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
 

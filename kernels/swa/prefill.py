@@ -16,6 +16,10 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 
 from kernels.swa.checks import UNBOUNDED, check_prefill
 from kernels.swa.tiles import (
+    MASK_BAND,
+    MASK_CAUSAL,
+    MASK_FULL,
+    MASK_NONE,
     NEG_BIG,
     KernelConfig,
     interpreted,
@@ -27,7 +31,7 @@ from kernels.swa.tiles import (
 
 LOG2E = 1.4426950408889634
 
-#: Candidate configs on CUDA (all are correctness-tested on the GPU); the first that fits is default.
+#: Candidate configs on CUDA, all correctness-tested on the GPU and timed by the sweeps.
 CUDA_CONFIGS = (
     KernelConfig(block_m=128, block_n=64, num_warps=8, num_stages=3),
     KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2),
@@ -37,32 +41,60 @@ CUDA_CONFIGS = (
     KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2, tma=True),
     KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True),
     KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, tma=True),
+    KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True),
+    KernelConfig(block_m=128, block_n=64, num_warps=8, num_stages=3, tma=True, pack_gqa=True),
+    KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True),
+    KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2, tma=True, pack_gqa=True),
+    KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, pack_gqa=True),
+    KernelConfig(block_m=128, block_n=64, num_warps=8, num_stages=3, pack_gqa=True),
 )
 #: Under the interpreter small tiles keep numpy work per program low.
 INTERPRETER_CONFIGS = (
+    KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, pack_gqa=True),
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1),
     KernelConfig(block_m=32, block_n=16, num_warps=4, num_stages=1),
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=True),
+    KernelConfig(block_m=32, block_n=16, num_warps=4, num_stages=1, pack_gqa=True),
+    KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=True, pack_gqa=True),
 )
 
 
-def default_config(q: torch.Tensor, head_dim: int, quantized: bool = False) -> KernelConfig:
-    """64x64 tiles, 4 warps: the best or near-best on the grid in the H200 sweeps of
-    docs/perf/kernels.md; TMA loads for bf16/fp16 caches (where the pages allow), pointer loads
-    for int8 (TMA int8 tiles measured 1.2-1.5x slower there)."""
+#: From this band length on, 128-row packed blocks win (fewer edge tiles per key visited).
+LONG_BAND = 2048
+
+
+def default_config(
+    q: torch.Tensor, head_dim: int, quantized: bool = False, local_window: int | None = None
+) -> KernelConfig:
+    """The fastest config on the grid in the H200 sweeps of docs/perf/kernels.md: TMA loads with
+    128-row GQA-packed blocks on long bands (and on int8 caches, whose tile conversion is then
+    shared by twice the rows), 64x64 TMA tiles on bands under ``LONG_BAND`` keys."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
-    return CUDA_CONFIGS[2] if quantized else CUDA_CONFIGS[7]
+    long_band = local_window is None or local_window >= LONG_BAND
+    if quantized or long_band:
+        return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True)
+    return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, tma=True)
+
+
+def gqa_pack(group: int, block_m: int) -> int:
+    """Query heads per program: the largest power of two dividing the GQA group (so a program's
+    heads share one KV head in either grouping) that leaves the block at least one position."""
+    pack = 1
+    while group % (pack * 2) == 0 and pack * 2 <= block_m:
+        pack *= 2
+    return pack
 
 
 @triton.jit
 def _walk(
     acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
     p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASKED: tl.constexpr,
-    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr,
+    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASK: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr, PAST_KV_LEN: tl.constexpr,
 ):  # fmt: skip
-    """Online softmax over the KV tiles [lo, hi), masked or not."""
+    """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says; ``PAST_KV_LEN``: the
+    range's last tile may reach past kv_len (only the diagonal and fully masked ranges can)."""
     for start in range(lo, hi, BLOCK_N):
         n = start + offs_n
         if USE_TMA:  # the tile lies in one page: rows (page, kvh, slot..slot+BLOCK_N) of the cache as 2-D
@@ -73,10 +105,10 @@ def _walk(
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
         probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
-                                            MASKED, COMPUTE_DTYPE)  # fmt: skip
+                                            MASK, COMPUTE_DTYPE)  # fmt: skip
         if USE_TMA:
             v = DESC_V.load([row, 0])
-            if MASKED:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
+            if PAST_KV_LEN:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
                 v = tl.where((n < kv_len)[:, None], v, 0.0)
         else:
             v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
@@ -89,17 +121,21 @@ def _prefill_kernel(
     Q, K, V, DESC_K, DESC_V, KS, VS, O, CU_Q, SEQ_KV, BT,
     stride_qt, stride_qh, stride_ot, stride_oh, stride_kp, stride_kh, stride_ks, stride_bt,
     qk_scale, local, sinks,
-    GROUP: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
+    GROUP: tl.constexpr, PACK: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
     HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, CAUSAL: tl.constexpr, HAS_SEQ_KV: tl.constexpr,
     QUANT: tl.constexpr, UPCAST: tl.constexpr, USE_TMA: tl.constexpr,
 ):  # fmt: skip
+    # A program's BLOCK_M rows are BLOCK_P query positions x PACK query heads of one KV head
+    # (row r: position r // PACK, head r % PACK), so each K/V tile it loads serves PACK heads.
+    BLOCK_P: tl.constexpr = BLOCK_M // PACK
+    SUBGROUPS: tl.constexpr = GROUP // PACK
     pid_m = tl.program_id(0)
     b = tl.program_id(1)
-    h = tl.program_id(2)
+    pid_h = tl.program_id(2)
     q_start = tl.load(CU_Q + b)
     q_len = tl.load(CU_Q + b + 1) - q_start
-    m0 = pid_m * BLOCK_M
+    m0 = pid_m * BLOCK_P
     if m0 >= q_len:
         return
     if HAS_SEQ_KV:
@@ -108,18 +144,21 @@ def _prefill_kernel(
         kv_len = q_len
     if kv_len <= 0:
         return
+    kvh = pid_h // SUBGROUPS
+    offs_r = tl.arange(0, BLOCK_M)
+    g = (pid_h % SUBGROUPS) * PACK + offs_r % PACK  # index of each row's head inside its KV group
     if INTERLEAVE:
-        kvh = h % NUM_KV_HEADS
+        heads = kvh + g * NUM_KV_HEADS
     else:
-        kvh = h // GROUP
+        heads = kvh * GROUP + g
     COMPUTE_DTYPE: tl.constexpr = tl.float32 if UPCAST else Q.dtype.element_ty
 
-    offs_m = m0 + tl.arange(0, BLOCK_M)
+    offs_m = m0 + offs_r // PACK
     offs_n = tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     d_mask = offs_d < HEAD_DIM
     row_mask = offs_m < q_len
-    q_ptrs = Q + (q_start + offs_m).to(tl.int64)[:, None] * stride_qt + h * stride_qh + offs_d[None, :]
+    q_ptrs = Q + (q_start + offs_m).to(tl.int64)[:, None] * stride_qt + heads[:, None] * stride_qh + offs_d[None, :]
     q = tl.load(q_ptrs, mask=row_mask[:, None] & d_mask[None, :], other=0.0)
     if QUANT:  # fold the K channel scales into q: sum_d q_d (k_d s_d) = sum_d (q_d s_d) k_d
         k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
@@ -130,11 +169,15 @@ def _prefill_kernel(
     if CAUSAL:
         p_rows = prefix + offs_m
         p0 = prefix + m0
-        p1 = tl.minimum(prefix + m0 + BLOCK_M, kv_len) - 1
+        p1 = tl.minimum(prefix + m0 + BLOCK_P, kv_len) - 1
     else:  # every row sees all kv_len keys: place it at the last position, no window
         p_rows = tl.full([BLOCK_M], 0, tl.int32) + kv_len - 1
         p0 = kv_len - 1
         p1 = kv_len - 1
+    # Key ranges, in tiles: sinks [0, sink_hi); the band's lower edge [band_lo, mid_lo), where only
+    # rows' windows can exclude keys; [mid_lo, mid_hi), seen whole by every row; the diagonal
+    # [mid_hi, hi), where only causality can exclude keys. Where the band is narrower than the block
+    # the lower edge reaches past the keys every row sees causally (full_hi) and is masked fully.
     hi = p1 + 1
     band_lo = (tl.maximum(p0 - local, 0) // BLOCK_N) * BLOCK_N
     band_lo = tl.minimum(band_lo, (hi // BLOCK_N) * BLOCK_N)
@@ -144,30 +187,41 @@ def _prefill_kernel(
     mid_lo = tl.maximum(band_lo, full_lo)
     mid_hi = tl.maximum(mid_lo, full_hi)
     left_hi = tl.minimum(mid_lo, hi)
+    edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
 
     head = kvh.to(tl.int64) * stride_kh
     bt_row = BT + b.to(tl.int64) * stride_bt
     m_i = tl.full([BLOCK_M], NEG_BIG, tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
+    # Sink tiles lie wholly before the band (band_lo >= BLOCK_N when there are any), so their keys
+    # at or past G are out of every window and their keys below G are causally visible: a band mask.
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, left_hi, offs_n, kv_len,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
+                          False)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
+                          False)  # fmt: skip
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n, kv_len,
+                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
+                          True)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, False, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
+                          False)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, True, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
+                          True)  # fmt: skip
 
     out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
     if QUANT:
         v_scale = tl.load(VS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
         out = out * v_scale[None, :]
-    o_ptrs = O + (q_start + offs_m).to(tl.int64)[:, None] * stride_ot + h * stride_oh + offs_d[None, :]
+    o_ptrs = O + (q_start + offs_m).to(tl.int64)[:, None] * stride_ot + heads[:, None] * stride_oh + offs_d[None, :]
     tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=row_mask[:, None] & d_mask[None, :])
 
 
@@ -201,8 +255,8 @@ def paged_prefill_with_config(
     if problem.batch == 0 or problem.max_q_len == 0:
         return result
 
-    config = config or default_config(q, head_dim, layout.quantized)
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
+    config = config or default_config(q, head_dim, layout.quantized, local)
     page_aligned = layout.page_size % config.block_n == 0
     use_tma = (
         config.tma and page_aligned and head_dim in (64, 128) and k_cache.is_contiguous() and v_cache.is_contiguous()
@@ -212,13 +266,15 @@ def paged_prefill_with_config(
         rows = layout.num_pages * layout.num_kv_heads * layout.page_size
         desc_k = TensorDescriptor(k_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
         desc_v = TensorDescriptor(v_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
-    grid = (triton.cdiv(problem.max_q_len, config.block_m), problem.batch, q_heads)
+    group = q_heads // layout.num_kv_heads
+    pack = gqa_pack(group, config.block_m) if config.pack_gqa else 1
+    grid = (triton.cdiv(problem.max_q_len, config.block_m // pack), problem.batch, q_heads // pack)
     _prefill_kernel[grid](
         q, k_cache, v_cache, desc_k, desc_v, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
         q.stride(0), q.stride(1), result.stride(0), result.stride(1),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
         problem.scale * LOG2E, local, sinks,
-        GROUP=q_heads // layout.num_kv_heads, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
+        GROUP=group, PACK=pack, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
         HEAD_DIM=head_dim, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
         PAGE=layout.page_size, PAGE_ALIGNED=page_aligned,

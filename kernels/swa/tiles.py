@@ -29,10 +29,13 @@ class KernelConfig:
     num_stages: int
     #: Load K/V tiles with the Hopper bulk tensor copy engine (TMA) where a tile sits in one page.
     tma: bool = False
+    #: Prefill: a program's rows are positions x query heads of one KV group, so K/V tiles are
+    #: loaded (and int8 ones converted) once per group of heads, not once per head.
+    pack_gqa: bool = False
 
     def as_dict(self) -> dict[str, int | bool]:
         return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "num_warps": self.num_warps,
-                "num_stages": self.num_stages, "TMA": self.tma}  # fmt: skip
+                "num_stages": self.num_stages, "TMA": self.tma, "PACK_GQA": self.pack_gqa}  # fmt: skip
 
 
 def interpreted(tensor: torch.Tensor) -> bool:
@@ -66,19 +69,32 @@ def load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask):
     return tl.load(V + head + rows[:, None] + offs_d[None, :], mask=(n < kv_len)[:, None] & d_mask[None, :], other=0.0)
 
 
+#: Which part of the mask of swa-kernels.md section 1 a KV tile needs (a constexpr per walk, so
+#: each loop only pays for the comparisons its tiles can fail).
+MASK_NONE = tl.constexpr(0)  # every row sees every key of the tile
+MASK_CAUSAL = tl.constexpr(1)  # only n <= p can fail (diagonal tiles, sink tiles)
+MASK_BAND = tl.constexpr(2)  # only the band's lower edge can fail: p - n <= L or n < G
+MASK_FULL = tl.constexpr(3)  # everything, including n < kv_len
+
+
 @triton.jit
 def softmax_scores(
-    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASKED: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
+    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
 ):
     """Scores of one KV tile and the online-softmax bookkeeping: returns (p, alpha, m_new, l_new);
-    the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions. Masked
-    steps apply the full mask of swa-kernels.md section 1 plus ``n < kv_len``."""
-    qk = tl.dot(q, k_t.to(COMPUTE_DTYPE)) * qk_scale
-    if MASKED:
+    the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions; ``MASK``
+    says which comparisons this tile needs. The softmax scale is applied inside the exponent's
+    fused multiply-add (scale > 0, so the row max commutes with it)."""
+    qk = tl.dot(q, k_t.to(COMPUTE_DTYPE))
+    if MASK == MASK_CAUSAL:
+        qk = tl.where(n[None, :] <= p_rows[:, None], qk, float("-inf"))
+    elif MASK == MASK_BAND:
+        qk = tl.where((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks), qk, float("-inf"))
+    elif MASK == MASK_FULL:
         visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
         visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
         qk = tl.where(visible, qk, float("-inf"))
-    m_new = tl.maximum(m_i, tl.max(qk, 1))
+    m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
     alpha = tl.math.exp2(m_i - m_new)
-    p = tl.math.exp2(qk - m_new[:, None])
+    p = tl.math.exp2(qk * qk_scale - m_new[:, None])
     return p, alpha, m_new, l_i * alpha + tl.sum(p, 1)

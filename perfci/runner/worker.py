@@ -69,7 +69,7 @@ def _kernel_config(swa: Any, case: Any, x: Any) -> dict[str, Any]:
         if case.op == "paged_decode":
             config = swa.decode.default_config(x.q, case.page_size, case.cache == "int8")
         else:
-            config = swa.prefill.default_config(x.q, case.head_dim, case.cache == "int8")
+            config = swa.prefill.default_config(x.q, case.head_dim, case.cache == "int8", case.local_window)
         return dict(config.as_dict())
     except Exception:
         return {}

@@ -43,9 +43,10 @@ def test_decode_boundaries(token, visible):
 
 
 @pytest.mark.parametrize("q_row", [0, 7, 19])
-def test_prefill_boundaries(q_row):
+@pytest.mark.parametrize("q_heads", [1, 4])  # 4 query heads on one KV head: the packed-GQA walk
+def test_prefill_boundaries(q_row, q_heads):
     q_len = 20
-    x = prefill_inputs([q_len], [KV_LEN], q_heads=1, kv_heads=1, head_dim=16, page_size=16)
+    x = prefill_inputs([q_len], [KV_LEN], q_heads=q_heads, kv_heads=1, head_dim=16, page_size=16)
     position = KV_LEN - q_len + q_row
     for token, visible in ((position - L, True), (position - L - 1, False), (G - 1, True), (G, False),
                            (position, True), (position + 1, False)):  # fmt: skip
@@ -56,7 +57,7 @@ def test_prefill_boundaries(q_row):
         out = paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
                             local_window=L, global_window=G)  # fmt: skip
         expected = 1.0 / int(visible_keys(position, L, G)) if visible else 0.0
-        assert out[q_row, 0, 0].item() == pytest.approx(expected, rel=1e-2), (token, visible)
+        assert out[q_row, :, 0].float().tolist() == pytest.approx([expected] * q_heads, rel=1e-2), (token, visible)
 
 
 @pytest.mark.skipif(DEVICE != "cpu", reason="the GPU suite covers this at realistic sizes")

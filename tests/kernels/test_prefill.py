@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
-from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config
+from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config, gqa_pack
 from kernels.swa.tiles import KernelConfig
 from perfci.suite.inputs import prefill_inputs
 from tests.kernels.helpers import DEVICE, assert_matches, prefill_written_rows, run_prefill, tolerance
@@ -79,11 +81,19 @@ def test_page_sizes_shuffled_pages(page_size):
     _check(x, local_window=40, global_window=4)
 
 
-@pytest.mark.parametrize("group", [1, 2, 4, 8])
+@pytest.mark.parametrize("group", [1, 2, 3, 4, 6, 8])
 @pytest.mark.parametrize("interleave", [False, True])
-def test_gqa_groupings(group, interleave):
+@pytest.mark.parametrize("pack_gqa", [False, True])
+def test_gqa_groupings(group, interleave, pack_gqa):
+    # packed programs take the largest power-of-two share of a group (6 -> 2 heads per program)
     x = prefill_inputs([19], [40], q_heads=2 * group, kv_heads=2, head_dim=32, page_size=16, seed=group)
-    _check(x, local_window=9, global_window=2, gqa_interleave=interleave)
+    config = replace(default_config(x.q, 32), pack_gqa=pack_gqa)
+    _check(x, config=config, local_window=9, global_window=2, gqa_interleave=interleave)
+
+
+def test_gqa_pack_sizes():
+    assert [gqa_pack(group, 64) for group in (1, 2, 3, 4, 6, 8, 12, 16)] == [1, 2, 1, 4, 2, 8, 4, 16]
+    assert gqa_pack(16, 4) == 4
 
 
 def test_mqa_and_non_power_of_two_head_dim():
@@ -106,7 +116,11 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
 
 
 @pytest.mark.parametrize(
-    "config", CONFIGS, ids=lambda c: f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}{'tma' if c.tma else ''}"
+    "config",
+    CONFIGS,
+    ids=lambda c: (
+        f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}{'tma' if c.tma else ''}{'pack' if c.pack_gqa else ''}"
+    ),
 )
 def test_every_config_is_correct(config):
     # head_dim 64 and page 64: the TMA configs take their TMA path
