@@ -134,14 +134,24 @@ def work(case: Case) -> dict:
 
 
 def interleaved_medians(calls: dict[str, callable], mode: str, rounds: int) -> dict[str, list[float]]:
-    """Per contender, the median of each round; rounds visit the contenders in rotated order so a
-    drift of the shared card's speed (clocks, neighbours) lands on all of them, not on one."""
+    """Per contender, the median of each round (and ``NAME@mhz``: the SM clock after it); rounds
+    visit the contenders in rotated order so a drift of the shared card's speed (clocks,
+    neighbours) lands on all of them, not on one."""
     names = list(calls)
-    medians: dict[str, list[float]] = {name: [] for name in names}
+    medians: dict[str, list[float]] = {key: [] for name in names for key in (name, f"{name}@mhz")}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             medians[name].append(statistics.median(time_cuda(calls[name], mode, rep_ms=40)))
+            medians[f"{name}@mhz"].append(sm_clock_mhz())
     return medians
+
+
+def sm_clock_mhz() -> int | None:
+    """The SM clock now (NVML), to tell a throttled round from a slow kernel."""
+    try:
+        return torch.cuda.clock_rate()
+    except Exception:  # no NVML binding: the times stand alone
+        return None
 
 
 def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
@@ -187,7 +197,7 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
     medians = interleaved_medians({name: c[0] for name, c in contenders.items()}, mode, rounds)
     median_ms = statistics.median(medians["default"])
     record.update(
-        samples_ms=medians["default"], median_ms=median_ms, work=w,
+        samples_ms=medians["default"], sm_clock_mhz=medians["default@mhz"], median_ms=median_ms, work=w,
         tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
         roofline_fraction=floor / (median_ms * 1e-3),
         config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
@@ -199,6 +209,7 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
             entry["median_ms"] = statistics.median(entry["round_medians_ms"])
     if "flex" in medians:
         record["flex_round_medians_ms"] = medians["flex"]
+        record["flex_sm_clock_mhz"] = medians["flex@mhz"]
         record["flex_median_ms"] = statistics.median(medians["flex"])
         record["speedup_vs_flex"] = record["flex_median_ms"] / median_ms
     del x, ref

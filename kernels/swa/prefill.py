@@ -59,21 +59,26 @@ INTERPRETER_CONFIGS = (
 )
 
 
-#: From this band length on, 128-row packed blocks win (fewer edge tiles per key visited).
+#: From this band length on, 128-row packed blocks win (fewer edge tiles per key visited)...
 LONG_BAND = 2048
+#: ...and under this one, narrow 64x32 tiles (a 64-row block sees only a few tiles of keys).
+SHORT_BAND = 256
 
 
 def default_config(
     q: torch.Tensor, head_dim: int, quantized: bool = False, local_window: int | None = None
 ) -> KernelConfig:
-    """The fastest config on the grid in the H200 sweeps of docs/perf/kernels.md: TMA loads with
-    128-row GQA-packed blocks on long bands (and on int8 caches, whose tile conversion is then
-    shared by twice the rows), 64x64 TMA tiles on bands under ``LONG_BAND`` keys."""
+    """The fastest config per band length in the H200 sweeps of docs/perf/kernels.md (interleaved
+    rounds): TMA loads with 128-row GQA-packed blocks on long bands and on int8 caches (whose tile
+    conversion is then shared by twice the rows), 64x64 TMA tiles on medium bands, 64x32 pointer
+    tiles on short ones."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
-    long_band = local_window is None or local_window >= LONG_BAND
-    if quantized or long_band:
+    band = UNBOUNDED if local_window is None else local_window
+    if quantized or band >= LONG_BAND:
         return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True)
+    if band < SHORT_BAND:
+        return KernelConfig(block_m=64, block_n=32, num_warps=4, num_stages=2)
     return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, tma=True)
 
 
