@@ -86,6 +86,7 @@ def flex_peer(x: PagedInputs, case: Case) -> tuple[callable, torch.Tensor]:
 
     block_mask = create_block_mask(mask_mod, B=None, H=None, Q_LEN=case.q_len, KV_LEN=case.kv_len, device="cuda")
     q = x.q.view(case.batch, case.q_len, HQ, D).transpose(1, 2).contiguous()
+    torch._dynamo.reset()  # one compile per case: past dynamo's recompile limit Flex would fall back to eager
     compiled = torch.compile(flex_attention, dynamic=False)
 
     def run():

@@ -69,13 +69,14 @@ def default_config(
     q: torch.Tensor, head_dim: int, quantized: bool = False, local_window: int | None = None
 ) -> KernelConfig:
     """The fastest config per band length in the H200 sweeps of docs/perf/kernels.md (interleaved
-    rounds): TMA loads with 128-row GQA-packed blocks on long bands and on int8 caches (whose tile
-    conversion is then shared by twice the rows), 64x64 TMA tiles on medium bands, 64x32 pointer
-    tiles on short ones."""
+    rounds): TMA loads with 128-row GQA-packed blocks on long bands, 64x64 TMA tiles on medium
+    bands, 64x32 pointer tiles on short ones; 64x64 GQA-packed pointer tiles for int8 caches."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
     band = UNBOUNDED if local_window is None else local_window
-    if quantized or band >= LONG_BAND:
+    if quantized:  # the 128-row packed int8 block spills registers (ptxas); 64 rows do not
+        return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, pack_gqa=True)
+    if band >= LONG_BAND:
         return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True)
     if band < SHORT_BAND:
         return KernelConfig(block_m=64, block_n=32, num_warps=4, num_stages=2)
