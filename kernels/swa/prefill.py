@@ -97,10 +97,11 @@ def _walk(
     acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
     p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASK: tl.constexpr,
-    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr, PAST_KV_LEN: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr,
 ):  # fmt: skip
-    """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says; ``PAST_KV_LEN``: the
-    range's last tile may reach past kv_len (only the diagonal and fully masked ranges can)."""
+    """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says."""
+    # Only the diagonal and the fully masked ranges can end in a tile that reaches past kv_len.
+    PAST_KV_LEN: tl.constexpr = (MASK == MASK_CAUSAL) | (MASK == MASK_FULL)
     for start in range(lo, hi, BLOCK_N):
         n = start + offs_n
         if USE_TMA:  # the tile lies in one page: rows (page, kvh, slot..slot+BLOCK_N) of the cache as 2-D
@@ -204,24 +205,19 @@ def _prefill_kernel(
     # at or past G are out of every window and their keys below G are causally visible: a band mask.
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
-                          False)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
-                          False)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
-                          True)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
-                          False)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS,
-                          True)  # fmt: skip
+                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
 
     out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
     if QUANT:

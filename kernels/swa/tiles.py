@@ -72,8 +72,8 @@ def load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask):
 #: Which part of the mask of swa-kernels.md section 1 a KV tile needs (a constexpr per walk, so
 #: each loop only pays for the comparisons its tiles can fail).
 MASK_NONE = tl.constexpr(0)  # every row sees every key of the tile
-MASK_CAUSAL = tl.constexpr(1)  # only n <= p can fail (diagonal tiles, sink tiles)
-MASK_BAND = tl.constexpr(2)  # only the band's lower edge can fail: p - n <= L or n < G
+MASK_CAUSAL = tl.constexpr(1)  # only n <= p can fail (diagonal tiles)
+MASK_BAND = tl.constexpr(2)  # only the band's lower edge can fail: p - n <= L or n < G (and sink tiles)
 MASK_FULL = tl.constexpr(3)  # everything, including n < kv_len
 
 
