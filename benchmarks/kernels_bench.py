@@ -134,17 +134,20 @@ def work(case: Case) -> dict:
     return {"flops": prefill_flops(pairs, HQ, D), "bytes": nbytes, "pairs": pairs}
 
 
-def interleaved_medians(calls: dict[str, callable], mode: str, rounds: int) -> dict[str, list[float]]:
-    """Per contender, the median of each round (and ``NAME@mhz``: the SM clock after it); rounds
-    visit the contenders in rotated order so a drift of the shared card's speed (clocks,
-    neighbours) lands on all of them, not on one."""
+def interleaved_medians(
+    calls: dict[object, callable], mode: str, rounds: int
+) -> tuple[dict[object, list[float]], dict[object, list[int | None]]]:
+    """Per contender, the median of each round and the SM clock after it; rounds visit the
+    contenders in rotated order so a drift of the shared card's speed (clocks, neighbours) lands
+    on all of them, not on one."""
     names = list(calls)
-    medians: dict[str, list[float]] = {key: [] for name in names for key in (name, f"{name}@mhz")}
+    medians: dict[object, list[float]] = {name: [] for name in names}
+    clocks: dict[object, list[int | None]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             medians[name].append(statistics.median(time_cuda(calls[name], mode, rep_ms=40)))
-            medians[f"{name}@mhz"].append(sm_clock_mhz())
-    return medians
+            clocks[name].append(sm_clock_mhz())
+    return medians, clocks
 
 
 def sm_clock_mhz() -> int | None:
@@ -173,44 +176,44 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
         ref = None
     w = work(case)
     floor = roofline_seconds(w["flops"], w["bytes"], ceilings["bf16_tflops"] * 1e12, ceilings["copy_gbps"] * 1e9)
-    contenders: dict[str, tuple[callable, torch.Tensor, object]] = {"default": (fn, out, None)}
+    # Contenders are keyed "default", "flex" or by their KernelConfig (frozen, hashable).
+    contenders: dict[object, callable] = {"default": fn}
+    sweep_entries: dict[object, dict] = {}
     if sweep:
         configs = decode_mod.CUDA_CONFIGS if case.op == "decode" else prefill_mod.CUDA_CONFIGS
         for config in configs:
-            contenders[json.dumps(config.as_dict())] = (*kernel_call(x, case, config), config)
-    record["sweep"] = []
-    for name, (call, call_out, config) in list(contenders.items())[1:]:
-        try:  # a config that fails to compile is a result, not a crash
-            call()
-            record["sweep"].append(
-                {"config": config.as_dict(), "rel_err": rel_error(call_out, ref if ref is not None else out)}
-            )
-        except Exception as error:
-            record["sweep"].append({"config": config.as_dict(), "error": str(error)[:300]})
-            del contenders[name]
+            call, call_out = kernel_call(x, case, config)
+            try:  # a config that fails to compile is a result, not a crash
+                call()
+                sweep_entries[config] = {"config": config.as_dict(),
+                                         "rel_err": rel_error(call_out, ref if ref is not None else out)}  # fmt: skip
+                contenders[config] = call
+            except Exception as error:
+                sweep_entries[config] = {"config": config.as_dict(), "error": str(error)[:300]}
     if case.peer and not case.int8:
         try:
             peer_fn, peer_out = flex_peer(x, case)
             record["flex_rel_vs_ours"] = rel_error(out, peer_out)
-            contenders["flex"] = (peer_fn, peer_out, None)
+            contenders["flex"] = peer_fn
         except Exception as error:
             record["flex_error"] = f"{type(error).__name__}: {str(error)[:300]}"
-    medians = interleaved_medians({name: c[0] for name, c in contenders.items()}, mode, rounds)
+    medians, clocks = interleaved_medians(contenders, mode, rounds)
     median_ms = statistics.median(medians["default"])
     record.update(
-        samples_ms=medians["default"], sm_clock_mhz=medians["default@mhz"], median_ms=median_ms, work=w,
+        samples_ms=medians["default"], sm_clock_mhz=clocks["default"], median_ms=median_ms, work=w,
         tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
         roofline_fraction=floor / (median_ms * 1e-3),
         config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
                 else prefill_mod.default_config(x.q, D, case.int8, local_window=case.local)).as_dict(),
     )  # fmt: skip
-    for entry in record["sweep"]:
-        if "error" not in entry:
-            entry["round_medians_ms"] = medians[json.dumps(entry["config"])]
-            entry["median_ms"] = statistics.median(entry["round_medians_ms"])
+    for config, entry in sweep_entries.items():
+        if config in medians:
+            entry["round_medians_ms"] = medians[config]
+            entry["median_ms"] = statistics.median(medians[config])
+    record["sweep"] = list(sweep_entries.values())
     if "flex" in medians:
         record["flex_round_medians_ms"] = medians["flex"]
-        record["flex_sm_clock_mhz"] = medians["flex@mhz"]
+        record["flex_sm_clock_mhz"] = clocks["flex"]
         record["flex_median_ms"] = statistics.median(medians["flex"])
         record["speedup_vs_flex"] = record["flex_median_ms"] / median_ms
     del x, ref
