@@ -2,7 +2,9 @@
 
     python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep] [--rounds N]
 
-Per case: our kernel's median time (CUDA events with L2 flushed, or CUDA-graph replay for decode),
+Per case: our kernel's median time (GPU kernel time from CUPTI's records with L2 flushed, or
+CUDA-graph replay for microsecond decode cases; ``api_*`` fields also give the whole call timed
+with CUDA events, host-side argument checks included),
 useful TFLOP/s or GB/s (perfci.suite.model), % of the roofline at the ceilings measured at the start
 of the same run (device-to-device copy, bf16 GEMM), the error against a float64 reference (or
 FlexAttention where the reference would not fit), and FlexAttention on the same mask and shapes
@@ -135,17 +137,18 @@ def work(case: Case) -> dict:
 
 
 def interleaved_medians(
-    calls: dict[object, callable], mode: str, rounds: int
+    calls: dict[object, tuple[callable, str]], rounds: int
 ) -> tuple[dict[object, list[float]], dict[object, list[int | None]]]:
-    """Per contender, the median of each round and the SM clock after it; rounds visit the
-    contenders in rotated order so a drift of the shared card's speed (clocks, neighbours) lands
-    on all of them, not on one."""
+    """Per contender (a call and its timing mode), the median of each round and the SM clock after
+    it; rounds visit the contenders in rotated order so a drift of the shared card's speed (clocks,
+    neighbours) lands on all of them, not on one."""
     names = list(calls)
     medians: dict[object, list[float]] = {name: [] for name in names}
     clocks: dict[object, list[int | None]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            medians[name].append(statistics.median(time_cuda(calls[name], mode, rep_ms=40)))
+            call, mode = calls[name]
+            medians[name].append(statistics.median(time_cuda(call, mode, rep_ms=40)))
             clocks[name].append(sm_clock_mhz())
     return medians, clocks
 
@@ -161,7 +164,7 @@ def sm_clock_mhz() -> int | None:
 def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
     torch.manual_seed(0)
     x = inputs_for(case)
-    mode = "graph" if case.graph else "events"
+    mode = "graph" if case.graph else "kernels"
     fn, out = kernel_call(x, case)
     fn()
     torch.cuda.synchronize()
@@ -176,8 +179,10 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
         ref = None
     w = work(case)
     floor = roofline_seconds(w["flops"], w["bytes"], ceilings["bf16_tflops"] * 1e12, ceilings["copy_gbps"] * 1e9)
-    # Contenders are keyed "default", "flex" or by their KernelConfig (frozen, hashable).
-    contenders: dict[object, callable] = {"default": fn}
+    # Contenders are keyed "default", "api", "flex" or by their KernelConfig (frozen, hashable).
+    contenders: dict[object, tuple[callable, str]] = {"default": (fn, mode)}
+    if mode == "kernels":  # the same call timed whole: what a caller that syncs after it waits
+        contenders["api"] = (fn, "events")
     sweep_entries: dict[object, dict] = {}
     if sweep:
         configs = decode_mod.CUDA_CONFIGS if case.op == "decode" else prefill_mod.CUDA_CONFIGS
@@ -187,17 +192,19 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
                 call()
                 sweep_entries[config] = {"config": config.as_dict(),
                                          "rel_err": rel_error(call_out, ref if ref is not None else out)}  # fmt: skip
-                contenders[config] = call
+                contenders[config] = (call, mode)
             except Exception as error:
                 sweep_entries[config] = {"config": config.as_dict(), "error": str(error)[:300]}
     if case.peer and not case.int8:
         try:
             peer_fn, peer_out = flex_peer(x, case)
             record["flex_rel_vs_ours"] = rel_error(out, peer_out)
-            contenders["flex"] = peer_fn
+            contenders["flex"] = (peer_fn, mode)
+            if mode == "kernels":  # Flex never syncs: its events and kernel records should agree
+                contenders["flex_api"] = (peer_fn, "events")
         except Exception as error:
             record["flex_error"] = f"{type(error).__name__}: {str(error)[:300]}"
-    medians, clocks = interleaved_medians(contenders, mode, rounds)
+    medians, clocks = interleaved_medians(contenders, rounds)
     median_ms = statistics.median(medians["default"])
     record.update(
         samples_ms=medians["default"], sm_clock_mhz=clocks["default"], median_ms=median_ms, work=w,
@@ -206,6 +213,8 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
         config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
                 else prefill_mod.default_config(x.q, D, case.int8, local_window=case.local)).as_dict(),
     )  # fmt: skip
+    if "api" in medians:
+        record.update(api_round_medians_ms=medians["api"], api_median_ms=statistics.median(medians["api"]))
     for config, entry in sweep_entries.items():
         if config in medians:
             entry["round_medians_ms"] = medians[config]
@@ -216,6 +225,9 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
         record["flex_sm_clock_mhz"] = clocks["flex"]
         record["flex_median_ms"] = statistics.median(medians["flex"])
         record["speedup_vs_flex"] = record["flex_median_ms"] / median_ms
+    if "flex_api" in medians:
+        record.update(flex_api_round_medians_ms=medians["flex_api"],
+                      flex_api_median_ms=statistics.median(medians["flex_api"]))  # fmt: skip
     del x, ref
     torch.cuda.empty_cache()
     return record
@@ -279,7 +291,9 @@ def main() -> None:
         if "flex_median_ms" in record:
             flex = f"flex {record['flex_median_ms']:.4f} ms x{record['speedup_vs_flex']:.2f}"
         print(f"{case.name:45s} {record['median_ms']:.4f} ms {record['tflops']:6.1f} TF/s {record['gbps']:7.1f} GB/s "
-              f"roof {record['roofline_fraction']:.0%} err {record.get('rel_err', float('nan')):.1e} {flex}",
+              f"roof {record['roofline_fraction']:.0%} err {record.get('rel_err', float('nan')):.1e} {flex} "
+              f"api {record.get('api_median_ms', float('nan')):.4f} "
+              f"flex api {record.get('flex_api_median_ms', float('nan')):.4f}",
               flush=True)  # fmt: skip
 
 

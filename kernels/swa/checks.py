@@ -186,8 +186,7 @@ def check_capacity(name: str, block_tables: torch.Tensor, page_size: int, length
     if lengths.is_cuda and torch.cuda.is_current_stream_capturing():
         return
     capacity = block_tables.shape[1] * page_size
-    longest = int(lengths.max())
-    shortest = int(lengths.min())
+    shortest, longest = torch.stack(lengths.aminmax()).tolist()
     if shortest < 0:
         raise ValueError(f"{name} has a negative length ({shortest})")
     if longest > capacity:
@@ -211,16 +210,22 @@ class Problem:
     max_q_len: int = 1
 
 
-def _check_lengths(cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int) -> int:
-    """Host-side validation of the varlen metadata; returns the longest q_len (sizes the grid)."""
-    starts = cu_seqlens_q.to("cpu", torch.int64)
+def _check_lengths(
+    cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int, tables: torch.Tensor, page_size: int
+) -> int:
+    """Host-side validation of the varlen metadata, read in one transfer (each host read stalls the
+    caller until the GPU's queue drains); returns the longest q_len (sizes the grid)."""
+    metadata = cu_seqlens_q if seqlens_kv is None else torch.cat((cu_seqlens_q, seqlens_kv))
+    host = metadata.to("cpu", torch.int64)
+    starts = host[: cu_seqlens_q.shape[0]]
     if int(starts[0]) != 0 or int(starts[-1]) != total:
         raise ValueError(f"cu_seqlens_q must start at 0 and end at T={total}, got {starts[0]}..{starts[-1]}")
     q_lens = starts[1:] - starts[:-1]
     if bool((q_lens < 0).any()):
         raise ValueError("cu_seqlens_q must be non-decreasing")
+    kv_lens = q_lens
     if seqlens_kv is not None:
-        kv_lens = seqlens_kv.to("cpu", torch.int64)
+        kv_lens = host[cu_seqlens_q.shape[0] :]
         if bool((kv_lens < 0).any()):
             raise ValueError("seqlens_kv must be >= 0")
         bad = (kv_lens < q_lens) & (q_lens > 0) & (kv_lens > 0)
@@ -230,6 +235,7 @@ def _check_lengths(cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, 
                 f"seqlens_kv[{index}] = {int(kv_lens[index])} is shorter than its q_len {int(q_lens[index])}; "
                 "seqlens_kv counts every key including the new tokens"
             )
+    check_capacity("seqlens_kv", tables, page_size, kv_lens)
     return int(q_lens.max()) if q_lens.numel() else 0
 
 
@@ -262,9 +268,7 @@ def check_prefill(
     checked_out = check_out(out, tuple(q.shape), q.dtype, q.device)
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be a bool, got {causal!r}")
-    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, q.shape[0])
-    kv_lengths = seqlens_kv if seqlens_kv is not None else (cu_seqlens_q[1:] - cu_seqlens_q[:-1])
-    check_capacity("seqlens_kv", tables, layout.page_size, kv_lengths)
+    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, q.shape[0], tables, layout.page_size)
     return Problem(q, layout, windows, scale, batch, tables, checked_out, max_q_len)
 
 

@@ -136,19 +136,22 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
 
 
 def choose_timing_mode(prepared: PreparedCase) -> str:
-    """The case's timing mode; ``auto`` picks graph replay for ops under AUTO_GRAPH_BELOW_MS."""
-    from perfci.measure.cuda_timing import time_with_graph
+    """The case's timing mode. ``auto``: graph replay for ops under AUTO_GRAPH_BELOW_MS, else the
+    GPU time of the call's kernels (CUPTI records; events where the profiler cannot record them)."""
+    from perfci.measure.cuda_timing import kernel_records_available, time_with_graph
     from perfci.suite.cases import AUTO_GRAPH_BELOW_MS
 
     if prepared.device != "cuda":
         return "wall-clock"
     mode = prepared.case.timing
-    if mode == "auto" and prepared.case.op == "paged_prefill":
-        return "events"  # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
-    if mode == "auto":  # estimated in a graph: event timing of a short op measures Python launch overhead
-        estimate = sorted(time_with_graph(prepared.call, replays=5))
-        return "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else "events"
-    return mode
+    if mode != "auto":
+        return mode
+    long_mode = "kernels" if kernel_records_available() else "events"
+    if prepared.case.op == "paged_prefill":
+        return long_mode  # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
+    # Estimated in a graph: event timing of a short op measures Python launch overhead.
+    estimate = sorted(time_with_graph(prepared.call, replays=5))
+    return "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else long_mode
 
 
 def measure_round(prepared: PreparedCase, mode: str) -> list[float]:

@@ -35,8 +35,9 @@ class SuiteCase:
     head_dim: int = 128
     dtype: Literal["bf16", "fp16"] = "bf16"
     cache: Literal["same", "int8"] = "same"
-    #: "auto": CUDA-graph replay when a first estimate is under AUTO_GRAPH_BELOW_MS, else events.
-    timing: Literal["auto", "events", "graph"] = "auto"
+    #: "auto": CUDA-graph replay when a first estimate is under AUTO_GRAPH_BELOW_MS, else the GPU
+    #: time of the call's kernels ("kernels", from CUPTI records; "events" where there are none).
+    timing: Literal["auto", "events", "graph", "kernels"] = "auto"
     seed: int = 0
 
     @property
