@@ -1,6 +1,7 @@
 """SWA kernel performance on one GPU, side by side with FlexAttention, against ceilings measured now.
 
     python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep] [--rounds N]
+        [--configs 64x64w4s3-tma,128x64w4s2-tma-pack]   # sweep only these
 
 Per case: our kernel's median time (GPU kernel time from CUPTI's records with L2 flushed, or
 CUDA-graph replay for microsecond decode cases; ``api_*`` fields also give the whole call timed
@@ -161,7 +162,7 @@ def sm_clock_mhz() -> int | None:
         return None
 
 
-def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
+def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int, sweep_labels: set[str]) -> dict:
     torch.manual_seed(0)
     x = inputs_for(case)
     mode = "graph" if case.graph else "kernels"
@@ -187,6 +188,8 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int) -> dict:
     if sweep:
         configs = decode_mod.CUDA_CONFIGS if case.op == "decode" else prefill_mod.CUDA_CONFIGS
         for config in configs:
+            if sweep_labels and config.label not in sweep_labels:
+                continue
             call, call_out = kernel_call(x, case, config)
             try:  # a config that fails to compile is a result, not a crash
                 call()
@@ -267,7 +270,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["decode", "prefill"])
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per contender")
+    parser.add_argument("--configs", default="", help="sweep only these, e.g. 64x64w4s3-tma,128x64w4s2-tma-pack")
     args = parser.parse_args()
+    labels = {label for label in args.configs.split(",") if label}
+    known = {config.label for config in decode_mod.CUDA_CONFIGS + prefill_mod.CUDA_CONFIGS}
+    if labels - known:
+        parser.error(f"--configs: unknown {sorted(labels - known)}; known: {sorted(known)}")
     ceilings = measure_ceilings()
     torch.cuda.empty_cache()
     report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
@@ -278,7 +286,7 @@ def main() -> None:
     for case in cases(args.only):
         t0 = time.time()
         try:
-            record = run_case(case, report["ceilings"], args.sweep, args.rounds)
+            record = run_case(case, report["ceilings"], args.sweep or bool(labels), args.rounds, labels)
         except Exception as error:
             record = {"case": case.name, "error": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}
         record["wall_s"] = time.time() - t0

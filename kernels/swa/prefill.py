@@ -47,6 +47,8 @@ CUDA_CONFIGS = (
     KernelConfig(block_m=128, block_n=128, num_warps=8, num_stages=2, tma=True, pack_gqa=True),
     KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, pack_gqa=True),
     KernelConfig(block_m=128, block_n=64, num_warps=8, num_stages=3, pack_gqa=True),
+    KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=2, tma=True),
+    KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=2, tma=True, pack_gqa=True),
 )
 #: Under the interpreter small tiles keep numpy work per program low.
 INTERPRETER_CONFIGS = (
@@ -68,19 +70,20 @@ SHORT_BAND = 256
 def default_config(
     q: torch.Tensor, head_dim: int, quantized: bool = False, local_window: int | None = None
 ) -> KernelConfig:
-    """The fastest config per band length in the H200 sweeps of docs/perf/kernels.md (interleaved
-    rounds): TMA loads with 128-row GQA-packed blocks on long bands, 64x64 TMA tiles on medium
-    bands, 64x32 pointer tiles on short ones; 64x64 GQA-packed pointer tiles for int8 caches."""
+    """The fastest config per band length in the H200 sweeps of docs/perf/kernels.md (GPU kernel
+    time, interleaved rounds): TMA loads with 128-row GQA-packed blocks on long bands and for int8
+    caches (each int8 tile converted once for 4 heads outweighs the registers that block spills),
+    64x64 TMA tiles with a 2-deep pipeline on medium bands, 64x32 pointer tiles on short ones."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
     band = UNBOUNDED if local_window is None else local_window
-    if quantized:  # the 128-row packed int8 block spills registers (ptxas); 64 rows do not
-        return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, pack_gqa=True)
+    if quantized:
+        return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=2, tma=True, pack_gqa=True)
     if band >= LONG_BAND:
         return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True)
     if band < SHORT_BAND:
         return KernelConfig(block_m=64, block_n=32, num_warps=4, num_stages=2)
-    return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=3, tma=True)
+    return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=2, tma=True)
 
 
 def gqa_pack(group: int, block_m: int) -> int:

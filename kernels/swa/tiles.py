@@ -33,6 +33,12 @@ class KernelConfig:
     #: loaded (and int8 ones converted) once per group of heads, not once per head.
     pack_gqa: bool = False
 
+    @property
+    def label(self) -> str:
+        """Short name for command lines and tables, e.g. ``128x64w4s3-tma-pack``."""
+        flags = ("-tma" if self.tma else "") + ("-pack" if self.pack_gqa else "")
+        return f"{self.block_m}x{self.block_n}w{self.num_warps}s{self.num_stages}{flags}"
+
     def as_dict(self) -> dict[str, int | bool]:
         return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "num_warps": self.num_warps,
                 "num_stages": self.num_stages, "TMA": self.tma, "PACK_GQA": self.pack_gqa}  # fmt: skip

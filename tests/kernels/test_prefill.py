@@ -150,3 +150,13 @@ def test_garbage_past_kv_len_in_the_last_page_is_never_used(tma):
         KernelConfig(block_m=128, block_n=16, num_warps=8, num_stages=2, tma=tma)  # fmt: skip
     out, ref = run_prefill(x, config=config, local_window=9, global_window=2)
     assert_matches(out, ref, tolerance(x))
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+@pytest.mark.parametrize("band", [None, 0, 127, 255, 256, 1023, 2047, 2048, 4095])
+def test_cuda_default_is_one_of_the_gpu_tested_configs(monkeypatch, quantized, band):
+    """The GPU tests check every CUDA_CONFIGS entry; a default outside that list would go untested."""
+    from kernels.swa import prefill
+
+    monkeypatch.setattr(prefill, "interpreted", lambda tensor: False)
+    assert default_config(torch.empty(1), 128, quantized, local_window=band) in CUDA_CONFIGS
