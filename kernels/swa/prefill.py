@@ -26,12 +26,10 @@ from kernels.swa.tiles import (
     kv_row_offsets,
     load_k_tile,
     load_v_tile,
-    masked_scores,
+    softmax_scores,
 )
 
 LOG2E = 1.4426950408889634
-#: Rescale only when a row's max grew by more than this (log2 units): probabilities up to 2^8 are fine.
-RESCALE_THRESHOLD = tl.constexpr(8.0)
 
 #: Candidate configs on CUDA, all correctness-tested on the GPU and timed by the sweeps.
 CUDA_CONFIGS = (
@@ -116,22 +114,15 @@ def _walk(
         else:
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        qk = masked_scores(q, k_t, n, kv_len, p_rows, local, sinks, MASK, COMPUTE_DTYPE)
-        m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
-        if tl.max(m_new - m_i, 0) > RESCALE_THRESHOLD:
-            alpha = tl.math.exp2(m_i - m_new)
-            acc = acc * alpha[:, None]
-            l_i = l_i * alpha
-            m_i = m_new
-        probs = tl.math.exp2(qk * qk_scale - m_i[:, None])
-        l_i = l_i + tl.sum(probs, 1)
+        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
+                                            MASK, COMPUTE_DTYPE)  # fmt: skip
         if USE_TMA:
             v = DESC_V.load([row, 0])
             if PAST_KV_LEN:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
                 v = tl.where((n < kv_len)[:, None], v, 0.0)
         else:
             v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
-        acc = tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE), acc)
+        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
     return acc, m_i, l_i
 
 

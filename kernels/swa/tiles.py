@@ -84,8 +84,13 @@ MASK_FULL = tl.constexpr(3)  # everything, including n < kv_len
 
 
 @triton.jit
-def masked_scores(q, k_t, n, kv_len, p_rows, local, sinks, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr):
-    """q @ k_t with the keys a row cannot see set to -inf."""
+def softmax_scores(
+    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
+):
+    """Scores of one KV tile and the online-softmax bookkeeping: returns (p, alpha, m_new, l_new);
+    the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions; ``MASK``
+    says which comparisons this tile needs. The softmax scale is applied inside the exponent's
+    fused multiply-add (scale > 0, so the row max commutes with it)."""
     qk = tl.dot(q, k_t.to(COMPUTE_DTYPE))
     if MASK == MASK_CAUSAL:
         qk = tl.where(n[None, :] <= p_rows[:, None], qk, float("-inf"))
@@ -95,15 +100,6 @@ def masked_scores(q, k_t, n, kv_len, p_rows, local, sinks, MASK: tl.constexpr, C
         visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
         visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
         qk = tl.where(visible, qk, float("-inf"))
-    return qk
-
-
-@triton.jit
-def softmax_scores(
-    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
-):
-    """Scores of one KV tile and the online-softmax bookkeeping: returns (p, alpha, m_new, l_new)."""
-    qk = masked_scores(q, k_t, n, kv_len, p_rows, local, sinks, MASK, COMPUTE_DTYPE)
     m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
     alpha = tl.math.exp2(m_i - m_new)
     p = tl.math.exp2(qk * qk_scale - m_new[:, None])
