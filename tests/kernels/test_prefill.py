@@ -152,11 +152,19 @@ def test_garbage_past_kv_len_in_the_last_page_is_never_used(tma):
     assert_matches(out, ref, tolerance(x))
 
 
+@pytest.mark.parametrize("head_dim", [64, 128, 256])
 @pytest.mark.parametrize("quantized", [False, True])
 @pytest.mark.parametrize("band", [None, 0, 127, 255, 256, 1023, 2047, 2048, 4095])
-def test_cuda_default_is_one_of_the_gpu_tested_configs(monkeypatch, quantized, band):
+def test_cuda_default_is_one_of_the_gpu_tested_configs(monkeypatch, head_dim, quantized, band):
     """The GPU tests check every CUDA_CONFIGS entry; a default outside that list would go untested."""
     from kernels.swa import prefill
 
     monkeypatch.setattr(prefill, "interpreted", lambda tensor: False)
-    assert default_config(torch.empty(1), 128, quantized, local_window=band) in CUDA_CONFIGS
+    assert default_config(torch.empty(1), head_dim, quantized, local_window=band) in CUDA_CONFIGS
+
+
+@pytest.mark.parametrize("cache_dtype", [None, torch.int8])
+def test_head_dim_256_with_its_default_config(cache_dtype):
+    """D=256 (a side set of the benchmark grid) takes its own default on CUDA: it must fit and be right."""
+    x = prefill_inputs([40, 9], [600, 9], q_heads=4, kv_heads=2, head_dim=256, page_size=64, cache_dtype=cache_dtype)
+    _check(x, local_window=300, global_window=4)
