@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
@@ -61,6 +61,18 @@ POINT_COLUMNS = (models.Result.id, models.Result.series_id, models.Result.commit
                  models.Result.status, models.Result.median, models.Commit.sha, models.Commit.branch)  # fmt: skip
 
 
+#: The timing mode of a result ("events", "graph", "kernels", "wall-clock"; "" when its document
+#: names none). A result is only judged against history timed the same way: the modes differ by
+#: L2 state and host overhead, so a case that changes mode would otherwise show a false step.
+timing_mode_column = func.coalesce(models.Result.extra[("result", "timing", "mode")].as_string(), "")
+
+
+def timing_mode(result: models.Result) -> str:
+    """The stored result's timing mode, as ``timing_mode_column`` reads it in SQL."""
+    timing = ((result.extra or {}).get("result") or {}).get("timing")
+    return str(timing.get("mode") or "") if isinstance(timing, dict) else ""
+
+
 def _point_query() -> Select[Any]:
     return select(*POINT_COLUMNS).join(models.Commit, models.Commit.id == models.Result.commit_id)
 
@@ -77,6 +89,7 @@ def _history_statement(same_branch: bool) -> Select[Any]:
             models.Result.authored_at >= bindparam("since"),
             models.Result.commit_id != bindparam("commit_id"),
             models.Run.trigger != "pr",
+            timing_mode_column == bindparam("mode"),
         )
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
         .limit(bindparam("limit"))
@@ -98,14 +111,14 @@ ACCEPTED = (
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _previous_results(session: Session, anchor: Point, limit: int) -> list[Point]:
+def _previous_results(session: Session, anchor: Point, limit: int, mode: str) -> list[Point]:
     """The series' results before ``anchor`` in commit order, newest first, from the anchor's branch
-    (results of PR runs never enter a history); history starts at the latest commit triaged
-    ``expected`` (an accepted change is the new baseline)."""
+    and timed in ``mode`` (results of PR runs never enter a history); history starts at the latest
+    commit triaged ``expected`` (an accepted change is the new baseline)."""
     accepted = session.scalar(ACCEPTED, {"series_id": anchor.series_id, "at": anchor.authored_at})
     params = {"series_id": anchor.series_id, "anchor_id": anchor.id, "at": anchor.authored_at,
               "since": accepted or EPOCH, "commit_id": anchor.commit_id, "limit": limit,
-              "branch": anchor.branch}  # fmt: skip
+              "branch": anchor.branch, "mode": mode}  # fmt: skip
     return [Point(*row) for row in session.execute(HISTORY[anchor.branch is not None], params)]
 
 
@@ -114,7 +127,11 @@ def _baseline_result(session: Session, result: models.Result, baseline: dict[str
     query = (
         _point_query()
         .join(models.Run, models.Run.id == models.Result.run_id)
-        .where(models.Result.series_id == result.series_id, models.Run.status == "complete")
+        .where(
+            models.Result.series_id == result.series_id,
+            models.Run.status == "complete",
+            timing_mode_column == timing_mode(result),
+        )
         .order_by(models.Run.ingested_at.desc(), models.Result.id.desc())
         .limit(1)
     )
@@ -129,12 +146,13 @@ def _baseline_result(session: Session, result: models.Result, baseline: dict[str
 def _history(session: Session, head: Point, baseline: dict[str, Any] | None, result: models.Result) -> list[Point]:
     """Newest first: the baseline result, then what came before it. Without a pinned baseline the
     baseline is the series' previous result on this branch."""
+    mode = timing_mode(result)
     if baseline is None:
-        return _previous_results(session, head, HISTORY_WINDOW)
+        return _previous_results(session, head, HISTORY_WINDOW, mode)
     anchor = _baseline_result(session, result, baseline)
     if anchor is None:
         return []
-    return [anchor, *_previous_results(session, anchor, HISTORY_WINDOW - 1)]
+    return [anchor, *_previous_results(session, anchor, HISTORY_WINDOW - 1, mode)]
 
 
 def _samples(session: Session, *result_ids: int) -> list[list[float]]:

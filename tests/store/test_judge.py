@@ -113,3 +113,27 @@ def test_triage_expected_makes_the_change_the_new_baseline(db_url, tmp_path):
     bad = runner.invoke(main, ["triage", "99999", "fixed", "--db", db_url])
     assert bad.exit_code == 2 and "does not exist" in bad.output
     assert runner.invoke(main, ["triage", str(row["id"]), "wontfix", "--db", db_url]).exit_code == 2
+
+
+def _timed(data, mode: str | None):
+    for result in data["results"]:
+        if mode is not None:
+            result["timing"] = {"mode": mode}
+    return data
+
+
+def test_results_are_judged_only_against_history_timed_the_same_way(db_url):
+    """A case that changes timing mode (events -> kernel records, graph <-> events) starts a new
+    history: 30% faster because the host's idle time is no longer counted is not an improvement."""
+    store = open_store(db_url)
+    for commit in range(8):
+        assert _ingest(store, _timed(_doc(commit, [1.0, 2.0], seed=commit), "events")) == []
+    assert _ingest(store, _timed(_doc(8, [0.7, 1.4], seed=8), "kernels")) == []
+    for commit in range(9, 16):  # the kernels history builds up; events results stay out of it
+        assert _ingest(store, _timed(_doc(commit, [0.7, 1.4], seed=commit), "kernels")) == []
+    slower = _ingest(store, _timed(_doc(16, [0.77, 1.4], seed=16), "kernels"))
+    assert [(f.case, f.kind) for f in slower] == [("decode/bf16/case0", "latency")]
+    assert slower[0].baseline_commit == make_document(commit_index=15)["run"]["commit"]["sha"]
+    # documents that carry no timing mode form their own history, as before
+    assert _ingest(store, _timed(_doc(17, [0.5, 1.0], seed=17), None)) == []
+    store.dispose()
