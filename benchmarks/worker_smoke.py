@@ -2,7 +2,8 @@
 and record per case (timing mode, median, correctness), on a GPU machine that lacks perfci's
 database dependencies.
 
-    python benchmarks/worker_smoke.py [--tier smoke] [--budget 3] [--device cuda|cpu] --out results.json
+    python benchmarks/worker_smoke.py [--tier smoke] [--budget 3] [--device cuda|cpu] [--match prefill/]
+        --out results.json
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ def main() -> None:
     parser.add_argument("--tier", default="smoke")
     parser.add_argument("--budget", type=float, default=3.0, help="sampling seconds per case")
     parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda", help="cpu: Triton's interpreter")
+    parser.add_argument("--match", default="", help="only the cases whose id contains this text")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     results = []
-    for case in tier(args.tier):
+    for case in [case for case in tier(args.tier) if args.match in case.id]:
         request = {"worktree": str(ROOT), "device": args.device, "case": dataclasses.asdict(case),
                    "budget_s": args.budget}  # fmt: skip
         done = subprocess.run([sys.executable, "-m", "perfci.runner.worker"], input=json.dumps(request), cwd=ROOT,
