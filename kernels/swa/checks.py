@@ -7,6 +7,7 @@ device synchronisation.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -185,8 +186,11 @@ def check_capacity(name: str, block_tables: torch.Tensor, page_size: int, length
         return
     if lengths.is_cuda and torch.cuda.is_current_stream_capturing():
         return
+    _check_extremes(name, block_tables, page_size, *torch.stack(lengths.aminmax()).tolist())
+
+
+def _check_extremes(name: str, block_tables: torch.Tensor, page_size: int, shortest: int, longest: int) -> None:
     capacity = block_tables.shape[1] * page_size
-    shortest, longest = torch.stack(lengths.aminmax()).tolist()
     if shortest < 0:
         raise ValueError(f"{name} has a negative length ({shortest})")
     if longest > capacity:
@@ -214,29 +218,30 @@ def _check_lengths(
     cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int, tables: torch.Tensor, page_size: int
 ) -> int:
     """Host-side validation of the varlen metadata, read in one transfer (each host read stalls the
-    caller until the GPU's queue drains); returns the longest q_len (sizes the grid)."""
+    caller until the GPU's queue drains) and checked as Python ints (torch ops on a few dozen
+    values cost more than the loop); returns the longest q_len (sizes the grid)."""
     metadata = cu_seqlens_q if seqlens_kv is None else torch.cat((cu_seqlens_q, seqlens_kv))
-    host = metadata.to("cpu", torch.int64)
+    host = metadata.to("cpu", torch.int64).tolist()
     starts = host[: cu_seqlens_q.shape[0]]
-    if int(starts[0]) != 0 or int(starts[-1]) != total:
+    if starts[0] != 0 or starts[-1] != total:
         raise ValueError(f"cu_seqlens_q must start at 0 and end at T={total}, got {starts[0]}..{starts[-1]}")
-    q_lens = starts[1:] - starts[:-1]
-    if bool((q_lens < 0).any()):
+    q_lens = [end - start for start, end in itertools.pairwise(starts)]
+    if any(n < 0 for n in q_lens):
         raise ValueError("cu_seqlens_q must be non-decreasing")
     kv_lens = q_lens
     if seqlens_kv is not None:
         kv_lens = host[cu_seqlens_q.shape[0] :]
-        if bool((kv_lens < 0).any()):
+        if any(n < 0 for n in kv_lens):
             raise ValueError("seqlens_kv must be >= 0")
-        bad = (kv_lens < q_lens) & (q_lens > 0) & (kv_lens > 0)
-        if bool(bad.any()):
-            index = int(bad.nonzero()[0])
-            raise ValueError(
-                f"seqlens_kv[{index}] = {int(kv_lens[index])} is shorter than its q_len {int(q_lens[index])}; "
-                "seqlens_kv counts every key including the new tokens"
-            )
-    check_capacity("seqlens_kv", tables, page_size, kv_lens)
-    return int(q_lens.max()) if q_lens.numel() else 0
+        for index, (kv_len, q_len) in enumerate(zip(kv_lens, q_lens, strict=True)):
+            if kv_len < q_len and q_len > 0 and kv_len > 0:
+                raise ValueError(
+                    f"seqlens_kv[{index}] = {kv_len} is shorter than its q_len {q_len}; "
+                    "seqlens_kv counts every key including the new tokens"
+                )
+    if kv_lens:
+        _check_extremes("seqlens_kv", tables, page_size, min(kv_lens), max(kv_lens))
+    return max(q_lens, default=0)
 
 
 def _check_common(

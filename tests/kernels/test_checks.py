@@ -92,6 +92,11 @@ def test_prefill_length_errors(px):
         _prefill(px, cu_seqlens_q=px.cu_seqlens_q.long())
     with pytest.raises(ValueError, match="cu_seqlens_q must start at 0 and end at T"):
         _prefill(px, cu_seqlens_q=torch.tensor([0, 6, 8], dtype=torch.int32))
+    total = px.q.shape[0]
+    with pytest.raises(ValueError, match="cu_seqlens_q must be non-decreasing"):
+        _prefill(px, cu_seqlens_q=torch.tensor([0, total + 2, total], dtype=torch.int32))
+    with pytest.raises(ValueError, match="seqlens_kv must be >= 0"):
+        _prefill(px, seqlens_kv=torch.tensor([-1, 3], dtype=torch.int32))
     with pytest.raises(ValueError, match=r"seqlens_kv\[0\] = 4 is shorter"):
         _prefill(px, seqlens_kv=torch.tensor([4, 3], dtype=torch.int32))
     with pytest.raises(ValueError, match="seqlens_kv must be"):

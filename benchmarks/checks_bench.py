@@ -1,0 +1,39 @@
+"""Host cost of paged_prefill's argument checks (CPU tensors: the checks only, no kernel, no GPU).
+
+    python benchmarks/checks_bench.py
+
+Prints microseconds per `check_prefill` call (best of 5 x 1000) for a 2- and a 16-sequence batch.
+On a GPU every microsecond here is spent after the call's host read of the lengths, with the GPU idle.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kernels.swa.checks import check_prefill
+from perfci.suite.inputs import prefill_inputs
+
+
+def main() -> None:
+    options = {"local_window": 1023, "global_window": 16, "causal": True, "softmax_scale": None, "k_scale": None,
+               "v_scale": None, "out": None}  # fmt: skip
+    for lengths in ([4096] * 2, [1024] * 16):
+        x = prefill_inputs(lengths, lengths, 32, 8, 128, 64)
+        args = (x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables)
+        for _ in range(200):
+            check_prefill(*args, **options)
+        rounds = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(1000):
+                check_prefill(*args, **options)
+            rounds.append((time.perf_counter() - start) * 1e3)
+        print(f"B={len(lengths)}: {min(rounds):.1f} us per call (best of 5 x 1000)")
+
+
+if __name__ == "__main__":
+    main()
