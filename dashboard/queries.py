@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from perfci.analysis.verdict import judge
 from perfci.store import models
 from perfci.store.ingest import unpack_samples
+from perfci.store.judge import timing_mode_column
 from perfci.store.queries import Filters, count_regressions, count_rows, environment_row
 from perfci.store.queries import regressions as stored_regressions
 
@@ -151,7 +152,7 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
             models.Result.median, models.Result.q1, models.Result.q3, models.Result.n_samples, models.Result.correct,
             models.Result.rel_err, type_coerce(models.Result.config, Text).label("config"),
             type_coerce(models.Result.telemetry, Text).label("telemetry"),
-            type_coerce(models.Result.metrics, Text).label("metrics"),
+            type_coerce(models.Result.metrics, Text).label("metrics"), timing_mode_column.label("timing"),
             models.Commit.sha, func.substr(models.Commit.message, 1, 120).label("message"), models.Commit.branch,
         )
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
@@ -173,7 +174,7 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
     return [{"result": r.id, "at": r.at.isoformat(), "status": r.status, "median": r.median, "q1": r.q1, "q3": r.q3,
              "n": r.n_samples, "correct": r.correct, "rel_err": r.rel_err, "config": json_value(r.config),
              "telemetry": json_value(r.telemetry), "roofline": json_value(r.metrics).get("roofline_fraction"),
-             "sha": r.sha, "message": (r.message or "").split("\n", 1)[0], "branch": r.branch}
+             "timing": r.timing, "sha": r.sha, "message": (r.message or "").split("\n", 1)[0], "branch": r.branch}
             for r in rows]  # fmt: skip
 
 

@@ -25,10 +25,10 @@ function drawTrend(element, data) {
   const describe = (textIndex) => escapeHtml(shortJson(JSON.parse(data.texts[textIndex])));
   const custom = keep.map((i) => [
     c.sha[i].slice(0, 10), escapeHtml(c.message[i]), describe(c.config[i]), describe(c.telemetry[i]), c.status[i],
-    c.n[i], c.sha[i],
+    c.n[i], escapeHtml(c.timing[i] || "not recorded"), c.sha[i],
   ]);
   const hover = "<b>%{customdata[0]}</b> %{customdata[1]}<br>median %{y:.4f} ms (%{customdata[5]} samples, %{customdata[4]})" +
-    "<br>config: %{customdata[2]}<br>telemetry: %{customdata[3]}<extra></extra>";
+    "<br>timing: %{customdata[6]}<br>config: %{customdata[2]}<br>telemetry: %{customdata[3]}<extra></extra>";
   const traces = [
     { x, y: pick("q1"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
     { x, y: pick("q3"), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.18)",

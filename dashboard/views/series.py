@@ -27,10 +27,10 @@ def chart_payload(points: list[dict[str, Any]], markers: list[dict[str, Any]]) -
             texts.append(json.dumps(value, sort_keys=True))
         return seen[id(value)]
 
-    columns: dict[str, list[Any]] = {name: [] for name in ("at", "median", "q1", "q3", "n", "status", "sha", "message",
-                                                            "config", "telemetry")}  # fmt: skip
+    plain = ("at", "median", "q1", "q3", "n", "status", "timing", "sha", "message")
+    columns: dict[str, list[Any]] = {name: [] for name in (*plain, "config", "telemetry")}
     for point in points:
-        for name in ("at", "median", "q1", "q3", "n", "status", "sha", "message"):
+        for name in plain:
             columns[name].append(point[name])
         columns["config"].append(text_id(point["config"]))
         columns["telemetry"].append(text_id(point["telemetry"]))

@@ -32,6 +32,7 @@ def populate(db_url: str) -> dict:
                     status=status if commit < 11 else status[:3])  # fmt: skip
         for result in data["results"]:
             result["metrics"].update(tflops=100.0, gbps=900.0, useful_flops=1e12, min_bytes=1e9)
+            result["timing"] = {"mode": "kernels"}
         data["run"]["environment"]["extra"] = {"ceilings": {"copy_gbps": 4000.0, "bf16_tflops": 700.0}}
         if commit == 9:
             data["run"]["commit"]["message"] = HOSTILE

@@ -26,6 +26,7 @@ def test_read_endpoints(client):
     assert series["total"] == 4 and len(series["items"]) == 2 and series["pages"] == 2
     one = as_json(client.get(f"/api/series/{series['items'][0]['id']}"))
     assert len(one["points"]) >= 11 and {"sha", "median", "q1", "q3", "config", "telemetry"} <= set(one["points"][0])
+    assert {point["timing"] for point in one["points"]} == {"kernels"}  # on hover: explains a step at a mode change
     assert one["points"][0]["at"] < one["points"][-1]["at"]
     assert len(as_json(client.get(f"/api/series/{series['items'][0]['id']}?last=3"))["points"]) == 3
     runs = as_json(client.get("/api/runs"))
@@ -73,6 +74,8 @@ def test_read_errors_are_json_naming_the_problem(client, path, status, needle):
 def test_post_a_run_stores_judges_and_is_idempotent(client):
     before = _counts(client)
     document = _doc(12, [1.2, 1.8, 3.0, 0.5], seed=12)
+    for result in document["results"]:
+        result["timing"] = {"mode": "kernels"}  # judged against the history timed the same way
     response = client.post("/api/runs", json=document, headers=auth())
     assert response.status_code == 201, response.data
     body = as_json(response)
