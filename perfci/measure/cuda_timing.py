@@ -89,7 +89,7 @@ def time_with_kernel_records(
             with record_function(CALL_LABEL):
                 fn()
         torch.cuda.synchronize()
-    samples = _busy_ms_per_call(profiler.events())
+    samples = busy_ms_per_call(profiler.events())
     if len(samples) != repetitions or min(samples) <= 0:
         raise RuntimeError(
             f"the profiler recorded GPU work for {len(samples)} of {repetitions} timed calls "
@@ -99,7 +99,7 @@ def time_with_kernel_records(
     return samples
 
 
-def _busy_ms_per_call(events: list) -> list[float]:
+def busy_ms_per_call(events: list) -> list[float]:
     """Per timed call, the summed durations of the GPU activities (kernels, copies, memsets) inside
     its span on the GPU timeline: the GPU-side twin of its ``record_function`` label, which runs
     from the call's first GPU activity to its last. Gaps inside the span (the GPU idling while the
