@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from perfci.analysis.verdict import judge
 from perfci.store import models
 from perfci.store.ingest import unpack_samples
-from perfci.store.judge import timing_mode_column
-from perfci.store.queries import Filters, count_regressions, count_rows, environment_row
+from perfci.store.queries import Filters, count_regressions, count_rows, environment_row, timing_mode_column
 from perfci.store.queries import regressions as stored_regressions
 
 

@@ -81,9 +81,9 @@ def default_config(
         return INTERPRETER_CONFIGS[0]
     if head_dim > 128:  # a 256-wide Q block and K/V stages of the larger tiles would overflow shared memory
         return KernelConfig(block_m=64, block_n=32, num_warps=4, num_stages=2)
-    band = UNBOUNDED if local_window is None else local_window
     if quantized:
         return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=2, tma=True, pack_gqa=True)
+    band = UNBOUNDED if local_window is None else local_window
     if band >= LONG_BAND:
         return KernelConfig(block_m=128, block_n=64, num_warps=4, num_stages=3, tma=True, pack_gqa=True)
     if band < SHORT_BAND:

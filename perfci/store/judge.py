@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
@@ -28,6 +28,7 @@ from perfci.analysis.verdict import judge
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
 from perfci.store.ingest import unpack_samples
+from perfci.store.queries import timing_mode, timing_mode_column
 
 HISTORY_WINDOW = 60
 GATING_KINDS = ("latency", "correctness", "missing")
@@ -59,18 +60,6 @@ class Point:
 
 POINT_COLUMNS = (models.Result.id, models.Result.series_id, models.Result.commit_id, models.Result.authored_at,
                  models.Result.status, models.Result.median, models.Commit.sha, models.Commit.branch)  # fmt: skip
-
-
-#: The timing mode of a result ("events", "graph", "kernels", "wall-clock"; "" when its document
-#: names none). A result is only judged against history timed the same way: the modes differ by
-#: L2 state and host overhead, so a case that changes mode would otherwise show a false step.
-timing_mode_column = func.coalesce(models.Result.extra[("result", "timing", "mode")].as_string(), "")
-
-
-def timing_mode(result: models.Result) -> str:
-    """The stored result's timing mode, as ``timing_mode_column`` reads it in SQL."""
-    timing = ((result.extra or {}).get("result") or {}).get("timing")
-    return str(timing.get("mode") or "") if isinstance(timing, dict) else ""
 
 
 def _point_query() -> Select[Any]:

@@ -10,6 +10,17 @@ from sqlalchemy.orm import Session, aliased
 
 from perfci.store import models
 
+#: The timing mode of a result ("events", "graph", "kernels", "wall-clock"; "" when its document
+#: names none). The judge compares a result only with history timed the same way: the modes differ by
+#: L2 state and host overhead, so a case that changes mode would otherwise show a false step.
+timing_mode_column = func.coalesce(models.Result.extra[("result", "timing", "mode")].as_string(), "")
+
+
+def timing_mode(result: models.Result) -> str:
+    """The stored result's timing mode, as ``timing_mode_column`` reads it in SQL."""
+    timing = ((result.extra or {}).get("result") or {}).get("timing")
+    return str(timing.get("mode") or "") if isinstance(timing, dict) else ""
+
 
 def series_history(session: Session, series_id: int, limit: int | None = None) -> list[Row[Any]]:
     """One series' results in commit order, oldest first: a range scan of ``ix_results_series_history``.
