@@ -79,7 +79,7 @@ def decode_kernel(args: argparse.Namespace) -> tuple[bytes, int]:
     types |= {name: "i32" for name in decode._decode_kernel.arg_names if name.startswith("stride")}
     constants = {"GROUP": 4, "GROUP_PAD": 16, "NUM_KV_HEADS": 8, "INTERLEAVE": False, "HEAD_DIM": 128, "BLOCK_D": 128,
                  "BLOCK_N": args.block_n, "SPLITS": 2, "PAGE": 128, "PAGE_ALIGNED": True, "QUANT": args.int8,
-                 "UPCAST": False}  # fmt: skip
+                 "UPCAST": False, "V_WORDS": args.int8}  # fmt: skip
     if not args.int8:
         constants |= {"KS": None, "VS": None}
     return compile_kernel(decode._decode_kernel, types, constants, args.warps, args.stages)

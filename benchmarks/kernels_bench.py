@@ -2,6 +2,7 @@
 
     python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep] [--rounds N]
         [--configs 64x64w4s3-tma,128x64w4s2-tma-pack]   # sweep only these
+        [--match int8,b64-kv16k]                          # cases whose name contains any of these
 
 Per case: our kernel's median time (GPU kernel time from CUPTI's records with L2 flushed, or
 CUDA-graph replay for microsecond decode cases; ``api_*`` fields also give the whole call timed
@@ -236,7 +237,7 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int, sweep_labels:
     return record
 
 
-def cases(only: str | None) -> list[Case]:
+def cases(only: str | None, match: list[str]) -> list[Case]:
     decode = [
         Case("decode/b8-kv1024-p32-l1023-g4", "decode", 8, 1024, 1023, 4, 32, graph=True),
         Case("decode/b32-kv4096-p128-l4095-g64", "decode", 32, 4096, 4095, 64, 128, graph=True),
@@ -261,7 +262,8 @@ def cases(only: str | None) -> list[Case]:
         Case("prefill/b4-q2k-prefix16k-p64-l4095-g4", "prefill", 4, 18432, 4095, 4, 64, q_len=2048, check="flex"),
         Case("prefill/b16-q1k-p16-l127-g4", "prefill", 16, 1024, 127, 4, 16, q_len=1024),
     ]
-    return [c for c in decode + prefill if only is None or c.op == only]
+    chosen = [c for c in decode + prefill if only is None or c.op == only]
+    return [c for c in chosen if not match or any(text in c.name for text in match)]
 
 
 def main() -> None:
@@ -270,6 +272,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["decode", "prefill"])
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per contender")
+    parser.add_argument("--match", default="", help="only cases whose name contains one of these (comma-separated)")
     parser.add_argument("--configs", default="", help="sweep only these, e.g. 64x64w4s3-tma,128x64w4s2-tma-pack")
     args = parser.parse_args()
     labels = {label for label in args.configs.split(",") if label}
@@ -283,7 +286,7 @@ def main() -> None:
               "ceilings": ceilings, "results": []}  # fmt: skip
     print(f"{report['device']}: copy {report['ceilings']['copy_gbps']:.0f} GB/s, "
           f"bf16 GEMM {report['ceilings']['bf16_tflops']:.0f} TFLOP/s", flush=True)  # fmt: skip
-    for case in cases(args.only):
+    for case in cases(args.only, [text for text in args.match.split(",") if text]):
         t0 = time.time()
         try:
             record = run_case(case, report["ceilings"], args.sweep or bool(labels), args.rounds, labels)

@@ -20,11 +20,16 @@ from kernels.swa.tiles import (
     MASK_FULL,
     NEG_BIG,
     KernelConfig,
+    int8_words,
+    int8_words_to_fp16,
     interpreted,
     kv_row_offsets,
     load_k_tile,
     load_v_tile,
+    load_v_words,
+    quantized_query,
     softmax_scores,
+    to_compute,
 )
 
 LOG2E = 1.4426950408889634
@@ -39,6 +44,10 @@ CUDA_CONFIGS = (
     KernelConfig(block_m=16, block_n=128, num_warps=4, num_stages=3),
     KernelConfig(block_m=16, block_n=32, num_warps=4, num_stages=2),
     KernelConfig(block_m=16, block_n=64, num_warps=8, num_stages=4),
+    # Two warps: a 64-token int8 tile issues 2170 instructions across its warps instead of 2644
+    # with four (fewer cross-warp softmax reductions and shared q fragments; kernel_sass.py).
+    KernelConfig(block_m=16, block_n=64, num_warps=2, num_stages=3),
+    KernelConfig(block_m=16, block_n=64, num_warps=2, num_stages=4),
 )
 INTERPRETER_CONFIGS = (
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1),
@@ -47,14 +56,14 @@ INTERPRETER_CONFIGS = (
 
 
 def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelConfig:
-    """Small pages: 32-token tiles stay inside a page; otherwise 64-token tiles, for int8 caches too
-    (GPU kernel time on an H200: 10% faster than the 128-token tiles chosen under event timing,
-    docs/perf/kernels.md). ``quantized`` stays in the signature: perfci's worker passes it."""
+    """Small pages: 32-token tiles stay inside a page; otherwise 64-token tiles (GPU kernel time on an
+    H200: 10% faster than 128-token tiles for int8 too, docs/perf/kernels.md). int8 caches take two
+    warps a program: 8% faster there (fifth session), where bf16 is the same either way."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
     if page_size <= 32:
         return CUDA_CONFIGS[2]
-    return CUDA_CONFIGS[0]
+    return CUDA_CONFIGS[4] if quantized else CUDA_CONFIGS[0]
 
 
 def choose_splits(
@@ -88,11 +97,17 @@ def _decode_kernel(
     GROUP: tl.constexpr, GROUP_PAD: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
     HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, SPLITS: tl.constexpr,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, QUANT: tl.constexpr, UPCAST: tl.constexpr,
+    V_WORDS: tl.constexpr,
 ):  # fmt: skip
     b = tl.program_id(0)
     kvh = tl.program_id(1)
     split = tl.program_id(2)
-    COMPUTE_DTYPE: tl.constexpr = tl.float32 if UPCAST else Q.dtype.element_ty
+    if UPCAST:
+        COMPUTE_DTYPE: tl.constexpr = tl.float32
+    elif QUANT:
+        COMPUTE_DTYPE: tl.constexpr = tl.float16
+    else:
+        COMPUTE_DTYPE: tl.constexpr = Q.dtype.element_ty
     kv_len = tl.load(SEQ + b)
     # A length the block table cannot hold (or a negative one) is never read: it poisons the row with NaN.
     bad_len = (kv_len > capacity) | (kv_len < 0)
@@ -112,9 +127,9 @@ def _decode_kernel(
         mask=g_mask[:, None] & d_mask[None, :], other=0.0,
     )  # fmt: skip
     if QUANT:
-        k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
-        q = q.to(tl.float32) * k_scale[None, :]
-    q = q.to(COMPUTE_DTYPE)
+        q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
+    else:
+        q = q.to(COMPUTE_DTYPE)
 
     p_query = kv_len - 1
     band_lo = (tl.maximum(p_query - local, 0) // BLOCK_N) * BLOCK_N
@@ -135,13 +150,16 @@ def _decode_kernel(
     acc = tl.zeros([GROUP_PAD, BLOCK_D], tl.float32)
     for t in range(t_lo, t_hi):
         start = tl.where(t < sink_tiles, t * BLOCK_N, band_lo + (t - sink_tiles) * BLOCK_N)
-        rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
+        rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks, QUANT)
         n = start + offs_n
         k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
         probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
                                             MASK_FULL, COMPUTE_DTYPE)  # fmt: skip
-        v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
-        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
+        if V_WORDS:
+            v = int8_words_to_fp16(load_v_words(V, head, rows, n, kv_len, BLOCK_D, HEAD_DIM))
+        else:
+            v = to_compute(load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask), COMPUTE_DTYPE)
+        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v)
 
     if SPLITS == 1:
         out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
@@ -244,7 +262,7 @@ def paged_decode_with_config(
         NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
         HEAD_DIM=head_dim, BLOCK_D=block_d, BLOCK_N=config.block_n, SPLITS=splits,
         PAGE=layout.page_size, PAGE_ALIGNED=layout.page_size % config.block_n == 0,
-        QUANT=layout.quantized, UPCAST=interpreted(q),
+        QUANT=layout.quantized, UPCAST=interpreted(q), V_WORDS=int8_words(v_cache),
         num_warps=config.num_warps, num_stages=config.num_stages,
     )  # fmt: skip
     if splits > 1:

@@ -26,7 +26,9 @@ from kernels.swa.tiles import (
     kv_row_offsets,
     load_k_tile,
     load_v_tile,
+    quantized_query,
     softmax_scores,
+    to_compute,
 )
 
 LOG2E = 1.4426950408889634
@@ -127,7 +129,7 @@ def _walk(
                 v = tl.where((n < kv_len)[:, None], v, 0.0)
         else:
             v = load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask)
-        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), v.to(COMPUTE_DTYPE))
+        acc = acc * alpha[:, None] + tl.dot(probs.to(COMPUTE_DTYPE), to_compute(v, COMPUTE_DTYPE))
     return acc, m_i, l_i
 
 
@@ -166,7 +168,12 @@ def _prefill_kernel(
         heads = kvh + g * NUM_KV_HEADS
     else:
         heads = kvh * GROUP + g
-    COMPUTE_DTYPE: tl.constexpr = tl.float32 if UPCAST else Q.dtype.element_ty
+    if UPCAST:
+        COMPUTE_DTYPE: tl.constexpr = tl.float32
+    elif QUANT:  # int8 tiles convert to fp16 in 1.25 instructions a value (tiles.int8_to_fp16)
+        COMPUTE_DTYPE: tl.constexpr = tl.float16
+    else:
+        COMPUTE_DTYPE: tl.constexpr = Q.dtype.element_ty
 
     offs_m = m0 + offs_r // PACK
     offs_n = tl.arange(0, BLOCK_N)
@@ -175,10 +182,10 @@ def _prefill_kernel(
     row_mask = offs_m < q_len
     q_ptrs = Q + (q_start + offs_m).to(tl.int64)[:, None] * stride_qt + heads[:, None] * stride_qh + offs_d[None, :]
     q = tl.load(q_ptrs, mask=row_mask[:, None] & d_mask[None, :], other=0.0)
-    if QUANT:  # fold the K channel scales into q: sum_d q_d (k_d s_d) = sum_d (q_d s_d) k_d
-        k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
-        q = q.to(tl.float32) * k_scale[None, :]
-    q = q.to(COMPUTE_DTYPE)
+    if QUANT:
+        q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
+    else:
+        q = q.to(COMPUTE_DTYPE)
 
     prefix = kv_len - q_len
     if CAUSAL:

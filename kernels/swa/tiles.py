@@ -51,9 +51,16 @@ def interpreted(tensor: torch.Tensor) -> bool:
 
 @triton.jit
 def kv_row_offsets(
-    bt_row, start, offs_n, kv_len, PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, stride_page, stride_slot
-):
-    """int64 element offsets of tokens ``start + offs_n`` (page base + slot), without the head term."""
+    bt_row, start, offs_n, kv_len, PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, stride_page, stride_slot,
+    HOIST: tl.constexpr = False,
+):  # fmt: skip
+    """int64 element offsets of tokens ``start + offs_n`` (page base + slot), without the head term.
+    ``HOIST`` (page-aligned tiles only) adds a loop-invariant per-row term to a scalar base: fewer
+    instructions per tile but more live registers, which pays in int8 decode only (docs/perf/kernels.md)."""
+    if PAGE_ALIGNED and HOIST:
+        page = tl.load(bt_row + start // PAGE).to(tl.int64)
+        base = page * stride_page + (start % PAGE) * stride_slot
+        return base + offs_n.to(tl.int64) * stride_slot
     n = start + offs_n
     if PAGE_ALIGNED:
         page = tl.load(bt_row + start // PAGE).to(tl.int64)
@@ -84,6 +91,96 @@ MASK_FULL = tl.constexpr(3)  # everything, including n < kv_len
 
 
 @triton.jit
+def int8_to_fp16(x):
+    """int8 -> fp16, exact, in 5 instructions per 4 values (xor 0x80 makes the byte u = x + 128; u
+    placed under the fp16 exponent of 1024 reads as 1024 + u; subtracting 1152 leaves x). Triton's own
+    int8 -> bf16 cast takes 8 per 4 and its int8 -> fp16 cast one I2F per value. GPU only."""
+    return tl.inline_asm_elementwise(
+        asm="""{
+        .reg .b32 u, hi, bias;
+        xor.b32 u, $2, 0x80808080;
+        mov.b32 hi, 0x64646464;
+        mov.b32 bias, 0x64806480;
+        prmt.b32 $0, u, hi, 0x4140;
+        prmt.b32 $1, u, hi, 0x4342;
+        sub.f16x2 $0, $0, bias;
+        sub.f16x2 $1, $1, bias;
+        }""",
+        constraints="=r,=r,r", args=[x], dtype=tl.float16, is_pure=True, pack=4,
+    )  # fmt: skip
+
+
+def int8_words(cache: torch.Tensor) -> bool:
+    """Whether an int8 cache can be read as int32 words of four channels (GPU only: the conversion
+    is inline PTX): every stride and the base address must be multiples of four bytes."""
+    return (
+        cache.dtype == torch.int8
+        and not interpreted(cache)
+        and all(stride % 4 == 0 for stride in cache.stride()[:-1])
+        and cache.shape[-1] % 4 == 0
+        and cache.data_ptr() % 4 == 0
+    )
+
+
+@triton.jit
+def load_v_words(V, head, rows, n, kv_len, BLOCK_D: tl.constexpr, HEAD_DIM: tl.constexpr):
+    """An int8 V tile as (BLOCK_N, BLOCK_D // 4) int32 words: loaded and converted in a row-major
+    layout, so Triton transposes it for the MMA as 16-bit values (``ldmatrix.trans``), not byte
+    by byte, as it does when the int8 tile itself feeds the dot."""
+    offs_w = tl.arange(0, BLOCK_D // 4)
+    words = V.to(tl.pointer_type(tl.int32)) + ((head + rows) >> 2)[:, None] + offs_w[None, :]
+    return tl.load(words, mask=(n < kv_len)[:, None] & (offs_w < HEAD_DIM // 4)[None, :], other=0)
+
+
+@triton.jit
+def int8_words_to_fp16(w):
+    """Four int8 packed in each int32 of ``w`` (..., W) -> fp16 (..., 4 W), in the same order."""
+    e0, e1, e2, e3 = tl.inline_asm_elementwise(
+        asm="""{
+        .reg .b32 u, hi, bias, lo01, lo23;
+        xor.b32 u, $4, 0x80808080;
+        mov.b32 hi, 0x64646464;
+        mov.b32 bias, 0x64806480;
+        prmt.b32 lo01, u, hi, 0x4140;
+        prmt.b32 lo23, u, hi, 0x4342;
+        sub.f16x2 lo01, lo01, bias;
+        sub.f16x2 lo23, lo23, bias;
+        mov.b32 {$0, $1}, lo01;
+        mov.b32 {$2, $3}, lo23;
+        }""",
+        constraints="=h,=h,=h,=h,r", args=[w], dtype=(tl.float16, tl.float16, tl.float16, tl.float16),
+        is_pure=True, pack=1,
+    )  # fmt: skip
+    x = tl.join(tl.join(e0, e2), tl.join(e1, e3))
+    return tl.reshape(x, (w.shape[0], w.shape[1] * 4))
+
+
+@triton.jit
+def to_compute(x, dtype: tl.constexpr):
+    """A K/V tile in the MMA's operand type: int8 tiles on the GPU go through :func:`int8_to_fp16`."""
+    if x.dtype == tl.int8 and dtype == tl.float16:
+        return int8_to_fp16(x)
+    else:
+        return x.to(dtype)
+
+
+@triton.jit
+def quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr, dtype: tl.constexpr):
+    """q for an int8 cache, in the MMA's operand type, and the softmax scale to use with it. The K
+    channel scales fold into q (sum_d q_d (k_d s_d) = sum_d (q_d s_d) k_d). fp16 operands hold int8
+    keys exactly and carry 3 more mantissa bits than bf16, but overflow past 65504: q is divided
+    by its largest magnitude and that factor moves into the softmax scale."""
+    k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+    q = q.to(tl.float32) * k_scale[None, :]
+    if dtype == tl.float16:
+        q_max = tl.max(tl.max(tl.abs(q), 1), 0)
+        norm = tl.where(q_max > 0, q_max, 1.0)
+        q = q / norm
+        qk_scale = qk_scale * norm
+    return q.to(dtype), qk_scale
+
+
+@triton.jit
 def softmax_scores(
     m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
 ):
@@ -91,7 +188,7 @@ def softmax_scores(
     the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions; ``MASK``
     says which comparisons this tile needs. The softmax scale is applied inside the exponent's
     fused multiply-add (scale > 0, so the row max commutes with it)."""
-    qk = tl.dot(q, k_t.to(COMPUTE_DTYPE))
+    qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
     if MASK == MASK_CAUSAL:
         qk = tl.where(n[None, :] <= p_rows[:, None], qk, float("-inf"))
     elif MASK == MASK_BAND:

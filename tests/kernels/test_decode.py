@@ -87,10 +87,31 @@ def test_int8_cache(splits):
     assert (out[2] == 0).all()
 
 
+def offset_view(cache: torch.Tensor, offset: int) -> torch.Tensor:
+    """The same values in a wider buffer, ``offset`` bytes in: strides of D + 4, a base address
+    ``offset`` past a 4-byte boundary."""
+    wide = torch.zeros(*cache.shape[:-1], cache.shape[-1] + 4, dtype=cache.dtype, device=cache.device)
+    view = wide[..., offset : offset + cache.shape[-1]]
+    view.copy_(cache)
+    return view
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_int8_cache_at_any_alignment_with_large_queries(offset):
+    """On the GPU an int8 V tile is read as 4-byte words only where every stride and the base allow
+    it, else byte by byte; queries of magnitude 1e4 must not overflow the fp16 MMA operands."""
+    x = decode_inputs([200, 64, 3], q_heads=8, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8, seed=7)
+    x.k_cache, x.v_cache = offset_view(x.k_cache, offset), offset_view(x.v_cache, offset)
+    x.q.mul_(1e4)
+    x.k_scale[1] *= 1e-3  # one head's keys far smaller than the other's
+    _check(x, local_window=60, global_window=4, splits=2)
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"n{c.block_n}w{c.num_warps}s{c.num_stages}")
 @pytest.mark.parametrize("splits", [1, 2, 5])
-def test_every_config_and_split_is_correct(config, splits):
-    x = decode_inputs([150, 33, 1], q_heads=8, kv_heads=2, head_dim=32, page_size=16, seed=4)
+@pytest.mark.parametrize("cache_dtype", [None, torch.int8], ids=["bf16", "int8"])
+def test_every_config_and_split_is_correct(config, splits, cache_dtype):
+    x = decode_inputs([150, 33, 1], q_heads=8, kv_heads=2, head_dim=32, page_size=16, cache_dtype=cache_dtype, seed=4)
     for windows in ((4, 20), (None, None), (0, 1)):
         out, ref = run_decode(x, config=config, splits=splits, global_window=windows[0], local_window=windows[1])
         assert_matches(out, ref, tolerance(x))

@@ -115,6 +115,14 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
     _check(x, local_window=20, global_window=4)
 
 
+def test_int8_cache_with_large_queries():
+    """Queries of magnitude 1e4 must not overflow the GPU's fp16 MMA operands (q is rescaled)."""
+    x = prefill_inputs([30, 17], [70, 17], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8)
+    x.q.mul_(1e4)
+    x.k_scale[0] *= 1e-3
+    _check(x, local_window=25, global_window=4)
+
+
 @pytest.mark.parametrize(
     "config",
     CONFIGS,
@@ -122,9 +130,11 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
         f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}{'tma' if c.tma else ''}{'pack' if c.pack_gqa else ''}"
     ),
 )
-def test_every_config_is_correct(config):
+@pytest.mark.parametrize("cache_dtype", [None, torch.int8], ids=["bf16", "int8"])
+def test_every_config_is_correct(config, cache_dtype):
     # head_dim 64 and page 64: the TMA configs take their TMA path
-    x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, seed=9)
+    x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, cache_dtype=cache_dtype,
+                       seed=9)  # fmt: skip
     for windows in ((4, 20), (None, None), (0, 1)):
         out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1])
         assert_matches(out, ref, tolerance(x))
