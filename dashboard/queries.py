@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session, aliased
 from perfci.analysis.verdict import judge
 from perfci.store import models
 from perfci.store.ingest import unpack_samples
-from perfci.store.queries import Filters, count_regressions, count_rows, environment_row, timing_mode_column
+from perfci.store.queries import (
+    Filters,
+    count_regressions,
+    count_rows,
+    environment_row,
+    timing_mode_column,
+    timing_mode_of,
+)
 from perfci.store.queries import regressions as stored_regressions
 
 
@@ -226,14 +233,15 @@ def _result_row(r: models.Result, case_: models.Case, env: models.Environment) -
 
 def commit_results(session: Session, commit: models.Commit) -> list[dict[str, Any]]:
     """Every result of the commit against its baseline (the series' previous result outside PR
-    runs), with the stored verdict when one was recorded; sorted by change, slowest first."""
+    runs, timed in the same mode), with the stored verdict when one was recorded; sorted by change,
+    slowest first."""
     previous = aliased(models.Result)
     previous_run = aliased(models.Run)
     base_id = (
         select(previous.id)
         .join(previous_run, previous_run.id == previous.run_id)
         .where(previous.series_id == models.Result.series_id, previous.authored_at < models.Result.authored_at,
-               previous_run.trigger != "pr")
+               previous_run.trigger != "pr", timing_mode_of(previous) == timing_mode_column)
         .order_by(previous.authored_at.desc(), previous.id.desc())
         .limit(1)
         .correlate(models.Result)

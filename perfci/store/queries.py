@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Row, Select, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, DateTime, Row, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from perfci.store import models
 
-#: The timing mode of a result ("events", "graph", "kernels", "wall-clock"; "" when its document
-#: names none). The judge compares a result only with history timed the same way: the modes differ by
-#: L2 state and host overhead, so a case that changes mode would otherwise show a false step.
-timing_mode_column = func.coalesce(models.Result.extra[("result", "timing", "mode")].as_string(), "")
+
+def timing_mode_of(result: type[models.Result]) -> ColumnElement[str]:
+    """SQL for the timing mode of ``result`` (the model or an alias of it): "events", "graph",
+    "kernels", "wall-clock", or "" when its document names none."""
+    return func.coalesce(result.extra[("result", "timing", "mode")].as_string(), "")
+
+
+#: The timing mode of a result. The judge and the dashboard's baselines compare a result only with
+#: history timed the same way: the modes differ by L2 state and host overhead, so a case that
+#: changes mode would otherwise show a false step.
+timing_mode_column = timing_mode_of(models.Result)
 
 
 def timing_mode(result: models.Result) -> str:

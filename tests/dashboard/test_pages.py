@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from tests.dashboard.conftest import HOSTILE, READ_TOKEN, WRITE_TOKEN, as_json
+from tests.dashboard.conftest import HOSTILE, READ_TOKEN, WRITE_TOKEN, as_json, auth
 from tests.factories import sha_for
+from tests.store.test_judge import _doc
 
 PAGES = ["/", "/series", "/series/1", "/series/1?last=5", "/regressions", "/regressions?status=all&order=newest",
          "/regressions?kind=correctness", "/compare", "/roofline", "/login", "/?op=paged_decode&dtype=bf16&q=case0",
@@ -48,6 +49,20 @@ def test_commit_page_compares_with_baselines_and_escapes_the_message(client):
     assert "latency" in html and "improvement" in html and sha_for("commit-7")[:10] in html
     # sorted by change, slowest first: case0 (+8%) before case1 (-10%)
     assert html.index("decode/bf16/case0") < html.index("decode/bf16/case1")
+
+
+def test_commit_page_baseline_is_timed_in_the_same_mode(client):
+    """A result timed another way than its series' history has no baseline on the commit page (as the
+    judge has none): the modes differ by L2 state and host overhead, so the change would be false."""
+    for index, mode in ((12, "events"), (13, "events")):
+        document = _doc(index, [1.0, 2.0, 3.0, 0.5], seed=index)
+        for result in document["results"]:
+            result["timing"] = {"mode": mode}
+        assert client.post("/api/runs", json=document, headers=auth()).status_code == 201
+    html = client.get(f"/commit/{sha_for('commit-12')}").data.decode()
+    assert html.count('<span class="muted">none</span>') == 4  # not commit-11's "kernels" results
+    html = client.get(f"/commit/{sha_for('commit-13')}").data.decode()
+    assert '<span class="muted">none</span>' not in html and html.count(f"<code>{sha_for('commit-12')[:10]}") >= 4
 
 
 def test_series_page_embeds_points_as_json_safely(client):
