@@ -1,15 +1,15 @@
-"""Is int8 decode bound by converting its tiles or by how its bytes sit in memory?
+"""Is int8 decode bound by converting its tiles or by their size in bytes?
 
 Usage (GPU): python benchmarks/decode_granularity.py --out decode-granularity.json [--rounds 3]
 
 Three decodes of B64 x kv16k, 32x8 heads, local window 4095 + 4 sinks, page 128, default configs and
-splits, timed by CUDA-graph replay in interleaved rounds:
-- bf16 cache, d128: 256-byte K/V rows per head, 2 KB apart (the reference);
-- bf16 cache, d64: the same bytes as int8 d128 in the same pattern (128-byte rows 1 KB apart), no
-  conversion;
-- int8 cache, d128: 128-byte rows 1 KB apart, converted to fp16 in the kernel.
-If bf16 d64 takes about half of bf16 d128, 128-byte rows stream as well as 256-byte ones and int8's
-shortfall is its conversion/latency; if bf16 d64 is as slow as int8 d128, the access pattern is.
+splits, timed by CUDA-graph replay in interleaved rounds. The cache is (page, KV head, slot, channel),
+so a 64-token tile of one KV head is contiguous:
+- bf16 cache, d128: 16 KB tiles (the reference);
+- bf16 cache, d64: 8 KB tiles, the same bytes as int8 d128, no conversion;
+- int8 cache, d128: 8 KB tiles, converted to fp16 in the kernel.
+If bf16 d64 takes about half of bf16 d128, half-size tiles stream as well as full ones and int8's
+shortfall is its conversion; if bf16 d64 is as slow as int8 d128, the tile size is.
 """
 
 from __future__ import annotations

@@ -212,14 +212,17 @@ class Problem:
     tables: torch.Tensor
     out: torch.Tensor | None
     max_q_len: int = 1
+    #: Prefill: per-sequence query and key counts as host ints (from the one host read of the checks).
+    q_lens: tuple[int, ...] = ()
+    kv_lens: tuple[int, ...] = ()
 
 
 def _check_lengths(
     cu_seqlens_q: torch.Tensor, seqlens_kv: torch.Tensor | None, total: int, tables: torch.Tensor, page_size: int
-) -> int:
+) -> tuple[list[int], list[int]]:
     """Host-side validation of the varlen metadata, read in one transfer (each host read stalls the
     caller until the GPU's queue drains) and checked as Python ints (torch ops on a few dozen
-    values cost more than the loop); returns the longest q_len (sizes the grid)."""
+    values cost more than the loop); returns the q and kv lengths (they size the grid)."""
     metadata = cu_seqlens_q if seqlens_kv is None else torch.cat((cu_seqlens_q, seqlens_kv))
     host = metadata.to("cpu", torch.int64).tolist()
     starts = host[: cu_seqlens_q.shape[0]]
@@ -241,7 +244,7 @@ def _check_lengths(
                 )
     if kv_lens:
         _check_extremes("seqlens_kv", tables, page_size, min(kv_lens), max(kv_lens))
-    return max(q_lens, default=0)
+    return q_lens, kv_lens
 
 
 def _check_common(
@@ -273,8 +276,9 @@ def check_prefill(
     checked_out = check_out(out, tuple(q.shape), q.dtype, q.device)
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be a bool, got {causal!r}")
-    max_q_len = _check_lengths(cu_seqlens_q, seqlens_kv, q.shape[0], tables, layout.page_size)
-    return Problem(q, layout, windows, scale, batch, tables, checked_out, max_q_len)
+    q_lens, kv_lens = _check_lengths(cu_seqlens_q, seqlens_kv, q.shape[0], tables, layout.page_size)
+    return Problem(q, layout, windows, scale, batch, tables, checked_out, max(q_lens, default=0), tuple(q_lens),
+                   tuple(kv_lens))  # fmt: skip
 
 
 def check_decode(

@@ -9,12 +9,15 @@ placed at position kv_len - 1 and no window.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import triton
 import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from kernels.swa.checks import UNBOUNDED, check_prefill
+from kernels.swa.dequant import DEQUANTIZE_BUDGET_BYTES, dequantized_cache, pages_contiguous, touched_pages
 from kernels.swa.tiles import (
     MASK_BAND,
     MASK_CAUSAL,
@@ -259,8 +262,11 @@ def paged_prefill_with_config(
     k_scale: torch.Tensor | None = None,
     v_scale: torch.Tensor | None = None,
     out: torch.Tensor | None = None,
+    dequantize: bool | None = None,
 ) -> torch.Tensor:
-    """:func:`paged_prefill` with an explicit launch config (benchmarks and config sweeps use it)."""
+    """:func:`paged_prefill` with an explicit launch config (benchmarks and config sweeps use it).
+    ``dequantize`` picks the int8 path: True converts the touched pages first (kernels.swa.dequant),
+    False converts each tile inside the kernel, None (default) converts first where it can."""
     problem = check_prefill(
         q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
         global_window=global_window, causal=causal, softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale,
@@ -273,6 +279,14 @@ def paged_prefill_with_config(
         return result
 
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
+    if layout.quantized and _two_step(q, k_cache, dequantize):
+        # int8 for bf16 queries: the touched pages once into a transient bf16 cache, then the bf16 kernel
+        config = config or default_config(q, head_dim, False, local)
+        pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, config.block_n)
+        if pages and (len(pages) * k_cache[0].numel() * 4 <= DEQUANTIZE_BUDGET_BYTES or dequantize):
+            k_cache, v_cache, tables = dequantized_cache(k_cache, v_cache, k_scale, v_scale, tables, pages, q.dtype)
+            k_scale = v_scale = None
+            layout = dataclasses.replace(layout, num_pages=len(pages), quantized=False)
     config = config or default_config(q, head_dim, layout.quantized, local)
     page_aligned = layout.page_size % config.block_n == 0
     use_tma = (
@@ -300,6 +314,14 @@ def paged_prefill_with_config(
         num_warps=config.num_warps, num_stages=config.num_stages,
     )  # fmt: skip
     return result
+
+
+def _two_step(q: torch.Tensor, k_cache: torch.Tensor, dequantize: bool | None) -> bool:
+    """Whether an int8 prefill dequantizes its pages first; an explicit request it cannot honour fails."""
+    possible = q.dtype == torch.bfloat16 and pages_contiguous(k_cache)
+    if dequantize and not possible:
+        raise ValueError("dequantize=True needs bfloat16 q and caches with contiguous pages; pass dequantize=None")
+    return possible if dequantize is None else dequantize
 
 
 def paged_prefill(

@@ -30,12 +30,12 @@ def assert_matches(out: torch.Tensor, ref: torch.Tensor, tol: float, rows: torch
     return rel
 
 
-def run_prefill(x: PagedInputs, config=None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+def run_prefill(x: PagedInputs, config=None, dequantize=None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
     """Kernel output (written into a NaN-poisoned buffer) and the float64 reference."""
     out = torch.full_like(x.q, float("nan"))
     paged_prefill_with_config(
         x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
-        config=config, out=out, **x.cache_kwargs(), **kwargs,
+        config=config, out=out, dequantize=dequantize, **x.cache_kwargs(), **kwargs,
     )  # fmt: skip
     ref = reference.paged_prefill(
         x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **x.cache_kwargs(), **kwargs

@@ -7,6 +7,9 @@ from dataclasses import replace
 import pytest
 import torch
 
+from kernels.swa import prefill as prefill_module
+from kernels.swa.checks import UNBOUNDED
+from kernels.swa.dequant import touched_pages
 from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config, gqa_pack
 from kernels.swa.tiles import KernelConfig
 from perfci.suite.inputs import prefill_inputs
@@ -115,6 +118,31 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
     _check(x, local_window=20, global_window=4)
 
 
+@pytest.mark.parametrize("dequantize", [False, True])
+@pytest.mark.parametrize("causal", [True, False])
+def test_int8_paths_on_chunked_prefill_with_long_prefixes(dequantize, causal):
+    """Both int8 paths agree with the reference where the two-step path converts only the sink and
+    window pages (a prefix far longer than the window) and where it converts every page (non-causal)."""
+    x = prefill_inputs([20, 7, 0], [300, 7, 40], q_heads=4, kv_heads=2, head_dim=32, page_size=16,
+                       cache_dtype=torch.int8, seed=3)  # fmt: skip
+    _check(x, local_window=30, global_window=5, causal=causal, dequantize=dequantize)
+
+
+def test_two_step_int8_pages_and_fallbacks(monkeypatch):
+    """Which pages the two-step path converts; fp16 queries and an exhausted budget take the fused path."""
+    # prefix 280, window 30, 16-key tiles: keys from 280 - 30 - 16 = 234 (page 14) and the sink page 0
+    assert touched_pages((20, 7, 0), (300, 7, 40), 16, 30, 5, 16) == [(0, 0), *((0, j) for j in range(14, 19)), (1, 0)]
+    assert touched_pages((4,), (40,), 16, UNBOUNDED, 0, 64) == [(0, 0), (0, 1), (0, 2)]  # non-causal: all
+    x = prefill_inputs([20, 7], [90, 7], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8,
+                       dtype=torch.float16)  # fmt: skip
+    with pytest.raises(ValueError, match="dequantize=True needs bfloat16 q"):
+        run_prefill(x, local_window=30, dequantize=True)
+    _check(x, local_window=30, global_window=2)  # fp16 q: the fused path
+    monkeypatch.setattr(prefill_module, "DEQUANTIZE_BUDGET_BYTES", 0)
+    y = prefill_inputs([20, 7], [90, 7], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8)
+    _check(y, local_window=30, global_window=2)  # over budget: the fused path
+
+
 def test_int8_cache_with_large_queries():
     """Queries of magnitude 1e4 must not overflow the GPU's fp16 MMA operands (q is rescaled)."""
     x = prefill_inputs([30, 17], [70, 17], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8)
@@ -130,13 +158,15 @@ def test_int8_cache_with_large_queries():
         f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}{'tma' if c.tma else ''}{'pack' if c.pack_gqa else ''}"
     ),
 )
-@pytest.mark.parametrize("cache_dtype", [None, torch.int8], ids=["bf16", "int8"])
-def test_every_config_is_correct(config, cache_dtype):
+@pytest.mark.parametrize(("cache_dtype", "dequantize"), [(None, None), (torch.int8, False), (torch.int8, True)],
+                         ids=["bf16", "int8-fused", "int8-two-step"])  # fmt: skip
+def test_every_config_is_correct(config, cache_dtype, dequantize):
     # head_dim 64 and page 64: the TMA configs take their TMA path
     x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, cache_dtype=cache_dtype,
                        seed=9)  # fmt: skip
     for windows in ((4, 20), (None, None), (0, 1)):
-        out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1])
+        out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1],
+                               dequantize=dequantize)  # fmt: skip
         assert_matches(out, ref, tolerance(x))
 
 
