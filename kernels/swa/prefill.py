@@ -279,7 +279,7 @@ def paged_prefill_with_config(
         return result
 
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
-    if layout.quantized and _two_step(q, k_cache, dequantize):
+    if layout.quantized and int8_path(q, k_cache, dequantize) == "two-step":
         # int8 for bf16 queries: the touched pages once into a transient bf16 cache, then the bf16 kernel
         config = config or default_config(q, head_dim, False, local)
         pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, config.block_n)
@@ -316,12 +316,14 @@ def paged_prefill_with_config(
     return result
 
 
-def _two_step(q: torch.Tensor, k_cache: torch.Tensor, dequantize: bool | None) -> bool:
-    """Whether an int8 prefill dequantizes its pages first; an explicit request it cannot honour fails."""
+def int8_path(q: torch.Tensor, k_cache: torch.Tensor, dequantize: bool | None = None) -> str:
+    """Which path an int8 prefill takes: "two-step" (pages dequantized first, then the bf16 kernel
+    and its config; a call whose touched pages exceed the budget still runs fused) or "fused"; an
+    explicit request it cannot honour fails."""
     possible = q.dtype == torch.bfloat16 and pages_contiguous(k_cache)
     if dequantize and not possible:
         raise ValueError("dequantize=True needs bfloat16 q and caches with contiguous pages; pass dequantize=None")
-    return possible if dequantize is None else dequantize
+    return "two-step" if (possible if dequantize is None else dequantize) else "fused"
 
 
 def paged_prefill(

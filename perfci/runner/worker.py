@@ -68,6 +68,10 @@ def _kernel_config(swa: Any, case: Any, x: Any) -> dict[str, Any]:
     try:
         if case.op == "paged_decode":
             config = swa.decode.default_config(x.q, case.page_size, case.cache == "int8")
+        elif case.cache == "int8" and hasattr(swa.prefill, "int8_path"):  # commits since the two-step path
+            path = swa.prefill.int8_path(x.q, x.k_cache)
+            config = swa.prefill.default_config(x.q, case.head_dim, path == "fused", case.local_window)
+            return {**config.as_dict(), "INT8_PATH": path}
         else:
             config = swa.prefill.default_config(x.q, case.head_dim, case.cache == "int8", case.local_window)
         return dict(config.as_dict())
