@@ -128,6 +128,14 @@ def test_int8_paths_on_chunked_prefill_with_long_prefixes(dequantize, causal):
     _check(x, local_window=30, global_window=5, causal=causal, dequantize=dequantize)
 
 
+def test_two_step_int8_with_a_row_strided_block_table():
+    """The dequantize kernel reads the caller's block table by its row stride and writes its own compact one."""
+    x = prefill_inputs([20, 7], [90, 7], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8)
+    rows, width = x.block_tables.shape
+    x.block_tables = torch.zeros(rows, width + 5, dtype=torch.int32, device=DEVICE)[:, :width].copy_(x.block_tables)
+    _check(x, local_window=30, global_window=2, dequantize=True)
+
+
 def test_two_step_int8_pages_and_fallbacks(monkeypatch):
     """Which pages the two-step path converts; fp16 queries and an exhausted budget take the fused path."""
     # prefix 280, window 30, 16-key tiles: keys from 280 - 30 - 16 = 234 (page 14) and the sink page 0
