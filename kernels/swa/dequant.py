@@ -4,7 +4,7 @@ transient bf16 cache, then run the bf16 prefill kernel on it.
 Why: prefill is compute-bound, and the fused int8 path converts every K/V tile in every program that
 reads it (TMA -> shared memory -> registers -> convert -> shared memory before each MMA), which left
 int8 prefill at 1.37x the bf16 time on an H200 (docs/perf/kernels.md). Converting each touched page
-once is one pass over 5 bytes per element (int8 read, bf16 written) before a kernel that runs at
+once is one pass over 3 bytes per element (1 read as int8, 2 written as bf16) before a kernel at
 bf16 speed. The price is transient memory, 4 bytes per touched (KV head, token, channel) for K and V
 together: above ``DEQUANTIZE_BUDGET_BYTES``, for fp16 queries (k x scale may overflow fp16) and for
 caches whose pages are not contiguous, the fused path runs instead.
