@@ -90,24 +90,35 @@ MASK_BAND = tl.constexpr(2)  # only the band's lower edge can fail: p - n <= L o
 MASK_FULL = tl.constexpr(3)  # everything, including n < kv_len
 
 
-@triton.jit
-def int8_to_fp16(x):
-    """int8 -> fp16, exact, in 5 instructions per 4 values (xor 0x80 makes the byte u = x + 128; u
-    placed under the fp16 exponent of 1024 reads as 1024 + u; subtracting 1152 leaves x). Triton's own
-    int8 -> bf16 cast takes 8 per 4 and its int8 -> fp16 cast one I2F per value. GPU only."""
-    return tl.inline_asm_elementwise(
-        asm="""{
-        .reg .b32 u, hi, bias;
-        xor.b32 u, $2, 0x80808080;
+def _int8x4_to_fp16x2(word: str, low: str, high: str) -> str:
+    """PTX: the four int8 of ``word`` -> fp16 pairs (bytes 0, 1) in ``low`` and (2, 3) in ``high``.
+    xor 0x80 makes each byte u = x + 128; u placed under the fp16 exponent of 1024 reads as 1024 + u;
+    subtracting 1152 leaves x, exactly. 5 instructions per 4 values: Triton's own int8 -> bf16 cast
+    takes 8 and its int8 -> fp16 cast one quarter-rate I2F per value. Needs registers u, hi, bias."""
+    return f"""
+        xor.b32 u, {word}, 0x80808080;
         mov.b32 hi, 0x64646464;
         mov.b32 bias, 0x64806480;
-        prmt.b32 $0, u, hi, 0x4140;
-        prmt.b32 $1, u, hi, 0x4342;
-        sub.f16x2 $0, $0, bias;
-        sub.f16x2 $1, $1, bias;
-        }""",
-        constraints="=r,=r,r", args=[x], dtype=tl.float16, is_pure=True, pack=4,
-    )  # fmt: skip
+        prmt.b32 {low}, u, hi, 0x4140;
+        prmt.b32 {high}, u, hi, 0x4342;
+        sub.f16x2 {low}, {low}, bias;
+        sub.f16x2 {high}, {high}, bias;"""
+
+
+_INT8X4_TO_FP16 = tl.constexpr("{ .reg .b32 u, hi, bias;" + _int8x4_to_fp16x2("$2", "$0", "$1") + " }")
+_INT32_TO_FP16X4 = tl.constexpr(
+    "{ .reg .b32 u, hi, bias, lo01, lo23;"
+    + _int8x4_to_fp16x2("$4", "lo01", "lo23")
+    + " mov.b32 {$0, $1}, lo01; mov.b32 {$2, $3}, lo23; }"
+)
+
+
+@triton.jit
+def int8_to_fp16(x):
+    """int8 -> fp16 with the PTX of :func:`_int8x4_to_fp16x2`, four values a call. GPU only."""
+    return tl.inline_asm_elementwise(
+        asm=_INT8X4_TO_FP16, constraints="=r,=r,r", args=[x], dtype=tl.float16, is_pure=True, pack=4
+    )
 
 
 def int8_words(cache: torch.Tensor) -> bool:
@@ -136,20 +147,8 @@ def load_v_words(V, head, rows, n, kv_len, BLOCK_D: tl.constexpr, HEAD_DIM: tl.c
 def int8_words_to_fp16(w):
     """Four int8 packed in each int32 of ``w`` (..., W) -> fp16 (..., 4 W), in the same order."""
     e0, e1, e2, e3 = tl.inline_asm_elementwise(
-        asm="""{
-        .reg .b32 u, hi, bias, lo01, lo23;
-        xor.b32 u, $4, 0x80808080;
-        mov.b32 hi, 0x64646464;
-        mov.b32 bias, 0x64806480;
-        prmt.b32 lo01, u, hi, 0x4140;
-        prmt.b32 lo23, u, hi, 0x4342;
-        sub.f16x2 lo01, lo01, bias;
-        sub.f16x2 lo23, lo23, bias;
-        mov.b32 {$0, $1}, lo01;
-        mov.b32 {$2, $3}, lo23;
-        }""",
-        constraints="=h,=h,=h,=h,r", args=[w], dtype=(tl.float16, tl.float16, tl.float16, tl.float16),
-        is_pure=True, pack=1,
+        asm=_INT32_TO_FP16X4, constraints="=h,=h,=h,=h,r", args=[w],
+        dtype=(tl.float16, tl.float16, tl.float16, tl.float16), is_pure=True, pack=1,
     )  # fmt: skip
     x = tl.join(tl.join(e0, e2), tl.join(e1, e3))
     return tl.reshape(x, (w.shape[0], w.shape[1] * 4))
