@@ -281,12 +281,14 @@ def paged_prefill_with_config(
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
     if layout.quantized and int8_path(q, k_cache, dequantize) == "two-step":
         # int8 for bf16 queries: the touched pages once into a transient bf16 cache, then the bf16 kernel
-        config = config or default_config(q, head_dim, False, local)
-        pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, config.block_n)
+        # with its config; over the budget the fused kernel keeps its own default config
+        bf16_config = config or default_config(q, head_dim, False, local)
+        pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, bf16_config.block_n)
         if pages and (len(pages) * k_cache[0].numel() * 4 <= DEQUANTIZE_BUDGET_BYTES or dequantize):
             k_cache, v_cache, tables = dequantized_cache(k_cache, v_cache, k_scale, v_scale, tables, pages, q.dtype)
             k_scale = v_scale = None
             layout = dataclasses.replace(layout, num_pages=len(pages), quantized=False)
+            config = bf16_config
     config = config or default_config(q, head_dim, layout.quantized, local)
     page_aligned = layout.page_size % config.block_n == 0
     use_tma = (
