@@ -32,9 +32,9 @@ TOOLS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
 
 def compile_kernel(
     fn, types: dict[str, str], constants: dict[str, object], warps: int, stages: int
-) -> tuple[bytes, int]:
-    """The cubin (and its shared memory) Triton would build on an H100/H200 for these argument
-    types and constexprs; pointers and strides marked 16-divisible, as Triton's launcher does."""
+) -> tuple[bytes, int, str]:
+    """The cubin, its shared memory and the TTGIR Triton would build on an H100/H200 for these
+    argument types and constexprs; pointers and strides marked 16-divisible, as Triton's launcher does."""
     names = list(fn.arg_names)
     signature = {name: types.get(name, "constexpr") for name in names}
     for name, value in constants.items():
@@ -46,10 +46,10 @@ def compile_kernel(
     kernel = triton.compile(
         source, target=GPUTarget("cuda", 90, 32), options={"num_warps": warps, "num_stages": stages}
     )
-    return kernel.asm["cubin"], kernel.metadata.shared
+    return kernel.asm["cubin"], kernel.metadata.shared, kernel.asm["ttgir"]
 
 
-def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int]:
+def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     kv = "i8" if args.int8 else "bf16"
     types = {"Q": "*bf16", "K": f"*{kv}", "V": f"*{kv}", "KS": "*fp32", "VS": "*fp32", "O": "*bf16",
              "CU_Q": "*i32", "SEQ_KV": "*i32", "BT": "*i32", "qk_scale": "fp32", "local": "i32",
@@ -71,7 +71,7 @@ def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int]:
     return compile_kernel(prefill._prefill_kernel, types, constants, args.warps, args.stages)
 
 
-def decode_kernel(args: argparse.Namespace) -> tuple[bytes, int]:
+def decode_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     kv = "i8" if args.int8 else "bf16"
     types = {"Q": "*bf16", "K": f"*{kv}", "V": f"*{kv}", "KS": "*fp32", "VS": "*fp32", "O": "*bf16", "SEQ": "*i32",
              "BT": "*i32", "M_WS": "*fp32", "L_WS": "*fp32", "ACC_WS": "*fp32", "qk_scale": "fp32", "local": "i32",
@@ -106,6 +106,16 @@ def loops(sass: str) -> list[tuple[int, collections.Counter]]:
     return found
 
 
+def pipeline_buffers(ttgir: str) -> list[str]:
+    """The shared-memory ring each software-pipelined load got: ``name: N x shape``. N is how many
+    tiles the loop keeps in flight (1 = the next tile is fetched while this one is used, no more);
+    ``num_stages`` alone does not say it, because a load whose address comes from another load
+    (the page table) spends one stage waiting for that."""
+    rings = re.findall(r"%(\w+?)(?:_\d+)? = ttg\.local_alloc : \(\) -> !ttg\.memdesc<(\d+)x([\dx]+)x(\w+),", ttgir)
+    # i64 rings are the TMA loads' mbarriers, not data
+    return [f"{name}: {depth} x {shape} {dtype}" for name, depth, shape, dtype in rings if dtype != "i64"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("op", choices=["prefill", "decode"])
@@ -117,7 +127,7 @@ def main() -> None:
     parser.add_argument("--tma", action="store_true")
     parser.add_argument("--pack", type=int, default=1, help="query heads per program (prefill)")
     args = parser.parse_args()
-    cubin, shared = (prefill_kernel if args.op == "prefill" else decode_kernel)(args)
+    cubin, shared, ttgir = (prefill_kernel if args.op == "prefill" else decode_kernel)(args)
     with tempfile.NamedTemporaryFile(suffix=".cubin") as file:
         file.write(cubin)
         file.flush()
@@ -127,6 +137,7 @@ def main() -> None:
     stack = re.search(r"STACK:(\d+)", usage)
     print(f"{args.op}: registers {registers.group(1) if registers else '?'}, stack {stack.group(1) if stack else '?'} "
           f"bytes, shared memory {shared} bytes")  # fmt: skip
+    print("  pipelined loads: " + ("; ".join(pipeline_buffers(ttgir)) or "none"))
     for count, ops in loops(sass):
         print(f"  loop: {count:5d} instructions/iteration  " + ", ".join(f"{k} {v}" for k, v in ops.most_common(10)))
 

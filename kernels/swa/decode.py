@@ -48,6 +48,15 @@ CUDA_CONFIGS = (
     # with four (fewer cross-warp softmax reductions and shared q fragments; kernel_sass.py).
     KernelConfig(block_m=16, block_n=64, num_warps=2, num_stages=3),
     KernelConfig(block_m=16, block_n=64, num_warps=2, num_stages=4),
+    # K/V tiles sit behind a page-table load, which takes one pipeline stage: stages 3 and 4 keep one
+    # tile in flight, 5 keeps two and 7 three (kernel_sass.py prints the rings).
+    KernelConfig(block_m=16, block_n=64, num_warps=2, num_stages=5),
+    KernelConfig(block_m=16, block_n=64, num_warps=2, num_stages=7),
+    KernelConfig(block_m=16, block_n=64, num_warps=4, num_stages=5),
+    KernelConfig(block_m=16, block_n=128, num_warps=4, num_stages=5),
+    KernelConfig(block_m=16, block_n=32, num_warps=2, num_stages=5),
+    KernelConfig(block_m=16, block_n=32, num_warps=2, num_stages=7),
+    KernelConfig(block_m=16, block_n=32, num_warps=4, num_stages=5),
 )
 INTERPRETER_CONFIGS = (
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1),
@@ -58,12 +67,13 @@ INTERPRETER_CONFIGS = (
 def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelConfig:
     """Small pages: 32-token tiles stay inside a page; otherwise 64-token tiles (GPU kernel time on an
     H200: 10% faster than 128-token tiles for int8 too, docs/perf/kernels.md). int8 caches take two
-    warps a program: 8% faster there (fifth session), where bf16 is the same either way."""
+    warps a program and keep two tiles in flight (five stages): 8% and 7% faster there (fifth and
+    sixth sessions); bf16 is the same with two warps and slower with five stages (fewer blocks an SM)."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
     if page_size <= 32:
         return CUDA_CONFIGS[2]
-    return CUDA_CONFIGS[4] if quantized else CUDA_CONFIGS[0]
+    return CUDA_CONFIGS[6] if quantized else CUDA_CONFIGS[0]
 
 
 def choose_splits(

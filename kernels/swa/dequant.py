@@ -48,14 +48,20 @@ def touched_pages(
 
 @triton.jit
 def _dequantize_pages_kernel(
-    K, V, KS, VS, K_OUT, V_OUT, SRC, stride_page,
+    K, V, KS, VS, K_OUT, V_OUT, BT, BT_OUT, PAIRS, stride_page, stride_bt, stride_bt_out,
     PAGE_ELEMS: tl.constexpr, HEAD_ELEMS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK: tl.constexpr,
 ):  # fmt: skip
-    """Page ``SRC[i]`` of the int8 caches, times the (KV head, channel) scales, into page i of the outputs."""
+    """Page (sequence b, index j) = ``PAIRS[i]`` of the int8 caches, times the (KV head, channel)
+    scales, into page i of the outputs; the first program of a page also writes i into the compact
+    block table at (b, j), so the host builds nothing but the pair list."""
     i = tl.program_id(0)
+    b = tl.load(PAIRS + 2 * i).to(tl.int64)
+    j = tl.load(PAIRS + 2 * i + 1)
+    if tl.program_id(1) == 0:
+        tl.store(BT_OUT + b * stride_bt_out + j, i)
+    src = tl.load(BT + b * stride_bt + j).to(tl.int64) * stride_page
     offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < PAGE_ELEMS
-    src = tl.load(SRC + i).to(tl.int64) * stride_page
     dst = i.to(tl.int64) * PAGE_ELEMS
     scale = (offs // HEAD_ELEMS) * HEAD_DIM + offs % HEAD_DIM  # a page is (KV head, slot, channel)
     k = tl.load(K + src + offs, mask=mask, other=0).to(tl.float32) * tl.load(KS + scale, mask=mask, other=0.0)
@@ -69,18 +75,17 @@ def dequantized_cache(
     tables: torch.Tensor, pages: list[tuple[int, int]], dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
     """The listed pages as a compact ``dtype`` cache, and a block table into it (entries of pages not
-    listed are 0: the kernel never reads them)."""
+    listed are 0: the kernel never reads them). Host work: the pair list, one copy of it to the
+    device and the allocations (it runs after the checks' host read, while the GPU waits)."""
     _, heads, page_size, dim = k_cache.shape
-    where = torch.tensor(pages, dtype=torch.int64).reshape(-1, 2)
-    host_tables = torch.zeros(tuple(tables.shape), dtype=torch.int32)
-    host_tables[where[:, 0], where[:, 1]] = torch.arange(len(pages), dtype=torch.int32)
-    where = where.to(tables.device)
-    sources = tables[where[:, 0], where[:, 1]].contiguous()
+    pairs = torch.tensor([index for page in pages for index in page], dtype=torch.int32).to(tables.device)
+    compact_tables = torch.zeros(tuple(tables.shape), dtype=torch.int32, device=tables.device)
     k_out = torch.empty((len(pages), heads, page_size, dim), dtype=dtype, device=k_cache.device)
     v_out = torch.empty_like(k_out)
     page_elems = page_size * heads * dim
     _dequantize_pages_kernel[(len(pages), triton.cdiv(page_elems, BLOCK))](
-        k_cache, v_cache, k_scale.float().contiguous(), v_scale.float().contiguous(), k_out, v_out, sources,
-        k_cache.stride(0), PAGE_ELEMS=page_elems, HEAD_ELEMS=page_size * dim, HEAD_DIM=dim, BLOCK=BLOCK,
+        k_cache, v_cache, k_scale.float().contiguous(), v_scale.float().contiguous(), k_out, v_out, tables,
+        compact_tables, pairs, k_cache.stride(0), tables.stride(0), compact_tables.stride(0),
+        PAGE_ELEMS=page_elems, HEAD_ELEMS=page_size * dim, HEAD_DIM=dim, BLOCK=BLOCK,
     )  # fmt: skip
-    return k_out, v_out, host_tables.to(tables.device)
+    return k_out, v_out, compact_tables
