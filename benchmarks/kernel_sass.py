@@ -63,7 +63,7 @@ def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     constants = {"GROUP": 4, "PACK": args.pack, "NUM_KV_HEADS": 8, "INTERLEAVE": False, "HEAD_DIM": 128,
                  "BLOCK_D": 128, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n, "PAGE": 64,
                  "PAGE_ALIGNED": True, "CAUSAL": True, "HAS_SEQ_KV": True, "QUANT": args.int8, "UPCAST": False,
-                 "USE_TMA": args.tma}  # fmt: skip
+                 "USE_TMA": args.tma, "BLOCK_S": min(16, args.block_n)}  # fmt: skip
     if not args.tma:
         constants |= {"DESC_K": None, "DESC_V": None}
     if not args.int8:

@@ -65,6 +65,8 @@ INTERPRETER_CONFIGS = (
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=True),
     KernelConfig(block_m=32, block_n=16, num_warps=4, num_stages=1, pack_gqa=True),
     KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=True, pack_gqa=True),
+    # 32-key tiles: sink tiles (16 keys) narrower than the band's, as on the GPU
+    KernelConfig(block_m=16, block_n=32, num_warps=4, num_stages=1, tma=True),
 )
 
 
@@ -94,6 +96,13 @@ def default_config(
     if band < SHORT_BAND:
         return KernelConfig(block_m=256, block_n=64, num_warps=8, num_stages=3, tma=True, pack_gqa=True)
     return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=2, tma=True)
+
+
+def sink_block(sinks: int, block_n: int) -> int:
+    """Width of the sink tiles: the fewest keys (a power of two, 16 at least: the MMA's smallest
+    N) that cover the sinks, at most ``block_n``. G = 4 or 16 sinks then cost a 16-key tile per
+    program instead of a 64-key one, most of it masked."""
+    return min(block_n, max(16, triton.next_power_of_2(max(sinks, 1))))
 
 
 def gqa_pack(group: int, block_m: int) -> int:
@@ -144,7 +153,7 @@ def _prefill_kernel(
     GROUP: tl.constexpr, PACK: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
     HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, CAUSAL: tl.constexpr, HAS_SEQ_KV: tl.constexpr,
-    QUANT: tl.constexpr, UPCAST: tl.constexpr, USE_TMA: tl.constexpr,
+    QUANT: tl.constexpr, UPCAST: tl.constexpr, USE_TMA: tl.constexpr, BLOCK_S: tl.constexpr,
 ):  # fmt: skip
     # A program's BLOCK_M rows are BLOCK_P query positions x PACK query heads of one KV head
     # (row r: position r // PACK, head r % PACK), so each K/V tile it loads serves PACK heads.
@@ -221,9 +230,13 @@ def _prefill_kernel(
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     # Sink tiles lie wholly before the band (band_lo >= BLOCK_N when there are any), so their keys
     # at or past G are out of every window and their keys below G are causally visible: a band mask.
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi, offs_n, kv_len,
-                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+    # They are BLOCK_S keys wide (a few sinks do not pay for a whole BLOCK_N tile), loaded through
+    # pointers when narrower than the TMA descriptors' tile.
+    SINK_TMA: tl.constexpr = USE_TMA and BLOCK_S == BLOCK_N
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi,
+                          tl.arange(0, BLOCK_S), kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp,
+                          stride_ks, PAGE, PAGE_ALIGNED, BLOCK_S, MASK_BAND, COMPUTE_DTYPE, SINK_TMA,
+                          NUM_KV_HEADS)  # fmt: skip
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n, kv_len,
                           offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
                           PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
@@ -312,7 +325,7 @@ def paged_prefill_with_config(
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
         PAGE=layout.page_size, PAGE_ALIGNED=page_aligned,
         CAUSAL=causal, HAS_SEQ_KV=seqlens_kv is not None, QUANT=layout.quantized, UPCAST=interpreted(q),
-        USE_TMA=use_tma,
+        USE_TMA=use_tma, BLOCK_S=sink_block(sinks, config.block_n),
         num_warps=config.num_warps, num_stages=config.num_stages,
     )  # fmt: skip
     return result

@@ -10,7 +10,7 @@ import torch
 from kernels.swa import prefill as prefill_module
 from kernels.swa.checks import UNBOUNDED
 from kernels.swa.dequant import touched_pages
-from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config, gqa_pack
+from kernels.swa.prefill import CUDA_CONFIGS, INTERPRETER_CONFIGS, default_config, gqa_pack, sink_block
 from kernels.swa.tiles import KernelConfig
 from perfci.suite.inputs import prefill_inputs
 from tests.kernels.helpers import DEVICE, assert_matches, prefill_written_rows, run_prefill, tolerance
@@ -172,10 +172,20 @@ def test_every_config_is_correct(config, cache_dtype, dequantize):
     # head_dim 64 and page 64: the TMA configs take their TMA path
     x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, cache_dtype=cache_dtype,
                        seed=9)  # fmt: skip
-    for windows in ((4, 20), (None, None), (0, 1)):
+    # sinks (G) of 4, 16 and 20 take sink tiles narrower than most configs' key tiles
+    for windows in ((4, 20), (16, 3), (20, 30), (None, None), (0, 1)):
         out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1],
                                dequantize=dequantize)  # fmt: skip
         assert_matches(out, ref, tolerance(x))
+
+
+SINK_WIDTHS = [(0, 64, 16), (1, 64, 16), (4, 64, 16), (16, 64, 16), (17, 64, 32), (64, 64, 64), (100, 64, 64),
+               (4, 16, 16)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sinks", "block_n", "width"), SINK_WIDTHS)
+def test_sink_tiles_are_as_narrow_as_the_sinks_allow(sinks, block_n, width):
+    assert sink_block(sinks, block_n) == width
 
 
 def test_deterministic():
