@@ -1,6 +1,7 @@
 """Compile the SWA kernels for Hopper (sm_90a) on a machine without a GPU and count what they issue.
 
     python benchmarks/kernel_sass.py prefill [--int8] [--block-m 64 --block-n 64 --warps 4 --stages 3 --tma --pack 4]
+        [--long-band]
     python benchmarks/kernel_sass.py decode [--int8] [--block-n 64 --warps 4 --stages 3]
 
 Prints registers per thread and stack (spill) bytes from the cubin, shared memory, and for each loop
@@ -63,7 +64,7 @@ def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     constants = {"GROUP": 4, "PACK": args.pack, "NUM_KV_HEADS": 8, "INTERLEAVE": False, "HEAD_DIM": 128,
                  "BLOCK_D": 128, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n, "PAGE": 64,
                  "PAGE_ALIGNED": True, "CAUSAL": True, "HAS_SEQ_KV": True, "QUANT": args.int8, "UPCAST": False,
-                 "USE_TMA": args.tma, "BLOCK_S": min(16, args.block_n)}  # fmt: skip
+                 "USE_TMA": args.tma, "BLOCK_S": min(16, args.block_n), "SPLIT_BAND": args.long_band}  # fmt: skip
     if not args.tma:
         constants |= {"DESC_K": None, "DESC_V": None}
     if not args.int8:
@@ -126,6 +127,7 @@ def main() -> None:
     parser.add_argument("--stages", type=int, default=3)
     parser.add_argument("--tma", action="store_true")
     parser.add_argument("--pack", type=int, default=1, help="query heads per program (prefill)")
+    parser.add_argument("--long-band", action="store_true", help="prefill: a walk per mask kind (bands >= 2048)")
     args = parser.parse_args()
     cubin, shared, ttgir = (prefill_kernel if args.op == "prefill" else decode_kernel)(args)
     with tempfile.NamedTemporaryFile(suffix=".cubin") as file:

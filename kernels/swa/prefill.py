@@ -21,6 +21,7 @@ from kernels.swa.dequant import DEQUANTIZE_BUDGET_BYTES, dequantized_cache, page
 from kernels.swa.tiles import (
     MASK_BAND,
     MASK_CAUSAL,
+    MASK_EDGES,
     MASK_FULL,
     MASK_NONE,
     NEG_BIG,
@@ -98,6 +99,13 @@ def default_config(
     return KernelConfig(block_m=64, block_n=64, num_warps=4, num_stages=2, tma=True)
 
 
+def split_band(local: int) -> bool:
+    """Whether the band is walked as one loop per mask kind rather than one loop with a masking
+    branch. One loop fills the K/V pipeline once per program: 4-7% faster on bands of 127 and
+    1023 keys (H200, docs/perf/kernels.md), and up to 6% slower on 4095-key bands."""
+    return local >= LONG_BAND
+
+
 def sink_block(sinks: int, block_n: int) -> int:
     """Width of the sink tiles: the fewest keys (a power of two, 16 at least: the MMA's smallest
     N) that cover the sinks, at most ``block_n``. G = 4 or 16 sinks then cost a 16-key tile per
@@ -117,12 +125,13 @@ def gqa_pack(group: int, block_m: int) -> int:
 @triton.jit
 def _walk(
     acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
-    p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
+    p_rows, local, sinks, qk_scale, stride_kp, stride_ks, clear_lo, clear_hi,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASK: tl.constexpr,
     COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr,
 ):  # fmt: skip
-    """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says."""
-    # Only the diagonal and the fully masked ranges can end in a tile that reaches past kv_len.
+    """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says (MASK_EDGES: every
+    tile outside [clear_lo, clear_hi), which every row sees whole)."""
+    # Only the diagonal and the fully masked walks can hold a tile that reaches past kv_len.
     PAST_KV_LEN: tl.constexpr = (MASK == MASK_CAUSAL) | (MASK == MASK_FULL)
     for start in range(lo, hi, BLOCK_N):
         n = start + offs_n
@@ -134,7 +143,7 @@ def _walk(
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
         probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
-                                            MASK, COMPUTE_DTYPE)  # fmt: skip
+                                            MASK, COMPUTE_DTYPE, (start < clear_lo) | (start >= clear_hi))  # fmt: skip
         if USE_TMA:
             v = DESC_V.load([row, 0])
             if PAST_KV_LEN:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
@@ -154,6 +163,7 @@ def _prefill_kernel(
     HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, CAUSAL: tl.constexpr, HAS_SEQ_KV: tl.constexpr,
     QUANT: tl.constexpr, UPCAST: tl.constexpr, USE_TMA: tl.constexpr, BLOCK_S: tl.constexpr,
+    SPLIT_BAND: tl.constexpr,
 ):  # fmt: skip
     # A program's BLOCK_M rows are BLOCK_P query positions x PACK query heads of one KV head
     # (row r: position r // PACK, head r % PACK), so each K/V tile it loads serves PACK heads.
@@ -208,10 +218,10 @@ def _prefill_kernel(
         p_rows = tl.full([BLOCK_M], 0, tl.int32) + kv_len - 1
         p0 = kv_len - 1
         p1 = kv_len - 1
-    # Key ranges, in tiles: sinks [0, sink_hi); the band's lower edge [band_lo, mid_lo), where only
-    # rows' windows can exclude keys; [mid_lo, mid_hi), seen whole by every row; the diagonal
-    # [mid_hi, hi), where only causality can exclude keys. Where the band is narrower than the block
-    # the lower edge reaches past the keys every row sees causally (full_hi) and is masked fully.
+    # Key ranges, in tiles: sinks [0, sink_hi); the band [band_lo, hi), of which [mid_lo, mid_hi) is
+    # seen whole by every row (inside every row's window and causally visible to all) and needs no
+    # mask; the band's lower edge before it and the diagonal after it are masked. Where the band is
+    # narrower than the block the lower edge reaches past the keys every row sees causally (full_hi).
     hi = p1 + 1
     band_lo = (tl.maximum(p0 - local, 0) // BLOCK_N) * BLOCK_N
     band_lo = tl.minimum(band_lo, (hi // BLOCK_N) * BLOCK_N)
@@ -220,8 +230,6 @@ def _prefill_kernel(
     full_hi = (tl.minimum(p0 + 1, kv_len) // BLOCK_N) * BLOCK_N  # ...and causally
     mid_lo = tl.maximum(band_lo, full_lo)
     mid_hi = tl.maximum(mid_lo, full_hi)
-    left_hi = tl.minimum(mid_lo, hi)
-    edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
 
     head = kvh.to(tl.int64) * stride_kh
     bt_row = BT + b.to(tl.int64) * stride_bt
@@ -235,20 +243,38 @@ def _prefill_kernel(
     SINK_TMA: tl.constexpr = USE_TMA and BLOCK_S == BLOCK_N
     acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi,
                           tl.arange(0, BLOCK_S), kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp,
-                          stride_ks, PAGE, PAGE_ALIGNED, BLOCK_S, MASK_BAND, COMPUTE_DTYPE, SINK_TMA,
+                          stride_ks, 0, 0, PAGE, PAGE_ALIGNED, BLOCK_S, MASK_BAND, COMPUTE_DTYPE, SINK_TMA,
                           NUM_KV_HEADS)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n, kv_len,
-                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n, kv_len,
-                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n, kv_len,
-                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n, kv_len,
-                          offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks,
-                          PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+    if SPLIT_BAND:
+        # Long bands: a walk per mask kind (lower edge, fully masked left part, middle, diagonal), each
+        # loop paying only for the comparisons its tiles can fail.
+        left_hi = tl.minimum(mid_lo, hi)
+        edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n,
+                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n,
+                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n,
+                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n,
+                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA,
+                              NUM_KV_HEADS)  # fmt: skip
+    else:
+        # Shorter bands: the band up to the last whole tile of keys as one loop, so its K/V pipeline
+        # fills once per program; the tiles outside [mid_lo, mid_hi) take the full mask in a branch.
+        # A tile that reaches past kv_len (only the last query blocks see one) is walked on its own.
+        tail_lo = tl.maximum(band_lo, tl.minimum(hi, (kv_len // BLOCK_N) * BLOCK_N))
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, tail_lo, offs_n,
+                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, mid_lo,
+                              mid_hi, PAGE, PAGE_ALIGNED, BLOCK_N, MASK_EDGES, COMPUTE_DTYPE, USE_TMA,
+                              NUM_KV_HEADS)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, tail_lo, hi, offs_n,
+                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
 
     out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
     if QUANT:
@@ -325,7 +351,7 @@ def paged_prefill_with_config(
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
         PAGE=layout.page_size, PAGE_ALIGNED=page_aligned,
         CAUSAL=causal, HAS_SEQ_KV=seqlens_kv is not None, QUANT=layout.quantized, UPCAST=interpreted(q),
-        USE_TMA=use_tma, BLOCK_S=sink_block(sinks, config.block_n),
+        USE_TMA=use_tma, BLOCK_S=sink_block(sinks, config.block_n), SPLIT_BAND=split_band(local),
         num_warps=config.num_warps, num_stages=config.num_stages,
     )  # fmt: skip
     return result

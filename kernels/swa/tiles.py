@@ -88,6 +88,7 @@ MASK_NONE = tl.constexpr(0)  # every row sees every key of the tile
 MASK_CAUSAL = tl.constexpr(1)  # only n <= p can fail (diagonal tiles)
 MASK_BAND = tl.constexpr(2)  # only the band's lower edge can fail: p - n <= L or n < G (and sink tiles)
 MASK_FULL = tl.constexpr(3)  # everything, including n < kv_len
+MASK_EDGES = tl.constexpr(4)  # MASK_FULL on the tiles flagged ``edge`` (a runtime branch), none on the rest
 
 
 def _int8x4_to_fp16x2(word: str, low: str, high: str) -> str:
@@ -181,14 +182,21 @@ def quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr
 
 @triton.jit
 def softmax_scores(
-    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr
-):
+    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
+    edge=False,
+):  # fmt: skip
     """Scores of one KV tile and the online-softmax bookkeeping: returns (p, alpha, m_new, l_new);
     the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions; ``MASK``
-    says which comparisons this tile needs. The softmax scale is applied inside the exponent's
-    fused multiply-add (scale > 0, so the row max commutes with it)."""
+    says which comparisons this tile needs (``edge``: whether a MASK_EDGES tile is masked). The
+    softmax scale is applied inside the exponent's fused multiply-add (scale > 0, so the row max
+    commutes with it)."""
     qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
-    if MASK == MASK_CAUSAL:
+    if MASK == MASK_EDGES:
+        if edge:
+            visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
+            visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
+            qk = tl.where(visible, qk, float("-inf"))
+    elif MASK == MASK_CAUSAL:
         qk = tl.where(n[None, :] <= p_rows[:, None], qk, float("-inf"))
     elif MASK == MASK_BAND:
         qk = tl.where((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks), qk, float("-inf"))

@@ -30,9 +30,12 @@ def _check(x, **kwargs):
 WINDOWS = [(None, None), (None, 5), (3, None), (0, 9), (0, None), (4, 9), (64, 9), (200, 9)]
 
 
+@pytest.mark.parametrize("split_band", [False, True], ids=["one-band-loop", "walk-per-mask"])
 @pytest.mark.parametrize(("global_window", "local_window"), WINDOWS)
-def test_window_combinations_chunked_and_ragged(global_window, local_window):
-    # prefix > 0 (chunked), prefix 0, q_len 1, an empty sequence, kv_len < G for some
+def test_window_combinations_chunked_and_ragged(global_window, local_window, split_band, monkeypatch):
+    # prefix > 0 (chunked), prefix 0, q_len 1, an empty sequence, kv_len < G for some; both ways of
+    # walking the band (the band length picks one: prefill.split_band)
+    monkeypatch.setattr(prefill_module, "split_band", lambda local: split_band)
     x = prefill_inputs([23, 40, 1, 0], [70, 40, 9, 0], q_heads=4, kv_heads=2, head_dim=32, page_size=16)
     _check(x, local_window=local_window, global_window=global_window)
 
