@@ -1,9 +1,12 @@
-"""Host cost of paged_prefill's argument checks (CPU tensors: the checks only, no kernel, no GPU).
+"""Host cost of paged_prefill's argument checks and of the two-step int8 path's page list (CPU only:
+no kernel, no GPU).
 
     python benchmarks/checks_bench.py
 
-Prints microseconds per `check_prefill` call (best of 5 x 1000) for a 2- and a 16-sequence batch.
-On a GPU every microsecond here is spent after the call's host read of the lengths, with the GPU idle.
+Prints microseconds per `check_prefill` call (best of 5 x 1000) for a 2- and a 16-sequence batch,
+then per `dequant.touched_pages` call plus its flat int32 tensor (what the two-step path copies to
+the GPU) for batches from 128 to 65,536 pages (best of 5). On a GPU every microsecond here is spent
+after the call's host read of the lengths, with the GPU idle.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import torch
+
 from kernels.swa.checks import check_prefill
+from kernels.swa.dequant import touched_pages
 from perfci.suite.inputs import prefill_inputs
 
 
@@ -33,6 +39,18 @@ def main() -> None:
                 check_prefill(*args, **options)
             rounds.append((time.perf_counter() - start) * 1e3)
         print(f"B={len(lengths)}: {min(rounds):.1f} us per call (best of 5 x 1000)")
+    # (batch, tokens per sequence, page size): the kernels_bench prefill shapes, then long batches of small pages
+    for batch, tokens, page in ((2, 4096, 64), (16, 1024, 64), (64, 16384, 16), (8, 131072, 16)):
+        lengths = (tokens,) * batch
+        calls = max(1, 20000 // (batch * tokens // page))
+        rounds = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(calls):
+                pages = touched_pages(lengths, lengths, page, 1023, 16, 64)
+                torch.from_numpy(pages.reshape(-1))
+            rounds.append((time.perf_counter() - start) * 1e6 / calls)
+        print(f"page list B={batch} x {tokens}, pages of {page} ({len(pages)} pages): {min(rounds):.1f} us per call")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ caches whose pages are not contiguous, the fused path runs instead.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import triton
 import triton.language as tl
@@ -29,21 +30,23 @@ def pages_contiguous(cache: torch.Tensor) -> bool:
 
 def touched_pages(
     q_lens: tuple[int, ...], kv_lens: tuple[int, ...], page_size: int, local: int, sinks: int, block_n: int
-) -> list[tuple[int, int]]:
-    """(sequence, page index) of every page the prefill kernel can read with key tiles of ``block_n``:
-    the sink tiles, and every tile from ``block_n`` keys below the first query's window to the last
-    key (a program's band starts at its first row's window, rounded down to a tile). ``local`` is
-    huge when unbounded or non-causal, ``sinks`` 0 when there are none."""
-    pages = []
-    for b, (q_len, kv_len) in enumerate(zip(q_lens, kv_lens, strict=True)):
-        if q_len <= 0 or kv_len <= 0:
-            continue
-        count = triton.cdiv(kv_len, page_size)
-        first = max(0, kv_len - q_len - local - block_n) // page_size
-        sink_end = min(first, triton.cdiv(triton.cdiv(sinks, block_n) * block_n, page_size))
-        pages.extend((b, j) for j in range(sink_end))
-        pages.extend((b, j) for j in range(first, count))
-    return pages
+) -> np.ndarray:
+    """(sequence, page index) rows, int32 ``(P, 2)``, of every page the prefill kernel can read with
+    key tiles of ``block_n``: the sink tiles, and every tile from ``block_n`` keys below the first
+    query's window to the last key (a program's band starts at its first row's window, rounded down
+    to a tile). ``local`` is huge when unbounded or non-causal, ``sinks`` 0 when there are none.
+    Array arithmetic, not a Python loop: 65k pages (B64 x 16k, pages of 16) took 12.5 ms of host
+    time a call as a list of tuples, while the GPU waits."""
+    q = np.asarray(q_lens, dtype=np.int64)
+    kv = np.asarray(kv_lens, dtype=np.int64)
+    live = (q > 0) & (kv > 0)
+    first = np.maximum(kv - q - local - block_n, 0) // page_size
+    sink_end = np.where(live, np.minimum(first, triton.cdiv(triton.cdiv(sinks, block_n) * block_n, page_size)), 0)
+    per_sequence = sink_end + np.where(live, -(-kv // page_size) - first, 0)
+    sequence = np.repeat(np.arange(len(q)), per_sequence)
+    offset = np.arange(len(sequence)) - np.repeat(np.cumsum(per_sequence) - per_sequence, per_sequence)
+    page = np.where(offset < sink_end[sequence], offset, first[sequence] + offset - sink_end[sequence])
+    return np.stack([sequence, page], axis=1).astype(np.int32)
 
 
 @triton.jit
@@ -72,13 +75,13 @@ def _dequantize_pages_kernel(
 
 def dequantized_cache(
     k_cache: torch.Tensor, v_cache: torch.Tensor, k_scale: torch.Tensor, v_scale: torch.Tensor,
-    tables: torch.Tensor, pages: list[tuple[int, int]], dtype: torch.dtype,
+    tables: torch.Tensor, pages: np.ndarray, dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
     """The listed pages as a compact ``dtype`` cache, and a block table into it (entries of pages not
     listed are 0: the kernel never reads them). Host work: the pair list, one copy of it to the
     device and the allocations (it runs after the checks' host read, while the GPU waits)."""
     _, heads, page_size, dim = k_cache.shape
-    pairs = torch.tensor([index for page in pages for index in page], dtype=torch.int32).to(tables.device)
+    pairs = torch.from_numpy(pages.reshape(-1)).to(tables.device)
     compact_tables = torch.zeros(tuple(tables.shape), dtype=torch.int32, device=tables.device)
     k_out = torch.empty((len(pages), heads, page_size, dim), dtype=dtype, device=k_cache.device)
     v_out = torch.empty_like(k_out)

@@ -327,7 +327,7 @@ def paged_prefill_with_config(
         # with its config; over the budget the fused kernel keeps its own default config
         bf16_config = config or default_config(q, head_dim, False, local)
         pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, bf16_config.block_n)
-        if pages and (len(pages) * k_cache[0].numel() * 4 <= DEQUANTIZE_BUDGET_BYTES or dequantize):
+        if len(pages) and (len(pages) * k_cache[0].numel() * 4 <= DEQUANTIZE_BUDGET_BYTES or dequantize):
             k_cache, v_cache, tables = dequantized_cache(k_cache, v_cache, k_scale, v_scale, tables, pages, q.dtype)
             k_scale = v_scale = None
             layout = dataclasses.replace(layout, num_pages=len(pages), quantized=False)

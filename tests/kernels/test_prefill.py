@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kernels.swa import prefill as prefill_module
 from kernels.swa.checks import UNBOUNDED
@@ -139,11 +142,42 @@ def test_two_step_int8_with_a_row_strided_block_table():
     _check(x, local_window=30, global_window=2, dequantize=True)
 
 
+def _pairs(pages) -> list[tuple[int, int]]:
+    return [tuple(row) for row in pages.tolist()]
+
+
+def _touched_pages_one_by_one(q_lens, kv_lens, page_size, local, sinks, block_n) -> list[tuple[int, int]]:
+    """The page list as a loop over sequences and pages says it (the oracle for the array version)."""
+    pages = []
+    for b, (q_len, kv_len) in enumerate(zip(q_lens, kv_lens, strict=True)):
+        if q_len <= 0 or kv_len <= 0:
+            continue
+        first = max(0, kv_len - q_len - local - block_n) // page_size
+        sink_end = min(first, -(-(-(-sinks // block_n) * block_n) // page_size))
+        pages += [(b, j) for j in range(sink_end)] + [(b, j) for j in range(first, -(-kv_len // page_size))]
+    return pages
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lengths=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 600)), max_size=6),
+    page_size=st.sampled_from([1, 4, 16, 64]), local=st.one_of(st.integers(0, 700), st.just(UNBOUNDED)),
+    sinks=st.integers(0, 100), block_n=st.sampled_from([16, 32, 64]),
+)  # fmt: skip
+def test_touched_pages_match_a_page_by_page_walk(lengths, page_size, local, sinks, block_n):
+    q_lens = tuple(q for q, _ in lengths)
+    kv_lens = tuple(q + prefix for q, prefix in lengths)
+    pages = touched_pages(q_lens, kv_lens, page_size, local, sinks, block_n)
+    assert pages.dtype == np.int32 and pages.shape[1:] == (2,)
+    assert _pairs(pages) == _touched_pages_one_by_one(q_lens, kv_lens, page_size, local, sinks, block_n)
+
+
 def test_two_step_int8_pages_and_fallbacks(monkeypatch):
     """Which pages the two-step path converts; fp16 queries and an exhausted budget take the fused path."""
     # prefix 280, window 30, 16-key tiles: keys from 280 - 30 - 16 = 234 (page 14) and the sink page 0
-    assert touched_pages((20, 7, 0), (300, 7, 40), 16, 30, 5, 16) == [(0, 0), *((0, j) for j in range(14, 19)), (1, 0)]
-    assert touched_pages((4,), (40,), 16, UNBOUNDED, 0, 64) == [(0, 0), (0, 1), (0, 2)]  # non-causal: all
+    assert _pairs(touched_pages((20, 7, 0), (300, 7, 40), 16, 30, 5, 16)) == [(0, 0), *((0, j) for j in range(14, 19)),
+                                                                               (1, 0)]  # fmt: skip
+    assert _pairs(touched_pages((4,), (40,), 16, UNBOUNDED, 0, 64)) == [(0, 0), (0, 1), (0, 2)]  # non-causal: all
     x = prefill_inputs([20, 7], [90, 7], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8,
                        dtype=torch.float16)  # fmt: skip
     with pytest.raises(ValueError, match="dequantize=True needs bfloat16 q"):
