@@ -181,6 +181,15 @@ def quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr
 
 
 @triton.jit
+def _full_mask(qk, n, kv_len, p_rows, local, sinks):
+    """Scores of keys ``n`` that rows at ``p_rows`` may not see set to -inf: causality, kv_len,
+    and the window unless the key is a sink (swa-kernels.md section 1)."""
+    visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
+    visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
+    return tl.where(visible, qk, float("-inf"))
+
+
+@triton.jit
 def softmax_scores(
     m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
     edge=False,
@@ -193,17 +202,13 @@ def softmax_scores(
     qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
     if MASK == MASK_EDGES:
         if edge:
-            visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
-            visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
-            qk = tl.where(visible, qk, float("-inf"))
+            qk = _full_mask(qk, n, kv_len, p_rows, local, sinks)
     elif MASK == MASK_CAUSAL:
         qk = tl.where(n[None, :] <= p_rows[:, None], qk, float("-inf"))
     elif MASK == MASK_BAND:
         qk = tl.where((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks), qk, float("-inf"))
     elif MASK == MASK_FULL:
-        visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
-        visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
-        qk = tl.where(visible, qk, float("-inf"))
+        qk = _full_mask(qk, n, kv_len, p_rows, local, sinks)
     m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
     alpha = tl.math.exp2(m_i - m_new)
     p = tl.math.exp2(qk * qk_scale - m_new[:, None])
