@@ -3,6 +3,7 @@
     python benchmarks/kernels_bench.py --out results.json [--only decode|prefill] [--sweep] [--rounds N]
         [--configs 64x64w4s3-tma,128x64w4s2-tma-pack]   # sweep only these
         [--match int8,b64-kv16k]                          # cases whose name contains any of these
+        [--fused-int8]                                    # int8 prefill converts in the kernel, not first
 
 Per case: our kernel's median time (GPU kernel time from CUPTI's records with L2 flushed, or
 CUDA-graph replay for microsecond decode cases; ``api_*`` fields also give the whole call timed
@@ -108,7 +109,7 @@ def inputs_for(case: Case) -> PagedInputs:
                           cache_dtype=cache_dtype, device="cuda")  # fmt: skip
 
 
-def kernel_call(x: PagedInputs, case: Case, config=None):
+def kernel_call(x: PagedInputs, case: Case, config=None, dequantize: bool | None = None):
     out = torch.empty_like(x.q)
     kwargs = {"local_window": case.local, "global_window": case.sinks, "k_scale": x.k_scale, "v_scale": x.v_scale,
               "out": out, "config": config}  # fmt: skip
@@ -116,7 +117,7 @@ def kernel_call(x: PagedInputs, case: Case, config=None):
         return lambda: decode_mod.paged_decode_with_config(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables,
                                                            **kwargs), out  # fmt: skip
     return lambda: prefill_mod.paged_prefill_with_config(
-        x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **kwargs
+        x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, dequantize=dequantize, **kwargs
     ), out  # fmt: skip
 
 
@@ -163,14 +164,17 @@ def sm_clock_mhz() -> int | None:
         return None
 
 
-def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int, sweep_labels: set[str]) -> dict:
+def run_case(
+    case: Case, ceilings: dict, sweep: bool, rounds: int, sweep_labels: set[str], dequantize: bool | None = None
+) -> dict:
     torch.manual_seed(0)
     x = inputs_for(case)
     mode = "graph" if case.graph else "kernels"
-    fn, out = kernel_call(x, case)
+    fn, out = kernel_call(x, case, dequantize=dequantize)
     fn()
     torch.cuda.synchronize()
-    record: dict = {"case": case.name, "op": case.op, "mode": mode, "params": case.__dict__ | {"notes": None}}
+    record: dict = {"case": case.name, "op": case.op, "mode": mode, "params": case.__dict__ | {"notes": None},
+                    "int8_prefill_path": "fused" if dequantize is False else "default"}  # fmt: skip
     if case.check == "reference":
         ref_fn = reference.paged_decode if case.op == "decode" else reference.paged_prefill
         args = (x.seqlens,) if case.op == "decode" else (x.cu_seqlens_q, x.seqlens_kv)
@@ -191,7 +195,7 @@ def run_case(case: Case, ceilings: dict, sweep: bool, rounds: int, sweep_labels:
         for config in configs:
             if sweep_labels and config.label not in sweep_labels:
                 continue
-            call, call_out = kernel_call(x, case, config)
+            call, call_out = kernel_call(x, case, config, dequantize)
             try:  # a config that fails to compile is a result, not a crash
                 call()
                 sweep_entries[config] = {"config": config.as_dict(),
@@ -274,6 +278,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per contender")
     parser.add_argument("--match", default="", help="only cases whose name contains one of these (comma-separated)")
     parser.add_argument("--configs", default="", help="sweep only these, e.g. 64x64w4s3-tma,128x64w4s2-tma-pack")
+    parser.add_argument("--fused-int8", action="store_true", help="int8 prefill: the fused kernel (dequantize=False)")
     args = parser.parse_args()
     labels = {label for label in args.configs.split(",") if label}
     known = {config.label for config in decode_mod.CUDA_CONFIGS + prefill_mod.CUDA_CONFIGS}
@@ -289,7 +294,8 @@ def main() -> None:
     for case in cases(args.only, [text for text in args.match.split(",") if text]):
         t0 = time.time()
         try:
-            record = run_case(case, report["ceilings"], args.sweep or bool(labels), args.rounds, labels)
+            record = run_case(case, report["ceilings"], args.sweep or bool(labels), args.rounds, labels,
+                              False if args.fused_int8 else None)  # fmt: skip
         except Exception as error:
             record = {"case": case.name, "error": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}
         record["wall_s"] = time.time() - t0

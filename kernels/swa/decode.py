@@ -29,6 +29,8 @@ from kernels.swa.tiles import (
     load_v_words,
     quantized_query,
     softmax_scores,
+    split_query,
+    split_scores,
     to_compute,
 )
 
@@ -118,6 +120,8 @@ def _decode_kernel(
         COMPUTE_DTYPE: tl.constexpr = tl.float16
     else:
         COMPUTE_DTYPE: tl.constexpr = Q.dtype.element_ty
+    # int8 keys meet q on int8 tensor cores (the MMA's K dimension is 32 at least); V still converts
+    SPLIT_Q: tl.constexpr = QUANT and BLOCK_D >= 32
     kv_len = tl.load(SEQ + b)
     # A length the block table cannot hold (or a negative one) is never read: it poisons the row with NaN.
     bad_len = (kv_len > capacity) | (kv_len < 0)
@@ -136,7 +140,10 @@ def _decode_kernel(
         Q + b.to(tl.int64) * stride_qb + heads[:, None] * stride_qh + offs_d[None, :],
         mask=g_mask[:, None] & d_mask[None, :], other=0.0,
     )  # fmt: skip
-    if QUANT:
+    if SPLIT_Q:
+        q, q_lo, qk_scale = split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM,
+                                        tl.float32 if UPCAST else tl.int8)  # fmt: skip
+    elif QUANT:
         q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
     else:
         q = q.to(COMPUTE_DTYPE)
@@ -163,8 +170,11 @@ def _decode_kernel(
         rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks, QUANT)
         n = start + offs_n
         k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
-                                            MASK_FULL, COMPUTE_DTYPE)  # fmt: skip
+        if SPLIT_Q:
+            qk = split_scores(q, q_lo, k_t)
+        else:
+            qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
+        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK_FULL)
         if V_WORDS:
             v = int8_words_to_fp16(load_v_words(V, head, rows, n, kv_len, BLOCK_D, HEAD_DIM))
         else:

@@ -32,6 +32,8 @@ from kernels.swa.tiles import (
     load_v_tile,
     quantized_query,
     softmax_scores,
+    split_query,
+    split_scores,
     to_compute,
 )
 
@@ -128,13 +130,14 @@ def gqa_pack(group: int, block_m: int) -> int:
 
 @triton.jit
 def _walk(
-    acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
+    acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
     p_rows, local, sinks, qk_scale, stride_kp, stride_ks, clear_lo, clear_hi,
     PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASK: tl.constexpr,
-    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr, SPLIT_Q: tl.constexpr,
 ):  # fmt: skip
     """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says (MASK_EDGES: every
-    tile outside [clear_lo, clear_hi), which every row sees whole)."""
+    tile outside [clear_lo, clear_hi), which every row sees whole). ``SPLIT_Q``: q and q_lo are
+    tiles.split_query's int8 parts and K tiles stay int8."""
     # Only the diagonal and the fully masked walks can hold a tile that reaches past kv_len.
     PAST_KV_LEN: tl.constexpr = (MASK == MASK_CAUSAL) | (MASK == MASK_FULL)
     for start in range(lo, hi, BLOCK_N):
@@ -146,8 +149,12 @@ def _walk(
         else:
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale,
-                                            MASK, COMPUTE_DTYPE, (start < clear_lo) | (start >= clear_hi))  # fmt: skip
+        if SPLIT_Q:
+            qk = split_scores(q, q_lo, k_t)
+        else:
+            qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
+        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK,
+                                                (start < clear_lo) | (start >= clear_hi))  # fmt: skip
         if USE_TMA:
             v = DESC_V.load([row, 0])
             if PAST_KV_LEN:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
@@ -208,10 +215,17 @@ def _prefill_kernel(
     row_mask = offs_m < q_len
     q_ptrs = Q + (q_start + offs_m).to(tl.int64)[:, None] * stride_qt + heads[:, None] * stride_qh + offs_d[None, :]
     q = tl.load(q_ptrs, mask=row_mask[:, None] & d_mask[None, :], other=0.0)
-    if QUANT:
-        q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
+    # int8 keys meet q on int8 tensor cores (the MMA's K dimension is 32 at least); V still converts
+    SPLIT_Q: tl.constexpr = QUANT and BLOCK_D >= 32
+    if SPLIT_Q:
+        q, q_lo, qk_scale = split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM,
+                                        tl.float32 if UPCAST else tl.int8)  # fmt: skip
     else:
-        q = q.to(COMPUTE_DTYPE)
+        if QUANT:
+            q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
+        else:
+            q = q.to(COMPUTE_DTYPE)
+        q_lo = q
 
     prefix = kv_len - q_len
     if CAUSAL:
@@ -245,40 +259,44 @@ def _prefill_kernel(
     # They are BLOCK_S keys wide (a few sinks do not pay for a whole BLOCK_N tile), loaded through
     # pointers when narrower than the TMA descriptors' tile.
     SINK_TMA: tl.constexpr = USE_TMA and BLOCK_S == BLOCK_N
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi,
+    acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi,
                           tl.arange(0, BLOCK_S), kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp,
                           stride_ks, 0, 0, PAGE, PAGE_ALIGNED, BLOCK_S, MASK_BAND, COMPUTE_DTYPE, SINK_TMA,
-                          NUM_KV_HEADS)  # fmt: skip
+                          NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
     if SPLIT_BAND:
         # Long bands: a walk per mask kind (lower edge, fully masked left part, middle, diagonal), each
         # loop paying only for the comparisons its tiles can fail.
         left_hi = tl.minimum(mid_lo, hi)
         edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n,
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n,
                               kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA,
+                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n,
                               kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA,
+                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n,
                               kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n,
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA,
+                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n,
                               kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
                               PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS)  # fmt: skip
+                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
     else:
         # Shorter bands: the band up to the last whole tile of keys as one loop, so its K/V pipeline
         # fills once per program; the tiles outside [mid_lo, mid_hi) take the full mask in a branch.
         # A tile that reaches past kv_len (only the last query blocks see one) is walked on its own.
         tail_lo = tl.maximum(band_lo, tl.minimum(hi, (kv_len // BLOCK_N) * BLOCK_N))
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, tail_lo, offs_n,
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, tail_lo, offs_n,
                               kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, mid_lo,
                               mid_hi, PAGE, PAGE_ALIGNED, BLOCK_N, MASK_EDGES, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, K, V, DESC_K, DESC_V, head, kvh, bt_row, tail_lo, hi, offs_n,
+                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, tail_lo, hi, offs_n,
                               kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA, NUM_KV_HEADS)  # fmt: skip
+                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA,
+                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
 
     out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
     if QUANT:

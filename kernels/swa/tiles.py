@@ -180,6 +180,40 @@ def quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr
     return q.to(dtype), qk_scale
 
 
+#: :func:`split_query`'s low part counts steps of 1/254 of the high part's step: |lo| <= 127.
+LO_STEPS = tl.constexpr(254)
+
+
+@triton.jit
+def split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr, dtype: tl.constexpr):
+    """q for int8 keys multiplied on int8 tensor cores, so no K tile is converted: q (times the K
+    channel scales) = step * (hi + lo / 254) with integer hi, lo in [-127, 127] and step = max|q| / 127.
+    The error is at most step / 508 a channel: for any q of D <= 128 channels no more than fp16's
+    rounding of q (max|q| <= sqrt(D) * rms(q)). Returns hi, lo in ``dtype`` (int8 on the GPU; fp32 under
+    the interpreter, which holds the same integers) and the softmax scale for :func:`split_scores`."""
+    k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+    q = q.to(tl.float32) * k_scale[None, :]
+    q_max = tl.max(tl.max(tl.abs(q), 1), 0)
+    step = tl.where(q_max > 0, q_max / 127.0, 1.0)
+    x = q / step
+    hi = tl.floor(x + 0.5)
+    lo = tl.floor((x - hi) * LO_STEPS + 0.5)
+    return hi.to(dtype), lo.to(dtype), qk_scale * step / LO_STEPS
+
+
+@triton.jit
+def split_scores(q_hi, q_lo, k_t):
+    """Unscaled scores of int8 keys ``k_t`` for :func:`split_query`'s parts: hi.k * 254 + lo.k, exact
+    in int32 (|hi.k| <= 127 * 127 * 128). Under the interpreter the same integers in fp32 (the dots are
+    exact below 2^24; the sum rounds like the GPU's one int32 -> fp32 conversion)."""
+    if q_hi.dtype == tl.int8:
+        acc = tl.dot(q_hi, k_t, out_dtype=tl.int32) * LO_STEPS
+        return tl.dot(q_lo, k_t, acc, out_dtype=tl.int32).to(tl.float32)
+    else:
+        k = k_t.to(tl.float32)
+        return tl.dot(q_hi, k) * LO_STEPS + tl.dot(q_lo, k)
+
+
 @triton.jit
 def _full_mask(qk, n, kv_len, p_rows, local, sinks):
     """Scores of keys ``n`` that rows at ``p_rows`` may not see set to -inf: causality, kv_len,
@@ -190,16 +224,12 @@ def _full_mask(qk, n, kv_len, p_rows, local, sinks):
 
 
 @triton.jit
-def softmax_scores(
-    m_i, l_i, q, k_t, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
-    edge=False,
-):  # fmt: skip
-    """Scores of one KV tile and the online-softmax bookkeeping: returns (p, alpha, m_new, l_new);
-    the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query positions; ``MASK``
-    says which comparisons this tile needs (``edge``: whether a MASK_EDGES tile is masked). The
-    softmax scale is applied inside the exponent's fused multiply-add (scale > 0, so the row max
-    commutes with it)."""
-    qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
+def softmax_scores(m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK: tl.constexpr, edge=False):
+    """The online-softmax bookkeeping of one KV tile's unscaled scores ``qk``: returns (p, alpha,
+    m_new, l_new); the caller finishes with ``acc * alpha + p @ v``. ``p_rows`` are the query
+    positions; ``MASK`` says which comparisons this tile needs (``edge``: whether a MASK_EDGES tile
+    is masked). The softmax scale is applied inside the exponent's fused multiply-add (scale > 0, so
+    the row max commutes with it)."""
     if MASK == MASK_EDGES:
         if edge:
             qk = _full_mask(qk, n, kv_len, p_rows, local, sinks)

@@ -87,6 +87,21 @@ def test_int8_cache(splits):
     assert (out[2] == 0).all()
 
 
+@pytest.mark.parametrize("head_dim", [16, 64])
+def test_int8_keys_keep_the_query_precision(head_dim):
+    """int8 keys meet q on int8 tensor cores as q = step * (hi + lo / 254) (tiles.split_query); D = 16
+    keeps fp16 operands. An outlier channel (30x) and a head 20x smaller than its group's largest must
+    not cost precision: fp16 q stays near fp16 rounding (about 3e-4 here), where q rounded to one int8
+    part alone gives 8e-3 to 9e-2."""
+    x = decode_inputs([300, 77, 5], q_heads=8, kv_heads=2, head_dim=head_dim, page_size=16, dtype=torch.float16,
+                      cache_dtype=torch.int8, seed=3)  # fmt: skip
+    x.q[:, :, 0] *= 30.0
+    x.q[:, 1] *= 0.05
+    out, ref = run_decode(x, local_window=100, global_window=4, splits=2)
+    assert_matches(out, ref, 1.5e-3)
+    assert_matches(out[:, 1], ref[:, 1], 1.5e-3)
+
+
 def offset_view(cache: torch.Tensor, offset: int) -> torch.Tensor:
     """The same values in a wider buffer, ``offset`` bytes in: strides of D + 4, a base address
     ``offset`` past a 4-byte boundary."""
