@@ -44,7 +44,7 @@ def main() -> None:
             name = f"b{batch}-kv{kv_len}-{'int8' if cache_dtype else 'bf16'}"
             config = default_config(x.q, SHAPE["page_size"], cache_dtype is not None)
             picks[name] = choose_splits(batch, SHAPE["kv_heads"], kv_len, Windows(WINDOW, SINKS), config.block_n,
-                                        x.q.device)  # fmt: skip
+                                        x.q.device, cache_dtype is not None)  # fmt: skip
             out = torch.empty_like(x.q)
             for splits in sorted({*SPLITS, picks[name]}):
                 calls[(name, splits)] = lambda x=x, splits=splits, out=out: paged_decode_with_config(

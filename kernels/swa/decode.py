@@ -40,6 +40,8 @@ MAX_SPLITS = 64
 MIN_TILES_PER_SPLIT = 4
 #: Live ranges shorter than this many tiles run in one program per (sequence, KV head).
 MIN_TILES_TO_SPLIT = 16
+#: int8 decode programs an SM holds at once (2 warps, 55 KB of shared memory each: four fit in 228 KB).
+INT8_PROGRAMS_PER_SM = 4
 
 CUDA_CONFIGS = (
     KernelConfig(block_m=16, block_n=64, num_warps=4, num_stages=3),
@@ -79,15 +81,19 @@ def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelCo
 
 
 def choose_splits(
-    batch: int, kv_heads: int, max_kv_len: int, windows: Windows, block_n: int, device: torch.device
-) -> int:
+    batch: int, kv_heads: int, max_kv_len: int, windows: Windows, block_n: int, device: torch.device,
+    quantized: bool = False,
+) -> int:  # fmt: skip
     """Splits per (sequence, KV head) from shapes alone (no host sync, CUDA-graph safe).
 
-    Tuned on an H200 with ``perfci run --suite smoke`` (docs/perf/runner.md): a live range of 16+
-    tiles always takes at least 2 splits (one program's chain of dependent tiles cannot hide its
-    latency: B64 x kv16k went 0.322 -> 0.262 ms); beyond that, about 2 programs per SM and at least
-    4 tiles per split (4 per SM made B1 x kv32k 43% and B32 x kv4096 11% slower); short live ranges
-    are never split (the merge costs more than the work: B64 x L127 0.025 vs 0.059 ms).
+    Tuned on an H200 with ``perfci run --suite smoke`` (docs/perf/runner.md) and
+    ``benchmarks/decode_splits.py``: a live range of 16+ tiles always takes at least 2 splits (one
+    program's chain of dependent tiles cannot hide its latency: B64 x kv16k went 0.322 -> 0.262 ms);
+    beyond that, at least 4 tiles per split, and for bf16 about 2 programs per SM (4 per SM made B1 x
+    kv32k 43% and B32 x kv4096 11% slower). int8 decode is latency-bound at 12.5% occupancy, so it
+    fills its resident program slots once (:data:`INT8_PROGRAMS_PER_SM`): B8 x kv32k 0.0371 -> 0.0320
+    ms at 8 splits instead of 5 (seventh session). Short live ranges are never split (the merge costs
+    more than the work: B64 x L127 0.025 vs 0.059 ms).
     """
     live = max_kv_len
     if windows.local < UNBOUNDED:
@@ -95,9 +101,14 @@ def choose_splits(
     tiles = triton.cdiv(max(live, 1), block_n) + 1
     if tiles < MIN_TILES_TO_SPLIT:
         return 1
-    target = 2 * torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 4
     programs = max(batch * kv_heads, 1)
-    wanted = min(triton.cdiv(target, programs), triton.cdiv(tiles, MIN_TILES_PER_SPLIT))
+    if device.type != "cuda":
+        wanted = triton.cdiv(4, programs)
+    elif quantized:
+        wanted = INT8_PROGRAMS_PER_SM * torch.cuda.get_device_properties(device).multi_processor_count // programs
+    else:
+        wanted = triton.cdiv(2 * torch.cuda.get_device_properties(device).multi_processor_count, programs)
+    wanted = min(wanted, triton.cdiv(tiles, MIN_TILES_PER_SPLIT))
     return max(2, min(MAX_SPLITS, wanted))
 
 
@@ -262,7 +273,9 @@ def paged_decode_with_config(
     config = config or default_config(q, layout.page_size, layout.quantized)
     capacity = tables.shape[1] * layout.page_size
     if splits is None:
-        splits = choose_splits(batch, layout.num_kv_heads, capacity, windows, config.block_n, q.device)
+        splits = choose_splits(
+            batch, layout.num_kv_heads, capacity, windows, config.block_n, q.device, layout.quantized
+        )
     if not 1 <= splits <= MAX_SPLITS:
         raise ValueError(f"splits must be in 1..{MAX_SPLITS}, got {splits}")
     group = q_heads // layout.num_kv_heads

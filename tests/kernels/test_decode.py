@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -139,6 +141,18 @@ def test_splits_follow_the_live_window_not_the_sequence():
     assert choose_splits(64, 8, 1 << 20, long_window, 64, cpu) == 2  # many programs: still 2 for latency
     assert choose_splits(1, 1, 1 << 20, long_window, 64, cpu) == 4  # few programs: the CPU target of 4
     assert choose_splits(1, 1, 1 << 20, long_window, 64, cpu) == choose_splits(1, 1, 1 << 30, long_window, 64, cpu)
+
+
+def test_splits_on_an_h200_fill_the_card(monkeypatch):
+    """The GPU rule with the H200's 132 SMs (s7 run 1, decode_splits.py: each pick is the measured best
+    or within 2.5% of it): bf16 about 2 programs an SM, int8 its 4 resident slots once, at least 2
+    splits on a long live range, at least 4 tiles a split."""
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(multi_processor_count=132))
+    cuda, window = torch.device("cuda"), Windows.from_args(4095, 4)
+    picks = {(batch, quantized): choose_splits(batch, 8, 32768, window, 64, cuda, quantized)
+             for batch in (1, 8, 32, 64) for quantized in (False, True)}  # fmt: skip
+    assert picks == {(1, False): 17, (1, True): 17, (8, False): 5, (8, True): 8,
+                     (32, False): 2, (32, True): 2, (64, False): 2, (64, True): 2}  # fmt: skip
 
 
 def test_deterministic():
