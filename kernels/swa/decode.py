@@ -16,6 +16,7 @@ import triton
 import triton.language as tl
 
 from kernels.swa.checks import UNBOUNDED, Windows, check_decode
+from kernels.swa.intmath import cdiv, next_power_of_2
 from kernels.swa.tiles import (
     MASK_FULL,
     NEG_BIG,
@@ -98,17 +99,17 @@ def choose_splits(
     live = max_kv_len
     if windows.local < UNBOUNDED:
         live = min(max_kv_len, windows.sinks + max(windows.local, -1) + 1 + block_n)
-    tiles = triton.cdiv(max(live, 1), block_n) + 1
+    tiles = cdiv(max(live, 1), block_n) + 1
     if tiles < MIN_TILES_TO_SPLIT:
         return 1
     programs = max(batch * kv_heads, 1)
     if device.type != "cuda":
-        wanted = triton.cdiv(4, programs)
+        wanted = cdiv(4, programs)
     elif quantized:
         wanted = INT8_PROGRAMS_PER_SM * torch.cuda.get_device_properties(device).multi_processor_count // programs
     else:
-        wanted = triton.cdiv(2 * torch.cuda.get_device_properties(device).multi_processor_count, programs)
-    wanted = min(wanted, triton.cdiv(tiles, MIN_TILES_PER_SPLIT))
+        wanted = cdiv(2 * torch.cuda.get_device_properties(device).multi_processor_count, programs)
+    wanted = min(wanted, cdiv(tiles, MIN_TILES_PER_SPLIT))
     return max(2, min(MAX_SPLITS, wanted))
 
 
@@ -279,7 +280,7 @@ def paged_decode_with_config(
     if not 1 <= splits <= MAX_SPLITS:
         raise ValueError(f"splits must be in 1..{MAX_SPLITS}, got {splits}")
     group = q_heads // layout.num_kv_heads
-    block_d = max(16, triton.next_power_of_2(head_dim))
+    block_d = max(16, next_power_of_2(head_dim))
     if splits > 1:
         m_ws = torch.empty((batch, q_heads, splits), dtype=torch.float32, device=q.device)
         l_ws = torch.empty_like(m_ws)
@@ -291,7 +292,7 @@ def paged_decode_with_config(
         q.stride(0), q.stride(1), result.stride(0), result.stride(1),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
         problem.scale * LOG2E, windows.local, windows.sinks, capacity,
-        GROUP=group, GROUP_PAD=max(config.block_m, triton.next_power_of_2(group)),
+        GROUP=group, GROUP_PAD=max(config.block_m, next_power_of_2(group)),
         NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
         HEAD_DIM=head_dim, BLOCK_D=block_d, BLOCK_N=config.block_n, SPLITS=splits,
         PAGE=layout.page_size, PAGE_ALIGNED=layout.page_size % config.block_n == 0,
@@ -302,7 +303,7 @@ def paged_decode_with_config(
         _merge_kernel[(batch, q_heads)](
             result, v_scale, m_ws, l_ws, acc_ws, result.stride(0), result.stride(1),
             NUM_Q_HEADS=q_heads, GROUP=group, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
-            HEAD_DIM=head_dim, BLOCK_D=block_d, SPLITS=splits, SPLITS_PAD=max(2, triton.next_power_of_2(splits)),
+            HEAD_DIM=head_dim, BLOCK_D=block_d, SPLITS=splits, SPLITS_PAD=max(2, next_power_of_2(splits)),
             QUANT=layout.quantized, num_warps=4,
         )  # fmt: skip
     return result

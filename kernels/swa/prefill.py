@@ -16,8 +16,15 @@ import triton
 import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
-from kernels.swa.checks import UNBOUNDED, check_prefill
-from kernels.swa.dequant import DEQUANTIZE_BUDGET_BYTES, dequantized_cache, pages_contiguous, touched_pages
+from kernels.swa.checks import UNBOUNDED, Problem, check_prefill
+from kernels.swa.dequant import (
+    DEQUANTIZE_BUDGET_BYTES,
+    TouchedPages,
+    dequantized_cache,
+    pages_contiguous,
+    touched_pages,
+)
+from kernels.swa.intmath import cdiv, next_power_of_2
 from kernels.swa.tiles import (
     MASK_BAND,
     MASK_CAUSAL,
@@ -116,7 +123,7 @@ def sink_block(sinks: int, block_n: int) -> int:
     """Width of the sink tiles: the fewest keys (a power of two, 16 at least: the MMA's smallest
     N) that cover the sinks, at most ``block_n``. G = 4 or 16 sinks then cost a 16-key tile per
     program instead of a 64-key one, most of it masked."""
-    return min(block_n, max(16, triton.next_power_of_2(max(sinks, 1))))
+    return min(block_n, max(16, next_power_of_2(max(sinks, 1))))
 
 
 def gqa_pack(group: int, block_m: int) -> int:
@@ -340,17 +347,12 @@ def paged_prefill_with_config(
         return result
 
     local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
-    if layout.quantized and int8_path(q, k_cache, dequantize) == "two-step":
-        # int8 for bf16 queries: the touched pages once into a transient bf16 cache, then the bf16 kernel
-        # with its config; over the budget the fused kernel keeps its own default config
-        bf16_config = config or default_config(q, head_dim, False, local)
-        pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, bf16_config.block_n)
-        if len(pages) and (len(pages) * k_cache[0].numel() * 4 <= DEQUANTIZE_BUDGET_BYTES or dequantize):
-            k_cache, v_cache, tables = dequantized_cache(k_cache, v_cache, k_scale, v_scale, tables, pages, q.dtype)
-            k_scale = v_scale = None
-            layout = dataclasses.replace(layout, num_pages=len(pages), quantized=False)
-            config = bf16_config
-    config = config or default_config(q, head_dim, layout.quantized, local)
+    plan = _plan(q, k_cache, problem, config, dequantize, local, sinks)
+    config = plan.config
+    if plan.path == "two-step":  # the touched pages once into a transient bf16 cache, then the bf16 kernel
+        k_cache, v_cache, tables = dequantized_cache(k_cache, v_cache, k_scale, v_scale, tables, plan.pages, q.dtype)
+        k_scale = v_scale = None
+        layout = dataclasses.replace(layout, num_pages=plan.pages.total, quantized=False)
     page_aligned = layout.page_size % config.block_n == 0
     use_tma = (
         config.tma and page_aligned and head_dim in (64, 128) and k_cache.is_contiguous() and v_cache.is_contiguous()
@@ -362,14 +364,14 @@ def paged_prefill_with_config(
         desc_v = TensorDescriptor(v_cache, [rows, head_dim], [head_dim, 1], [config.block_n, head_dim])
     group = q_heads // layout.num_kv_heads
     pack = gqa_pack(group, config.block_m) if config.pack_gqa else 1
-    grid = (triton.cdiv(problem.max_q_len, config.block_m // pack), problem.batch, q_heads // pack)
+    grid = (cdiv(problem.max_q_len, config.block_m // pack), problem.batch, q_heads // pack)
     _prefill_kernel[grid](
         q, k_cache, v_cache, desc_k, desc_v, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
         q.stride(0), q.stride(1), result.stride(0), result.stride(1),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
         problem.scale * LOG2E, local, sinks,
         GROUP=group, PACK=pack, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
-        HEAD_DIM=head_dim, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
+        HEAD_DIM=head_dim, BLOCK_D=max(16, next_power_of_2(head_dim)),
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
         PAGE=layout.page_size, PAGE_ALIGNED=page_aligned,
         CAUSAL=causal, HAS_SEQ_KV=seqlens_kv is not None, QUANT=layout.quantized, UPCAST=interpreted(q),
@@ -387,6 +389,58 @@ def int8_path(q: torch.Tensor, k_cache: torch.Tensor, dequantize: bool | None = 
     if dequantize and not possible:
         raise ValueError("dequantize=True needs bfloat16 q and caches with contiguous pages; pass dequantize=None")
     return "two-step" if (possible if dequantize is None else dequantize) else "fused"
+
+
+@dataclasses.dataclass(frozen=True)
+class LaunchPlan:
+    """What a prefill call runs: its int8 path ("two-step", "fused"; None for bf16/fp16 caches), the
+    kernel config, and for the two-step path the pages it dequantizes first."""
+
+    path: str | None
+    config: KernelConfig
+    pages: TouchedPages | None = None
+
+
+def _plan(
+    q: torch.Tensor, k_cache: torch.Tensor, problem: Problem, config: KernelConfig | None,
+    dequantize: bool | None, local: int, sinks: int,
+) -> LaunchPlan:  # fmt: skip
+    """The one place the path and config are chosen: two-step runs the bf16 kernel with its config,
+    unless the touched pages exceed the budget (then the fused kernel keeps its own default config)."""
+    layout, head_dim = problem.layout, q.shape[2]
+    if layout.quantized and int8_path(q, k_cache, dequantize) == "two-step":
+        bf16_config = config or default_config(q, head_dim, False, local)
+        pages = touched_pages(problem.q_lens, problem.kv_lens, layout.page_size, local, sinks, bf16_config.block_n)
+        if pages.total and (pages.total * k_cache[0].numel() * 4 <= DEQUANTIZE_BUDGET_BYTES or dequantize):
+            return LaunchPlan("two-step", bf16_config, pages)
+    return LaunchPlan(
+        "fused" if layout.quantized else None, config or default_config(q, head_dim, layout.quantized, local)
+    )
+
+
+def launch_plan(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    cu_seqlens_q: torch.Tensor,
+    seqlens_kv: torch.Tensor | None,
+    block_tables: torch.Tensor,
+    *,
+    local_window: int | None = None,
+    global_window: int | None = None,
+    causal: bool = True,
+    k_scale: torch.Tensor | None = None,
+    v_scale: torch.Tensor | None = None,
+    dequantize: bool | None = None,
+) -> LaunchPlan:
+    """The path and config :func:`paged_prefill` runs for these arguments (checked as it checks them):
+    what perfci's worker annotates a result with, so the annotation cannot drift from the launch."""
+    problem = check_prefill(
+        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
+        global_window=global_window, causal=causal, softmax_scale=None, k_scale=k_scale, v_scale=v_scale, out=None,
+    )  # fmt: skip
+    local, sinks = (problem.windows.local, problem.windows.sinks) if causal else (UNBOUNDED, 0)
+    return _plan(problem.q, k_cache, problem, None, dequantize, local, sinks)
 
 
 def paged_prefill(

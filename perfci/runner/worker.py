@@ -63,12 +63,16 @@ def _prefill_reference_rows(reference: Any, x: Any, case: Any, kwargs: dict[str,
     return torch.cat(rows), torch.cat(refs)
 
 
-def _kernel_config(swa: Any, case: Any, x: Any) -> dict[str, Any]:
+def _kernel_config(swa: Any, case: Any, x: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The launch config the commit's kernels pick, when they say (best effort: an annotation)."""
     try:
         if case.op == "paged_decode":
             config = swa.decode.default_config(x.q, case.page_size, case.cache == "int8")
-        elif case.cache == "int8" and hasattr(swa.prefill, "int8_path"):  # commits since the two-step path
+        elif hasattr(swa.prefill, "launch_plan"):  # commits since the kernels report what they launch
+            plan = swa.prefill.launch_plan(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
+                                           **kwargs)  # fmt: skip
+            return {**plan.config.as_dict(), **({"INT8_PATH": plan.path} if plan.path else {})}
+        elif case.cache == "int8" and hasattr(swa.prefill, "int8_path"):  # older commits with the two-step path
             path = swa.prefill.int8_path(x.q, x.k_cache)
             config = swa.prefill.default_config(x.q, case.head_dim, path == "fused", case.local_window)
             return {**config.as_dict(), "INT8_PATH": path}
@@ -136,7 +140,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     correctness = {"rel_err": rel_err if finite else None, "max_abs_err": max_abs if finite else None,
                    "tolerance": case.tolerance, "passed": passed, "checked_rows": int(rows.numel()),
                    "all_finite": finite}  # fmt: skip
-    return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x))
+    return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x, kwargs))
 
 
 def choose_timing_mode(prepared: PreparedCase) -> str:
