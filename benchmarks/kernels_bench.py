@@ -173,8 +173,7 @@ def run_case(
     fn, out = kernel_call(x, case, dequantize=dequantize)
     fn()
     torch.cuda.synchronize()
-    record: dict = {"case": case.name, "op": case.op, "mode": mode, "params": case.__dict__ | {"notes": None},
-                    "int8_prefill_path": "fused" if dequantize is False else "default"}  # fmt: skip
+    record: dict = {"case": case.name, "op": case.op, "mode": mode, "params": case.__dict__ | {"notes": None}}
     if case.check == "reference":
         ref_fn = reference.paged_decode if case.op == "decode" else reference.paged_prefill
         args = (x.seqlens,) if case.op == "decode" else (x.cu_seqlens_q, x.seqlens_kv)
@@ -215,12 +214,21 @@ def run_case(
     medians, clocks = interleaved_medians(contenders, rounds)
     median_ms = statistics.median(medians["default"])
     record.update(
-        samples_ms=medians["default"], sm_clock_mhz=clocks["default"], median_ms=median_ms, work=w,
-        tflops=w["flops"] / (median_ms * 1e-3) / 1e12, gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
+        samples_ms=medians["default"],
+        sm_clock_mhz=clocks["default"],
+        median_ms=median_ms,
+        work=w,
+        tflops=w["flops"] / (median_ms * 1e-3) / 1e12,
+        gbps=w["bytes"] / (median_ms * 1e-3) / 1e9,
         roofline_fraction=floor / (median_ms * 1e-3),
-        config=(decode_mod.default_config(x.q, case.page, case.int8) if case.op == "decode"
-                else prefill_mod.default_config(x.q, D, case.int8, local_window=case.local)).as_dict(),
-    )  # fmt: skip
+    )
+    if case.op == "decode":
+        record["config"] = decode_mod.default_config(x.q, case.page, case.int8).as_dict()
+    else:  # the config and int8 path the call launched, as the kernel chose them
+        plan = prefill_mod.launch_plan(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
+                                       local_window=case.local, global_window=case.sinks, k_scale=x.k_scale,
+                                       v_scale=x.v_scale, dequantize=dequantize)  # fmt: skip
+        record.update(config=plan.config.as_dict(), int8_prefill_path=plan.path)
     if "api" in medians:
         record.update(api_round_medians_ms=medians["api"], api_median_ms=statistics.median(medians["api"]))
     for config, entry in sweep_entries.items():
