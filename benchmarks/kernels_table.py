@@ -40,8 +40,8 @@ def row(record: dict) -> str:
     if "flex_median_ms" in record:
         flex = f"{record['flex_median_ms']:.4f}", f"{record['speedup_vs_flex']:.2f}x"
     path = record.get("int8_prefill_path") if record["op"] == "prefill" and record["params"].get("int8") else None
-    cells = [record["case"], record["mode"], f"{record['median_ms']:.4f}", rate,
-             f"{record['roofline_fraction']:.0%}", *flex, error_text(record), config_label(record["config"], path)]  # fmt: skip
+    cells = [record["case"], record["mode"], f"{record['median_ms']:.4f}", rate, f"{record['roofline_fraction']:.0%}",
+             *flex, error_text(record), config_label(record["config"], path)]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
 
 
