@@ -71,7 +71,7 @@ INTERPRETER_CONFIGS = (
 
 def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelConfig:
     """Small pages: 32-token tiles stay inside a page; otherwise 64-token tiles (GPU kernel time on an
-    H200: 10% faster than 128-token tiles for int8 too, docs/perf/kernels.md). int8 caches take two
+    H200: 10% faster than 128-token tiles for int8 too, docs/perf/kernels-history.md). int8 caches take two
     warps a program and keep two tiles in flight (five stages): 8% and 7% faster there (fifth and
     sixth sessions); bf16 is the same with two warps and slower with five stages (fewer blocks an SM)."""
     if interpreted(q):

@@ -144,8 +144,8 @@ def test_splits_follow_the_live_window_not_the_sequence():
 
 
 def test_splits_on_an_h200_fill_the_card(monkeypatch):
-    """The GPU rule with the H200's 132 SMs (s7 run 1, decode_splits.py: each pick is the measured best
-    or within 2.5% of it): bf16 about 2 programs an SM, int8 its 4 resident slots once, at least 2
+    """The GPU rule with the H200's 132 SMs (decode_splits.py, seventh session: each pick is the measured
+    best or within 3.5% of it): bf16 about 2 programs an SM, int8 its 4 resident slots once, at least 2
     splits on a long live range, at least 4 tiles a split."""
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(multi_processor_count=132))
     cuda, window = torch.device("cuda"), Windows.from_args(4095, 4)
