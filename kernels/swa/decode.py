@@ -89,12 +89,13 @@ def choose_splits(
 
     Tuned on an H200 with ``perfci run --suite smoke`` (docs/perf/runner.md) and
     ``benchmarks/decode_splits.py``: a live range of 16+ tiles always takes at least 2 splits (one
-    program's chain of dependent tiles cannot hide its latency: B64 x kv16k went 0.322 -> 0.262 ms);
+    program's chain of dependent tiles cannot hide its latency: bf16 B64 x kv16k went 0.322 -> 0.262 ms);
     beyond that, at least 4 tiles per split, and for bf16 about 2 programs per SM (4 per SM made B1 x
     kv32k 43% and B32 x kv4096 11% slower). int8 decode is latency-bound at 12.5% occupancy, so it
-    fills its resident program slots once (:data:`INT8_PROGRAMS_PER_SM`): B8 x kv32k 0.0371 -> 0.0320
-    ms at 8 splits instead of 5 (seventh session). Short live ranges are never split (the merge costs
-    more than the work: B64 x L127 0.025 vs 0.059 ms).
+    fills its resident program slots once (:data:`INT8_PROGRAMS_PER_SM`), one split where B x Hkv
+    programs fill them alone: B8 x kv32k 0.0371 -> 0.0320 ms at 8 splits instead of 5, B64 x kv16k
+    0.1746 -> 0.1687 ms at 1 instead of 2 (seventh session). Short live ranges are never split (the
+    merge costs more than the work: B64 x L127 0.025 vs 0.059 ms).
     """
     live = max_kv_len
     if windows.local < UNBOUNDED:
@@ -110,7 +111,8 @@ def choose_splits(
     else:
         wanted = cdiv(2 * torch.cuda.get_device_properties(device).multi_processor_count, programs)
     wanted = min(wanted, cdiv(tiles, MIN_TILES_PER_SPLIT))
-    return max(2, min(MAX_SPLITS, wanted))
+    # int8 programs already fill every slot at one split when B x Hkv does: no floor of 2 for them
+    return max(1 if quantized and device.type == "cuda" else 2, min(MAX_SPLITS, wanted))
 
 
 @triton.jit

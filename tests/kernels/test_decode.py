@@ -145,14 +145,14 @@ def test_splits_follow_the_live_window_not_the_sequence():
 
 def test_splits_on_an_h200_fill_the_card(monkeypatch):
     """The GPU rule with the H200's 132 SMs (decode_splits.py, seventh session: each pick is the measured
-    best or within 3.5% of it): bf16 about 2 programs an SM, int8 its 4 resident slots once, at least 2
-    splits on a long live range, at least 4 tiles a split."""
+    best or within 3% of it): bf16 about 2 programs an SM and at least 2 splits on a long live range,
+    int8 its 4 resident slots once (one split where B x Hkv fills them), at least 4 tiles a split."""
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(multi_processor_count=132))
     cuda, window = torch.device("cuda"), Windows.from_args(4095, 4)
     picks = {(batch, quantized): choose_splits(batch, 8, 32768, window, 64, cuda, quantized)
              for batch in (1, 8, 32, 64) for quantized in (False, True)}  # fmt: skip
     assert picks == {(1, False): 17, (1, True): 17, (8, False): 5, (8, True): 8,
-                     (32, False): 2, (32, True): 2, (64, False): 2, (64, True): 2}  # fmt: skip
+                     (32, False): 2, (32, True): 2, (64, False): 2, (64, True): 1}  # fmt: skip
 
 
 def test_deterministic():
