@@ -28,10 +28,9 @@ from kernels.swa.tiles import (
     load_k_tile,
     load_v_tile,
     load_v_words,
-    quantized_query,
+    query_operands,
     softmax_scores,
-    split_query,
-    split_scores,
+    tile_scores,
     to_compute,
 )
 
@@ -154,13 +153,8 @@ def _decode_kernel(
         Q + b.to(tl.int64) * stride_qb + heads[:, None] * stride_qh + offs_d[None, :],
         mask=g_mask[:, None] & d_mask[None, :], other=0.0,
     )  # fmt: skip
-    if SPLIT_Q:
-        q, q_lo, qk_scale = split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM,
-                                        tl.float32 if UPCAST else tl.int8)  # fmt: skip
-    elif QUANT:
-        q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
-    else:
-        q = q.to(COMPUTE_DTYPE)
+    q, q_lo, qk_scale = query_operands(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, QUANT, SPLIT_Q, UPCAST,
+                                       COMPUTE_DTYPE)  # fmt: skip
 
     p_query = kv_len - 1
     band_lo = (tl.maximum(p_query - local, 0) // BLOCK_N) * BLOCK_N
@@ -184,10 +178,7 @@ def _decode_kernel(
         rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks, QUANT)
         n = start + offs_n
         k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        if SPLIT_Q:
-            qk = split_scores(q, q_lo, k_t)
-        else:
-            qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
+        qk = tile_scores(q, q_lo, k_t, COMPUTE_DTYPE, SPLIT_Q)
         probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK_FULL)
         if V_WORDS:
             v = int8_words_to_fp16(load_v_words(V, head, rows, n, kv_len, BLOCK_D, HEAD_DIM))

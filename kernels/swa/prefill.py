@@ -37,10 +37,9 @@ from kernels.swa.tiles import (
     kv_row_offsets,
     load_k_tile,
     load_v_tile,
-    quantized_query,
+    query_operands,
     softmax_scores,
-    split_query,
-    split_scores,
+    tile_scores,
     to_compute,
 )
 
@@ -156,10 +155,7 @@ def _walk(
         else:
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
-        if SPLIT_Q:
-            qk = split_scores(q, q_lo, k_t)
-        else:
-            qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
+        qk = tile_scores(q, q_lo, k_t, COMPUTE_DTYPE, SPLIT_Q)
         probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK,
                                                 (start < clear_lo) | (start >= clear_hi))  # fmt: skip
         if USE_TMA:
@@ -224,15 +220,8 @@ def _prefill_kernel(
     q = tl.load(q_ptrs, mask=row_mask[:, None] & d_mask[None, :], other=0.0)
     # int8 keys meet q on int8 tensor cores (the MMA's K dimension is 32 at least); V still converts
     SPLIT_Q: tl.constexpr = QUANT and BLOCK_D >= 32
-    if SPLIT_Q:
-        q, q_lo, qk_scale = split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM,
-                                        tl.float32 if UPCAST else tl.int8)  # fmt: skip
-    else:
-        if QUANT:
-            q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
-        else:
-            q = q.to(COMPUTE_DTYPE)
-        q_lo = q
+    q, q_lo, qk_scale = query_operands(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, QUANT, SPLIT_Q, UPCAST,
+                                       COMPUTE_DTYPE)  # fmt: skip
 
     prefix = kv_len - q_len
     if CAUSAL:

@@ -165,13 +165,19 @@ def to_compute(x, dtype: tl.constexpr):
 
 
 @triton.jit
+def _fold_key_scales(q, KS, kvh, offs_d, d_mask, HEAD_DIM: tl.constexpr):
+    """q times the K channel scales, in fp32: sum_d q_d (k_d s_d) = sum_d (q_d s_d) k_d."""
+    k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
+    return q.to(tl.float32) * k_scale[None, :]
+
+
+@triton.jit
 def quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr, dtype: tl.constexpr):
     """q for an int8 cache, in the MMA's operand type, and the softmax scale to use with it. The K
-    channel scales fold into q (sum_d q_d (k_d s_d) = sum_d (q_d s_d) k_d). fp16 operands hold int8
-    keys exactly and carry 3 more mantissa bits than bf16, but overflow past 65504: q is divided
-    by its largest magnitude and that factor moves into the softmax scale."""
-    k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
-    q = q.to(tl.float32) * k_scale[None, :]
+    channel scales fold into q. fp16 operands hold int8 keys exactly and carry 3 more mantissa bits
+    than bf16, but overflow past 65504: q is divided by its largest magnitude and that factor moves
+    into the softmax scale."""
+    q = _fold_key_scales(q, KS, kvh, offs_d, d_mask, HEAD_DIM)
     if dtype == tl.float16:
         q_max = tl.max(tl.max(tl.abs(q), 1), 0)
         norm = tl.where(q_max > 0, q_max, 1.0)
@@ -191,8 +197,7 @@ def split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr, dt
     The error is at most step / 508 a channel: for any q of D <= 128 channels no more than fp16's
     rounding of q (max|q| <= sqrt(D) * rms(q)). Returns hi, lo in ``dtype`` (int8 on the GPU; fp32 under
     the interpreter, which holds the same integers) and the softmax scale for :func:`split_scores`."""
-    k_scale = tl.load(KS + kvh * HEAD_DIM + offs_d, mask=d_mask, other=0.0).to(tl.float32)
-    q = q.to(tl.float32) * k_scale[None, :]
+    q = _fold_key_scales(q, KS, kvh, offs_d, d_mask, HEAD_DIM)
     q_max = tl.max(tl.max(tl.abs(q), 1), 0)
     step = tl.where(q_max > 0, q_max / 127.0, 1.0)
     x = q / step
@@ -212,6 +217,36 @@ def split_scores(q_hi, q_lo, k_t):
     else:
         k = k_t.to(tl.float32)
         return tl.dot(q_hi, k) * LO_STEPS + tl.dot(q_lo, k)
+
+
+@triton.jit
+def query_operands(
+    q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr, QUANT: tl.constexpr, SPLIT_Q: tl.constexpr,
+    UPCAST: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
+):  # fmt: skip
+    """q as the QK^T operands of both kernels, (q, q_lo, softmax scale): :func:`split_query`'s int8 parts
+    where ``SPLIT_Q`` (int8 keys on int8 tensor cores), else q in ``COMPUTE_DTYPE`` (K channel scales
+    folded in for an int8 cache) with q_lo the same tensor, unused."""
+    if SPLIT_Q:
+        q, q_lo, qk_scale = split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM,
+                                        tl.float32 if UPCAST else tl.int8)  # fmt: skip
+    else:
+        if QUANT:
+            q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)
+        else:
+            q = q.to(COMPUTE_DTYPE)
+        q_lo = q
+    return q, q_lo, qk_scale
+
+
+@triton.jit
+def tile_scores(q, q_lo, k_t, COMPUTE_DTYPE: tl.constexpr, SPLIT_Q: tl.constexpr):
+    """Unscaled scores of one K tile (``k_t``: BLOCK_D x BLOCK_N) for :func:`query_operands`' q."""
+    if SPLIT_Q:
+        qk = split_scores(q, q_lo, k_t)
+    else:
+        qk = tl.dot(q, to_compute(k_t, COMPUTE_DTYPE))
+    return qk
 
 
 @triton.jit
