@@ -103,15 +103,16 @@ def choose_splits(
     if tiles < MIN_TILES_TO_SPLIT:
         return 1
     programs = max(batch * kv_heads, 1)
+    floor = 2
     if device.type != "cuda":
         wanted = cdiv(4, programs)
-    elif quantized:
-        wanted = INT8_PROGRAMS_PER_SM * torch.cuda.get_device_properties(device).multi_processor_count // programs
     else:
-        wanted = cdiv(2 * torch.cuda.get_device_properties(device).multi_processor_count, programs)
-    wanted = min(wanted, cdiv(tiles, MIN_TILES_PER_SPLIT))
-    # int8 programs already fill every slot at one split when B x Hkv does: no floor of 2 for them
-    return max(1 if quantized and device.type == "cuda" else 2, min(MAX_SPLITS, wanted))
+        sms = torch.cuda.get_device_properties(device).multi_processor_count
+        if quantized:  # programs that fill every slot at one split need no second one
+            wanted, floor = INT8_PROGRAMS_PER_SM * sms // programs, 1
+        else:
+            wanted = cdiv(2 * sms, programs)
+    return max(floor, min(MAX_SPLITS, wanted, cdiv(tiles, MIN_TILES_PER_SPLIT)))
 
 
 @triton.jit

@@ -14,6 +14,7 @@ pages are not contiguous, the fused path runs instead.
 from __future__ import annotations
 
 import array
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -45,11 +46,12 @@ class TouchedPages:
     first: tuple[int, ...]
     end: tuple[int, ...]
 
-    @property
+    @functools.cached_property
     def counts(self) -> list[int]:
+        """Touched pages per sequence (computed once: the plan, the budget check and the launch read it)."""
         return [s + e - f for s, f, e in zip(self.sink_end, self.first, self.end, strict=True)]
 
-    @property
+    @functools.cached_property
     def total(self) -> int:
         return sum(self.counts)
 

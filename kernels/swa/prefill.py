@@ -16,7 +16,7 @@ import triton
 import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
-from kernels.swa.checks import UNBOUNDED, Problem, check_prefill
+from kernels.swa.checks import UNBOUNDED, Problem, Windows, check_prefill
 from kernels.swa.dequant import (
     DEQUANTIZE_BUDGET_BYTES,
     TouchedPages,
@@ -335,7 +335,7 @@ def paged_prefill_with_config(
     if problem.batch == 0 or problem.max_q_len == 0:
         return result
 
-    local, sinks = (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
+    local, sinks = _kernel_windows(windows, causal)
     plan = _plan(q, k_cache, problem, config, dequantize, local, sinks)
     config = plan.config
     if plan.path == "two-step":  # the touched pages once into a transient bf16 cache, then the bf16 kernel
@@ -378,6 +378,11 @@ def int8_path(q: torch.Tensor, k_cache: torch.Tensor, dequantize: bool | None = 
     if dequantize and not possible:
         raise ValueError("dequantize=True needs bfloat16 q and caches with contiguous pages; pass dequantize=None")
     return "two-step" if (possible if dequantize is None else dequantize) else "fused"
+
+
+def _kernel_windows(windows: Windows, causal: bool) -> tuple[int, int]:
+    """(local, sinks) as the kernel applies them: non-causal attention sees every key, no window."""
+    return (windows.local, windows.sinks) if causal else (UNBOUNDED, 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -428,8 +433,7 @@ def launch_plan(
         q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
         global_window=global_window, causal=causal, softmax_scale=None, k_scale=k_scale, v_scale=v_scale, out=None,
     )  # fmt: skip
-    local, sinks = (problem.windows.local, problem.windows.sinks) if causal else (UNBOUNDED, 0)
-    return _plan(problem.q, k_cache, problem, None, dequantize, local, sinks)
+    return _plan(problem.q, k_cache, problem, None, dequantize, *_kernel_windows(problem.windows, causal))
 
 
 def paged_prefill(
