@@ -98,7 +98,14 @@ def test_hang_times_out_and_sigterm_stores_an_aborted_run(tiny_repo, tmp_path):
     proc = subprocess.Popen([sys.executable, "-P", "-m", "perfci", "run", "--suite", "tiny", "--device", "interpreter",
                              "--db", db_url, "--allow-dirty"], cwd=work, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(15)
+    # SIGTERM once the run has reached its commit's worktree (its handler is installed by then), not after a
+    # fixed sleep: on a loaded 2-core machine perfci's start-up alone took over 15 s and the signal killed it
+    deadline = time.monotonic() + 120
+    while len(tiny_repo.git.worktree("list").splitlines()) < 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "perfci run never reached the commit's worktree"
+        time.sleep(0.2)
+    time.sleep(5)  # the hanging case is usually underway; a signal during the import check aborts the same way
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=120)
     assert proc.returncode == 130
