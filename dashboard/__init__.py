@@ -13,13 +13,14 @@ from dashboard.errors import install_error_handlers
 from dashboard.headers import install_security_headers
 from perfci.config import PerfciConfig
 from perfci.store.engine import Store, open_store
+from perfci.store.models import MAX_ID
 
 
 class IdConverter(IntegerConverter):
-    """A database id: 1 .. 2**63-1; anything larger is a 404, never an integer overflow in the driver."""
+    """A database id: 1 .. MAX_ID; anything larger is a 404, never an integer overflow in the driver."""
 
     def __init__(self, url_map: Any) -> None:
-        super().__init__(url_map, min=1, max=2**63 - 1)
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def create_app(db_url: str | None = None, config: PerfciConfig | None = None, store: Store | None = None) -> Flask:

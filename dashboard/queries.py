@@ -10,7 +10,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import DateTime, Text, and_, func, select, type_coerce
+from sqlalchemy import DateTime, Text, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from perfci.analysis.verdict import judge
@@ -156,9 +156,9 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
         select(
             models.Result.id, type_coerce(models.Result.authored_at, DateTime()).label("at"), models.Result.status,
             models.Result.median, models.Result.q1, models.Result.q3, models.Result.n_samples, models.Result.correct,
-            models.Result.rel_err, type_coerce(models.Result.config, Text).label("config"),
-            type_coerce(models.Result.telemetry, Text).label("telemetry"),
-            type_coerce(models.Result.metrics, Text).label("metrics"), timing_mode_column.label("timing"),
+            models.Result.rel_err, cast(models.Result.config, Text).label("config"),
+            cast(models.Result.telemetry, Text).label("telemetry"),
+            cast(models.Result.metrics, Text).label("metrics"), timing_mode_column.label("timing"),
             models.Commit.sha, func.substr(models.Commit.message, 1, 120).label("message"), models.Commit.branch,
         )
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
@@ -172,7 +172,8 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
     decoded: dict[str | None, Any] = {None: {}}
 
     def json_value(text: str | None) -> Any:
-        # configs and telemetry repeat across commits: each distinct text is parsed once
+        # configs and telemetry repeat across commits: each distinct text is parsed once. The columns
+        # are CAST to text in SQL: PostgreSQL's driver would hand back json values already decoded.
         if text not in decoded:
             decoded[text] = json.loads(text)
         return decoded[text]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -30,16 +32,16 @@ def postgres_problem() -> str | None:
     return _postgres_available()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path, postgres_problem) -> Iterator[str]:
-    """A fresh, empty database URL: a new SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'perfci.db'}"
+@contextmanager
+def fresh_database(kind: str, directory: Path, problem: str | None) -> Iterator[str]:
+    """A fresh, empty database URL: a new SQLite file in ``directory``, or a new PostgreSQL schema."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'perfci.db'}"
         return
-    if postgres_problem:
+    if problem:
         if os.environ.get("PERFCI_REQUIRE_PG"):
-            pytest.fail(f"PostgreSQL at {PG_URL} is required (PERFCI_REQUIRE_PG) but unreachable: {postgres_problem}")
-        pytest.skip(f"PostgreSQL unreachable: {postgres_problem}")
+            pytest.fail(f"PostgreSQL at {PG_URL} is required (PERFCI_REQUIRE_PG) but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
     from sqlalchemy import create_engine, text
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -52,3 +54,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path, postgres_problem) -> Iterat
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path, postgres_problem) -> Iterator[str]:
+    """A fresh, empty database per test, on each store."""
+    with fresh_database(request.param, tmp_path, postgres_problem) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory, postgres_problem) -> Iterator[str]:
+    """A fresh, empty database shared by one module's tests, on each store."""
+    with fresh_database(request.param, tmp_path_factory.mktemp("db"), postgres_problem) as url:
+        yield url

@@ -8,12 +8,12 @@ import json
 import click
 
 from perfci.cli.common import BadInput, db_option, open_store_or_fail
-from perfci.store.models import TRIAGE_STATUSES
+from perfci.store.models import MAX_ID, TRIAGE_STATUSES
 from perfci.store.triage import TriageError, history, set_status
 
 
 @click.command("triage")
-@click.argument("regression_id", type=int)
+@click.argument("regression_id", type=click.IntRange(1, MAX_ID))
 @click.argument("status", type=click.Choice(TRIAGE_STATUSES), required=False)
 @click.option("--note", help="Why (shown next to the regression).")
 @click.option("--author", default=None, help="Who (default: the login name).")

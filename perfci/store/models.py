@@ -40,6 +40,9 @@ NAMING_CONVENTION = {
 
 RUN_STATUSES = ("running", "complete", "aborted")
 REGRESSION_KINDS = ("latency", "correctness", "missing")
+#: The largest row id either store holds: ids are INTEGER columns, 32-bit on PostgreSQL. Ids read
+#: from users above it name no row (a 404 / "not stored"), never an overflow in the driver.
+MAX_ID = 2**31 - 1
 TRIAGE_STATUSES = ("open", "acknowledged", "expected", "invalid", "fixed")
 
 

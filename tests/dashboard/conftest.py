@@ -44,8 +44,8 @@ def populate(db_url: str) -> dict:
 
 
 @pytest.fixture
-def populated(tmp_path) -> tuple[str, dict]:
-    db_url = f"sqlite:///{tmp_path / 'dash.db'}"
+def populated(db_url) -> tuple[str, dict]:
+    """The populated store on SQLite and on PostgreSQL: every page and API test runs on both."""
     return db_url, populate(db_url)
 
 

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def web_schema(tmp_path_factory):
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
+def web_schema(module_db_url):
+    db_url = module_db_url
     populate(db_url)
     app = create_app(db_url, _config(public=True))
     yield schemathesis.openapi.from_wsgi("/api/openapi.json", app)

@@ -16,18 +16,21 @@ from tests.serving import served
 pytestmark = pytest.mark.slow
 
 
-def test_token_and_serve(tmp_path):
+def test_token_and_serve(tmp_path, db_url):
+    """Token, serve, post, then the posted series' page and JSON: on SQLite and on PostgreSQL."""
     made = subprocess.run([sys.executable, "-m", "perfci", "token"], capture_output=True, text=True, check=True)
     token = made.stdout.split("it is not stored anywhere): ")[1].split()[0]
     config = tmp_path / "perfci.toml"
     config.write_text(made.stdout.split("perfci.toml:\n", 1)[1])
-    with served(config, f"sqlite:///{tmp_path / 'serve.db'}") as base:
+    with served(config, db_url) as base:
         page = urllib.request.urlopen(base + "/", timeout=10)
         assert page.status == 200 and page.headers["Server"] == "perfci"  # waitress, not Flask's dev server
         body = json.dumps(make_document()).encode()
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         posted = urllib.request.urlopen(urllib.request.Request(base + "/api/runs", body, headers), timeout=30)
         assert posted.status == 201
+        for path in ("/series/1", "/api/series/1"):
+            assert urllib.request.urlopen(base + path, timeout=10).status == 200
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(base + "/api/runs", body, {**headers,
                                    "Authorization": "Bearer not-the-token"}), timeout=30)  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from perfci.alerts.markdown import render_markdown
 from perfci.document import parse_document
 from perfci.store.engine import open_store
@@ -137,3 +139,14 @@ def test_results_are_judged_only_against_history_timed_the_same_way(db_url):
     # documents that carry no timing mode form their own history, as before
     assert _ingest(store, _timed(_doc(17, [0.5, 1.0], seed=17), None)) == []
     store.dispose()
+
+
+@pytest.mark.parametrize("regression_id", ["2147483648", str(2**63)])
+def test_triage_of_an_id_beyond_the_stores_range_is_exit_2(db_url, regression_id):
+    from click.testing import CliRunner
+
+    from perfci.cli import main
+
+    result = CliRunner().invoke(main, ["triage", regression_id, "open", "--db", db_url])
+    assert result.exit_code == 2 and "REGRESSION_ID" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
