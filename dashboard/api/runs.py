@@ -1,6 +1,7 @@
 """Runs: GET /api/runs, GET /api/runs/<id>, and POST /api/runs — where remote GPU runners send
 ``perfci.results/1`` documents. A POST is validated whole, stored in one transaction, judged, and
-alerted, exactly like ``perfci import``; re-posting a run id is idempotent."""
+alerted, exactly like ``perfci import``; re-posting a run id is idempotent and answers with the
+findings recorded when the run was first stored, so a runner whose first answer was lost still gates."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dashboard.store_access import config, page_body, pagination, reading, store
 from perfci.alerts.notify import judge_and_notify
 from perfci.document import DocumentError, parse_document, reject_json_constant
 from perfci.store.ingest import ingest_document
+from perfci.store.queries import recorded_findings
 
 
 @api.get("/runs")
@@ -53,12 +55,14 @@ def post_run() -> tuple[dict[str, Any], int]:
     except DocumentError as error:
         raise ApiError(422, str(error)) from None
     outcome = ingest_document(store(), document)
-    if not outcome.stored:
-        return {"run_id": str(outcome.run_uuid), "stored": False, "results": 0, "findings": []}, 200
+    if not outcome.stored:  # a re-sent run: answer with what was found when it was first stored
+        with reading() as session:
+            recorded = recorded_findings(session, outcome.run_uuid)
+        return {"run_id": str(outcome.run_uuid), "stored": False, "results": 0,
+                "findings": [f.as_json() for f in recorded]}, 200  # fmt: skip
     findings, deliveries = judge_and_notify(store(), config(), document, outcome.run_uuid)
     return {
         "run_id": str(outcome.run_uuid), "stored": True, "results": outcome.results,
-        "findings": [{"case": f.case, "kind": f.kind, "commit": f.commit, "baseline_commit": f.baseline_commit,
-                      "change": f.change} for f in findings],
+        "findings": [f.as_json() for f in findings],
         "alerts": [{"webhook": d.webhook, "status": d.status, "error": d.error} for d in deliveries],
     }, 201  # fmt: skip

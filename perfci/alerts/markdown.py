@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from perfci.store.judge import Finding
+from perfci.findings import Finding
 
 TITLES = {
     "correctness": "Correctness failures",

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from perfci.alerts.webhook import AlertContext, body_for
 from perfci.config import ConfigError, PerfciConfig, Webhook
 from perfci.document import ResultsDocument
+from perfci.findings import Finding
 from perfci.httpclient import PostError, post_json
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
-from perfci.store.judge import Finding, judge_run
+from perfci.store.judge import judge_run
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from perfci.store.judge import Finding
+from perfci.findings import Finding
 
 ALERT_SCHEMA = "perfci.alert/1"
 #: Slack shows at most 50 blocks and 3000 characters a section: the worst findings go first.

@@ -22,14 +22,14 @@ from rich.table import Table
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy, series_threshold
 from perfci.cli.common import BadInput, db_option, open_store_or_fail, resolve_device, select_cases
+from perfci.findings import Finding, worst_first
 from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, compare_case
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
-from perfci.store.judge import Finding
 from perfci.store.queries import recent_medians
 from perfci.suite.cases import TIERS, SuiteCase
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages stay one line in a CI log
 FINDING_KIND = {"regression": "latency", "improvement": "improvement", "correctness": "correctness"}
 
 
@@ -116,8 +116,7 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
             verdict = item.verdict
             assert verdict is not None
             findings.append(Finding(item.case.id, kind, head, base, verdict.change, verdict.as_dict()))
-    order = {"correctness": 0, "latency": 1, "improvement": 2}
-    return sorted(findings, key=lambda f: (order[f.kind], -abs(f.change or 0)))
+    return worst_first(findings)
 
 
 @click.command("compare")

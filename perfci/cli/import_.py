@@ -16,8 +16,8 @@ from perfci.cli.common import (
     report_deliveries,
 )
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
+from perfci.findings import GATING_KINDS
 from perfci.store.ingest import ingest_document
-from perfci.store.judge import GATING_KINDS
 
 
 def load_documents(paths: list[Path]) -> list[ResultsDocument]:

@@ -35,17 +35,16 @@ from perfci.cli.common import (
 )
 from perfci.config import PerfciConfig
 from perfci.document import DocumentError, parse_document
+from perfci.findings import GATING_KINDS, Finding, worst_first
 from perfci.fingerprint import environment_fingerprint
 from perfci.runner import git as gitops
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
-from perfci.runner.post import PostError, keep_unsent, post_document
+from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_document
 from perfci.store.ingest import ingest_document
-from perfci.store.judge import GATING_KINDS, Finding
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import TIERS, SuiteCase
 
-UNSENT_DIR = Path(".perfci") / "unsent"
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages stay one line in a CI log
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -131,8 +130,9 @@ def _measure_commit(
 def _deliver(
     document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None, token: str | None,
     output: Path | None, post_attempts: int, config: PerfciConfig,
-) -> list[Finding]:  # fmt: skip
-    """Write, store (and judge) and/or post the document; the findings of the local judgement."""
+) -> tuple[list[Finding], bool]:  # fmt: skip
+    """Write, store (and judge) and/or post the document: (the findings of the local judgement and of
+    the server's, whether every requested delivery happened)."""
     try:
         parsed = parse_document(document, "runner output")
     except DocumentError as error:  # a runner bug, never user input: keep the evidence
@@ -150,15 +150,18 @@ def _deliver(
                 report_deliveries(deliveries)
         finally:
             store.dispose()
-    if post_url:
-        try:
-            post_document(post_url, token, document, attempts=post_attempts)
-            console.print(f"posted run {document['run']['id']} to {post_url}")
-        except PostError as error:
-            path = keep_unsent(document, UNSENT_DIR)
-            console.print(f"[red]could not post: {error}[/red]\nThe document is kept in {path}; "
-                          f"send it later with `perfci import {path} --db URL` or re-post it.")  # fmt: skip
-    return findings
+    if not post_url:
+        return findings, True
+    try:
+        judged_there = post_document(post_url, token, document, attempts=post_attempts)
+    except PostError as error:
+        path = keep_unsent(document, UNSENT_DIR)
+        console.print(f"[red]could not post: {error}[/red]\nThe document is kept in {path}; send it with "
+                      f"`perfci resend {path} --post {post_url}` (token: --token or $PERFCI_TOKEN).")  # fmt: skip
+        return findings, False
+    console.print(f"posted run {document['run']['id']} to {post_url}: {len(judged_there)} finding(s) there")
+    known = {(f.case, f.kind, f.commit) for f in findings}
+    return worst_first([*findings, *(f for f in judged_there if (f.case, f.kind, f.commit) not in known)]), True
 
 
 def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> Any:
@@ -218,8 +221,10 @@ def command(
 ) -> None:  # fmt: skip
     """Run the SWA benchmark suite and correctness checks for a commit and store the results.
 
-    Each stored run is judged against its series (see `perfci regressions`). Exit code 1 when a case is
-    incorrect, failed or timed out, or a regression was found; 2 on bad input; 130 when interrupted.
+    Each stored run is judged against its series (see `perfci regressions`); with --post the server
+    judges it too and its findings gate as well. Exit code 1 when a case is incorrect, failed or timed
+    out, or a regression was found (here or by the server); 2 on bad input; 3 when a document could not
+    be posted (kept in .perfci/unsent/, `perfci resend` sends it); 130 when interrupted.
     """
     device = resolve_device(device)
     suite = suite or ("smoke" if device == "cuda" else "tiny")
@@ -275,7 +280,7 @@ def command(
     fingerprint = environment_fingerprint(Environment.model_validate(environment))
     signal.signal(signal.SIGTERM, _interrupt)
 
-    bad = False
+    bad = undelivered = False
     for commit in commits:
         if rev_range and not no_store:
             store = open_store_or_fail(db_url)
@@ -288,7 +293,8 @@ def command(
         document = _measure_commit(repo, commit, cases, settings, environment, meta)
         if baseline := baseline_of(commit):
             document["run"]["baseline"] = baseline
-        findings = _deliver(document, db_url, not no_store, post_url, token, output, post_attempts, config)
+        findings, delivered = _deliver(document, db_url, not no_store, post_url, token, output, post_attempts, config)
+        undelivered = undelivered or not delivered
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
         report = render_markdown(findings, device=environment["device_name"])
         if report:
@@ -300,4 +306,7 @@ def command(
         if document["run"]["status"] == "aborted":
             console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")
             sys.exit(130)
+    if undelivered:
+        console.print("[red]a document was not delivered: the server's verdict is unknown (exit 3)[/red]")
+        sys.exit(3)
     sys.exit(1 if bad else 0)

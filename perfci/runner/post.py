@@ -1,4 +1,7 @@
-"""Send a results document to a perfci server, with retries; keep it on disk when that fails."""
+"""Send a results document to a perfci server, with retries; keep it on disk when that fails.
+
+The server judges what it stores and answers with its findings; the runner gates its CI job on
+them, since a remote runner that stores nothing locally has no other verdict."""
 
 from __future__ import annotations
 
@@ -6,20 +9,32 @@ import json
 from pathlib import Path
 from typing import Any
 
+from perfci.findings import Finding
 from perfci.httpclient import PostError, post_json
 
-__all__ = ["PostError", "keep_unsent", "post_document"]
+__all__ = ["UNSENT_DIR", "PostError", "keep_unsent", "post_document"]
+
+#: Where a runner keeps documents it could not deliver (``perfci resend`` sends them).
+UNSENT_DIR = Path(".perfci") / "unsent"
 
 
 def post_document(
     url: str, token: str | None, document: dict[str, Any], *, attempts: int = 5, first_delay_s: float = 1.0,
     timeout_s: float = 30.0,
-) -> dict[str, Any]:  # fmt: skip
-    """POST the document with the write token; 4xx (a bad document or token) is final."""
+) -> list[Finding]:  # fmt: skip
+    """POST the document with the write token; the server's findings for it. 4xx (a bad document or
+    token) is final; an answer without a ``findings`` list is not a perfci server's and fails too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response, _ = post_json(url, document, headers=headers, attempts=attempts, first_delay_s=first_delay_s,
-                            timeout_s=timeout_s)  # fmt: skip
-    return response
+    response, attempts = post_json(url, document, headers=headers, attempts=attempts, first_delay_s=first_delay_s,
+                                   timeout_s=timeout_s)  # fmt: skip
+    findings = response.get("findings")
+    if not isinstance(findings, list):
+        raise PostError(f"{url} answered without a findings list ({str(response)[:200]}); is it a perfci server's "
+                        "/api/runs?", attempts)  # fmt: skip
+    try:
+        return [Finding.from_json(item) for item in findings]
+    except (KeyError, TypeError, ValueError) as error:
+        raise PostError(f"{url} answered with a malformed finding ({error!r})", attempts) from None
 
 
 def keep_unsent(document: dict[str, Any], directory: Path) -> Path:

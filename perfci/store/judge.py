@@ -25,23 +25,13 @@ from sqlalchemy.orm import Session, joinedload
 from perfci.analysis.changepoints import detect_steps
 from perfci.analysis.noise import ThresholdPolicy, series_threshold
 from perfci.analysis.verdict import judge
+from perfci.findings import Finding, worst_first
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
 from perfci.store.ingest import unpack_samples
 from perfci.store.queries import timing_mode, timing_mode_column
 
 HISTORY_WINDOW = 60
-GATING_KINDS = ("latency", "correctness", "missing")
-
-
-@dataclass(frozen=True)
-class Finding:
-    case: str
-    kind: str
-    commit: str
-    baseline_commit: str | None
-    change: float | None
-    verdict: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -288,7 +278,6 @@ def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None 
                 if record:
                     _record(session, series_id, run.commit_id, baseline_id, finding)
                 findings.append(finding)
-        order = {"correctness": 0, "missing": 1, "latency": 2, "improvement": 3}
-        return sorted(findings, key=lambda f: (order[f.kind], -abs(f.change or 0)))
+        return worst_first(findings)
 
     return retry_transient(attempt)

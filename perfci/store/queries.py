@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, Row, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from perfci.findings import Finding, worst_first
 from perfci.store import models
 
 
@@ -201,3 +202,20 @@ def recent_medians(session: Session, repo: str, case_key: str, fingerprint: str,
         .limit(limit)
     )
     return list(reversed(session.scalars(query).all()))
+
+
+def recorded_findings(session: Session, run_uuid: Any) -> list[Finding]:
+    """The regressions recorded at a stored run's commit in the series it measured: what the judge
+    found when the run was first stored, for a runner that re-sends it (a lost answer, a resend)."""
+    run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
+    measured = select(models.Result.series_id).where(models.Result.run_id == run.id)
+    base = aliased(models.Commit)
+    rows = session.execute(
+        select(models.Regression, models.Case.key, base.sha)
+        .join(models.Series, models.Series.id == models.Regression.series_id)
+        .join(models.Case, models.Case.id == models.Series.case_id)
+        .outerjoin(base, base.id == models.Regression.baseline_commit_id)
+        .where(models.Regression.commit_id == run.commit_id, models.Regression.series_id.in_(measured))
+    ).all()
+    return worst_first(Finding(key, r.kind, run.commit.sha, base_sha, r.change, r.verdict or {})
+                       for r, key, base_sha in rows)  # fmt: skip

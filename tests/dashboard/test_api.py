@@ -81,8 +81,11 @@ def test_post_a_run_stores_judges_and_is_idempotent(client):
     body = as_json(response)
     assert body["stored"] and body["results"] == 4
     assert {"case": "decode/bf16/case0", "kind": "latency"}.items() <= body["findings"][0].items()
+    assert body["findings"][0]["verdict"]["threshold"] > 0  # enough for the runner's report
     again = client.post("/api/runs", json=document, headers=auth())
     assert again.status_code == 200 and as_json(again)["stored"] is False
+    # a runner whose first answer was lost still gets the findings recorded for its run
+    assert [(f["case"], f["kind"]) for f in as_json(again)["findings"]] == [("decode/bf16/case0", "latency")]
     assert _counts(client)[0] == before[0] + 1
 
 

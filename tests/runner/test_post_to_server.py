@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,12 +19,12 @@ from tests.serving import served
 pytestmark = pytest.mark.slow
 
 
-def test_runner_posts_to_the_server(tiny_repo, tmp_path):
+def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
     work = Path(tiny_repo.working_tree_dir)
     sha = commit_kernel(tiny_repo, "fast", "fast kernels")
     config = tmp_path / "perfci.toml"
     config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n')
-    with served(config, f"sqlite:///{tmp_path / 'server.db'}") as base:
+    with served(config, db_url) as base:
         result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
                         "--post", f"{base}/api/runs", "--token", "runner-token", "--no-store", "-o",
                         str(tmp_path / "doc.json"), cwd=work)  # fmt: skip
@@ -30,9 +34,77 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path):
         assert runs["total"] == 1 and runs["items"][0]["commit"] == sha
         results = json.load(urllib.request.urlopen(f"{base}/api/results?commit={sha}", timeout=10))
         assert results["items"][0]["status"] == "ok" and results["items"][0]["n_samples"] >= 3
-        # a wrong token is refused and the document is kept on disk for a later import
+        # a wrong token is refused: the job fails with exit 3 (never "clean") and the document is kept
         refused = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
                          "--post", f"{base}/api/runs", "--token", "wrong", "--no-store", "--post-attempts", "1",
                          cwd=work)  # fmt: skip
-        assert "could not post" in refused.stderr and "403" in refused.stderr
-        assert list((work / ".perfci" / "unsent").glob("*.json"))
+        assert refused.returncode == 3, refused.stderr
+        assert "could not post" in refused.stderr and "403" in refused.stderr and "perfci resend" in refused.stderr
+        (kept,) = (work / ".perfci" / "unsent").glob("*.json")
+        # an unreachable server: still not delivered, still kept
+        unreachable = perfci("resend", "--post", "http://127.0.0.1:9/api/runs", "--token", "runner-token",
+                             "--attempts", "1", cwd=work)  # fmt: skip
+        assert unreachable.returncode == 3 and kept.exists(), unreachable.stderr
+        # the right token: delivered, stored and judged there, removed here
+        sent = perfci("resend", "--post", f"{base}/api/runs", "--token", "runner-token", cwd=work)
+        assert sent.returncode == 0, sent.stderr
+        assert "delivered" in sent.stderr and not kept.exists()
+        assert json.load(urllib.request.urlopen(base + "/api/runs", timeout=10))["total"] == 2
+        again = perfci("resend", cwd=work, input="")
+        assert again.returncode == 2 and "--post" in again.stderr  # the server must be named
+
+
+@contextmanager
+def fake_server(answer: dict) -> Iterator[str]:
+    """A server that answers every POST with ``answer`` (201): what a perfci server says of a run."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps(answer).encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/runs"
+    finally:
+        server.shutdown()
+
+
+def test_a_remote_runner_gates_on_the_servers_findings(tiny_repo, tmp_path):
+    """The runner stores nothing itself: the server's latency finding is its verdict (exit 1, in the report)."""
+    work = Path(tiny_repo.working_tree_dir)
+    sha = commit_kernel(tiny_repo, "fast", "fast kernels")
+    finding = {
+        "case": "decode/bf16/b3-kv96-x",
+        "kind": "latency",
+        "commit": sha,
+        "baseline_commit": "a" * 40,
+        "change": 99.0,
+        "verdict": {"detector": "pelt", "before": 1.0, "after": 100.0, "threshold": 0.02},
+    }
+    with fake_server({"run_id": "x", "stored": True, "results": 1, "findings": [finding]}) as url:
+        result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
+                        "--post", url, "--token", "t", "--no-store", "--report", str(tmp_path / "report.md"),
+                        cwd=work)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "1 finding(s) there" in result.stderr
+    assert "Latency regressions" in (tmp_path / "report.md").read_text()
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps({"schema": "perfci.results/1"}))
+    with fake_server({"run_id": "x", "stored": True, "results": 1, "findings": []}) as url:
+        clean = perfci("resend", str(kept), "--post", url, cwd=work)
+    assert clean.returncode == 0 and not kept.exists(), clean.stderr
+    kept.write_text(json.dumps({"schema": "perfci.results/1"}))
+    with fake_server({"ok": True}) as url:  # not a perfci server's answer: not delivered
+        odd = perfci("resend", str(kept), "--post", url, "--attempts", "1", cwd=work)
+    assert odd.returncode == 3 and kept.exists() and "findings" in odd.stderr
