@@ -12,6 +12,7 @@ from dashboard.auth import install_csrf
 from dashboard.errors import install_error_handlers
 from dashboard.headers import install_security_headers
 from perfci.config import PerfciConfig
+from perfci.findings import describe
 from perfci.store.engine import Store, open_store
 from perfci.store.models import MAX_ID
 
@@ -46,4 +47,5 @@ def create_app(db_url: str | None = None, config: PerfciConfig | None = None, st
     install_security_headers(app)
     install_csrf(app)
     app.jinja_env.globals["short"] = lambda sha: (sha or "")[:10]
+    app.jinja_env.globals["evidence"] = describe
     return app

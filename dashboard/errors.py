@@ -31,7 +31,18 @@ def _respond(status: int, error: str, message: str, **details: Any) -> tuple[Res
     return render_template("error.html", status=status, error=error, message=message), status
 
 
+def reject_nul_bytes() -> None:
+    """Query parameters and form fields with a NUL byte are a 400 naming the field, on both stores
+    (PostgreSQL cannot compare or store NUL in text; SQLite would silently match every row)."""
+    for source, values in (("query parameter", request.args), ("form field", request.form)):
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise ApiError(400, f"{source} {name.replace(chr(0), '')[:40]!r}: contains a NUL byte; remove it")
+
+
 def install_error_handlers(app: Flask) -> None:
+    app.before_request(reject_nul_bytes)
+
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> tuple[Response | str, int]:
         names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",

@@ -1,7 +1,7 @@
 """Read models of the pages and the API: plain dicts from a few indexed queries each.
 
 Nothing here computes detection: verdicts and change points were stored at ingest. The one
-exception is the compare view, which judges two stored sample sets on request (two blobs per case).
+exception is the compare view, which judges two stored sets of per-process values on request.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import DateTime, Text, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from perfci.analysis.verdict import judge
+from perfci.analysis.verdict import judge_processes
 from perfci.store import models
-from perfci.store.ingest import unpack_samples
 from perfci.store.queries import (
     Filters,
     count_regressions,
@@ -325,8 +324,8 @@ def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str]
     """(label, {(case, fingerprint): result row}) of a run id or a commit (its latest complete run per series)."""
     query = (
         select(models.Result.id, models.Result.series_id, models.Result.status, models.Result.median,
-               models.Result.n_samples, models.Result.rel_err, models.Case.key, models.Environment.fingerprint,
-               models.Commit.sha)
+               models.Result.n_samples, models.Result.rel_err, models.Result.process_values, models.Case.key,
+               models.Environment.fingerprint, models.Commit.sha)
         .join(models.Run, models.Run.id == models.Result.run_id)
         .join(models.Case, models.Case.id == models.Result.case_id)
         .join(models.Series, models.Series.id == models.Result.series_id)
@@ -345,25 +344,19 @@ def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str]
         label = commit.sha
     out = {}
     for row in session.execute(query):  # later runs overwrite earlier ones
-        out[(row.key, row.fingerprint)] = {"id": row.id, "series_id": row.series_id, "status": row.status,
-                                           "median": row.median, "n": row.n_samples, "rel_err": row.rel_err,
-                                           "commit": row.sha}  # fmt: skip
+        out[(row.key, row.fingerprint)] = {
+            "id": row.id, "series_id": row.series_id, "status": row.status, "median": row.median, "n": row.n_samples,
+            "rel_err": row.rel_err, "commit": row.sha, "processes": row.process_values or [row.median],
+        }  # fmt: skip
     return label, out
 
 
 def compare(session: Session, base_ref: str, head_ref: str, threshold: float = 0.02) -> dict[str, Any] | None:
-    """Two commits or runs side by side: every shared case judged from the stored samples."""
+    """Two commits or runs side by side: every shared case judged on its stored per-process values
+    (one process on a side is no verdict: ``perfci compare`` measures process pairs)."""
     base, head = _side_results(session, base_ref), _side_results(session, head_ref)
     if base is None or head is None:
         return None
-    ids = [r["id"] for side in (base[1], head[1]) for r in side.values() if r["n"]]
-    samples = {}
-    for start in range(0, len(ids), 500):
-        for result_id, blob in session.execute(
-            select(models.Samples.result_id, models.Samples.values).where(
-                models.Samples.result_id.in_(ids[start : start + 500]))
-        ):  # fmt: skip
-            samples[result_id] = unpack_samples(blob)
     rows = []
     for key in sorted(set(base[1]) | set(head[1])):
         b, h = base[1].get(key), head[1].get(key)
@@ -371,8 +364,8 @@ def compare(session: Session, base_ref: str, head_ref: str, threshold: float = 0
                                "base": b, "head": h, "change": None, "verdict": None}  # fmt: skip
         if b and h and b["median"] and h["median"]:
             row["change"] = h["median"] / b["median"] - 1.0
-            if samples.get(b["id"]) and samples.get(h["id"]):
-                row["verdict"] = judge(samples[b["id"]], samples[h["id"]], threshold=threshold, resamples=200).as_dict()
+            row["verdict"] = judge_processes(b["processes"], h["processes"], threshold=threshold,
+                                             resamples=500).as_dict()  # fmt: skip
         if h and h["status"] != "ok" and b and b["status"] == "ok":
             row["verdict"] = {"kind": "correctness"}
         rows.append(row)

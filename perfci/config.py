@@ -1,4 +1,4 @@
-"""The optional config file (``perfci.toml``): webhooks, a pinned baseline, the server's tokens.
+"""The optional config file (``perfci.toml``): webhooks, a pinned baseline, detection, the server's tokens.
 
 Found at ``--config FILE``, else ``$PERFCI_CONFIG``, else ``./perfci.toml`` when it exists; no file
 means no webhooks and no pinned baseline. Header values may name environment variables as
@@ -15,9 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from perfci.analysis.noise import ThresholdPolicy
+
 CONFIG_ENV_VAR = "PERFCI_CONFIG"
 DEFAULT_CONFIG = Path("perfci.toml")
-FindingKind = Literal["latency", "correctness", "missing", "improvement"]
+FindingKind = Literal["latency", "correctness", "missing", "improvement", "suspected"]
 
 
 class ConfigError(ValueError):
@@ -55,6 +57,20 @@ class Webhook(_Strict):
         return {key: re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", expand, value) for key, value in self.headers.items()}
 
 
+class DetectionConfig(_Strict):
+    """``[detection]``: whether interpreter latency gates, and how ``perfci run`` confirms a suspicion."""
+
+    #: latency under Triton's interpreter times Python, not the kernel: reported, gating only when true
+    gate_interpreter: bool = False
+    #: re-measure suspected regressions in fresh process pairs (baseline vs head) before gating on them
+    confirm: bool = True
+    confirm_budget_s: float = Field(default=120.0, gt=0, le=3600)
+    confirm_max_pairs: int = Field(default=16, ge=2, le=256)
+
+    def policy(self) -> ThresholdPolicy:
+        return ThresholdPolicy(gate_interpreter=self.gate_interpreter)
+
+
 class BaselineConfig(_Strict):
     #: a tag, branch or commit every push is judged against, or ``run:UUID`` for a marked run
     pin: str | None = None
@@ -90,6 +106,7 @@ def _env(name: str, where: str) -> str:
 
 class PerfciConfig(_Strict):
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
     webhooks: list[Webhook] = Field(default_factory=list, alias="webhook")
     server: ServerConfig = Field(default_factory=ServerConfig)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import statistics
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -113,6 +114,16 @@ class Correctness(_Open):
     passed: bool
 
 
+class Process(_Open):
+    """One worker process of a result: its own samples, and what it ran with (the config every
+    autotuned kernel chose in it, its telemetry). Processes are the unit of evidence."""
+
+    samples: Samples
+    config: dict[str, Any] = Field(default_factory=dict)
+    autotune: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    telemetry: dict[str, Any] = Field(default_factory=dict)
+
+
 class Result(_Open):
     case: CaseId
     op: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -125,6 +136,7 @@ class Result(_Open):
     metrics: dict[str, float | None] = Field(default_factory=dict)
     config: dict[str, Any] = Field(default_factory=dict)
     telemetry: dict[str, Any] = Field(default_factory=dict)
+    processes: list[Process] | None = Field(default=None, min_length=1, max_length=1000)
 
     @model_validator(mode="after")
     def _samples_when_measured(self) -> Result:
@@ -132,7 +144,19 @@ class Result(_Open):
             raise ValueError(f"samples are required when status is {self.status!r}")
         if self.samples and self.unit is None:
             raise ValueError("unit is required when samples are given")
+        if self.processes is not None:
+            counted = sum(len(process.samples) for process in self.processes)
+            if counted != len(self.samples or []):
+                raise ValueError(f"processes hold {counted} samples but samples has {len(self.samples or [])}; "
+                                 "samples must be every process's samples together")  # fmt: skip
         return self
+
+    def process_values(self) -> list[float] | None:
+        """One value per process (its median); None without samples."""
+        if not self.samples:
+            return None
+        groups = [p.samples for p in self.processes] if self.processes else [self.samples]
+        return [float(statistics.median(group)) for group in groups]
 
 
 class ResultsDocument(_Open):
@@ -188,6 +212,25 @@ def _describe(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def nul_byte_path(value: Any, path: str = "") -> str | None:
+    """The path of the first key or string holding a NUL byte, else None. PostgreSQL cannot store
+    NUL in text, so both stores refuse it at the door instead of differing."""
+    stack = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where or "(value)"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return f"{where}.{key!r}" if where else repr(key)
+                stack.append((f"{where}.{key}" if where else str(key), child))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+    return None
+
+
 def parse_document(data: Any, source: str = "document") -> ResultsDocument:
     """Validate one decoded JSON value; raise :class:`DocumentError` naming the fields otherwise."""
     if not isinstance(data, dict):
@@ -197,6 +240,8 @@ def parse_document(data: Any, source: str = "document") -> ResultsDocument:
         raise DocumentError(
             f"{source}: schema: unknown or missing schema version {schema!r}; this perfci reads {SCHEMA_ID!r}"
         )
+    if (where := nul_byte_path(data)) is not None:
+        raise DocumentError(f"{source}: {where}: contains a NUL byte (\\u0000); remove it (nothing was stored)")
     try:
         text = json.dumps(data, allow_nan=False)
     except ValueError as error:

@@ -12,8 +12,10 @@ from typing import Any
 
 #: Kinds that fail a CI job; ``improvement`` is reported, never gating.
 GATING_KINDS = ("latency", "correctness", "missing")
-#: Report order: the worst news first.
-KIND_ORDER = {"correctness": 0, "missing": 1, "latency": 2, "improvement": 3}
+#: Every kind, the worst news first: ``suspected`` is a change beyond the series' noise that lacks
+#: process-level evidence (one process, or interpreter timing): shown with its evidence, never gating.
+KIND_ORDER = {"correctness": 0, "missing": 1, "latency": 2, "suspected": 3, "improvement": 4}
+FINDING_KINDS = tuple(KIND_ORDER)
 
 
 @dataclass(frozen=True)
@@ -39,5 +41,41 @@ class Finding:
                    data.get("change"), dict(data.get("verdict") or {}))  # fmt: skip
 
 
+def describe(kind: str, verdict: dict[str, Any]) -> str:
+    """The evidence of a finding in one line: what the report, the webhooks' readers and the pages show."""
+    v = verdict
+    if kind == "correctness":
+        return f"{v.get('status')}: {v.get('error') or ''}".strip()
+    if kind == "missing":
+        return f"last seen at {str(v.get('last_seen_commit'))[:12]} (suite {v.get('suite')})"
+    if v.get("detector") == "pelt":
+        where = (
+            f"; somewhere in {v['commit_range'][0][:12]}..{v['commit_range'][1][:12]}" if v.get("commit_range") else ""
+        )
+        return (f"step {v['before']:.4g} -> {v['after']:.4g} ms over the history (p={v['p_value']:.1e}); "
+                f"threshold {v['threshold']:.1%}; {v.get('reason', '')}{where}")  # fmt: skip
+    parts = [str(v["reason"])] if v.get("reason") else []
+    if v.get("ci_low") is not None and v.get("ci_high") is not None:
+        parts.append(f"{v['ci_low']:+.1%}..{v['ci_high']:+.1%} (99% CI), p={v['p_value']:.1e}")
+    if v.get("threshold"):
+        parts.append(f"threshold {v['threshold']:.1%}")
+    text = "; ".join(parts)
+    if v.get("test"):
+        t = v["test"]
+        text += f"; processes: p={t['p_value']:.1e}, {t['reason']}"
+    if v.get("confirmation"):
+        c = v["confirmation"]
+        text += f"; re-measured in {c['pairs']} process pairs: {c['kind']} ({c['reason']})"
+    return text
+
+
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (KIND_ORDER.get(f.kind, len(KIND_ORDER)), -abs(f.change or 0)))
+
+
+@dataclass(frozen=True)
+class Unjudged:
+    """A case whose latency was not judged, or judged without gating, and why ("history 2/6")."""
+
+    case: str
+    reason: str

@@ -27,7 +27,7 @@ def served(config: Path, db_url: str) -> Iterator[str]:
     server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(600):  # up to a minute: start-up imports scipy on a loaded 2-core machine
             try:
                 urllib.request.urlopen(base + "/api/openapi.json", timeout=2)
                 break

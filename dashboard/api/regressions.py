@@ -52,8 +52,8 @@ def triage(regression_id: int) -> dict[str, Any]:
     if status not in TRIAGE_STATUSES:
         raise ApiError(422, f"field 'status': {str(status)[:40]!r} is not one of {', '.join(TRIAGE_STATUSES)}")
     for name, value, limit in (("note", note, 10_000), ("author", author, 255)):
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise ApiError(422, f"field {name!r}: a string of at most {limit} characters")
+        if value is not None and (not isinstance(value, str) or len(value) > limit or "\x00" in value):
+            raise ApiError(422, f"field {name!r}: a string of at most {limit} characters, without NUL bytes")
     try:
         return set_status(store(), regression_id, status, note, author)
     except TriageError as error:

@@ -15,10 +15,8 @@ from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import config, page_body, pagination, reading, store
-from perfci.alerts.notify import judge_and_notify
 from perfci.document import DocumentError, parse_document, reject_json_constant
-from perfci.store.ingest import ingest_document
-from perfci.store.queries import recorded_findings
+from perfci.pipeline import process_document
 
 
 @api.get("/runs")
@@ -54,15 +52,11 @@ def post_run() -> tuple[dict[str, Any], int]:
         document = parse_document(value, "request body")
     except DocumentError as error:
         raise ApiError(422, str(error)) from None
-    outcome = ingest_document(store(), document)
-    if not outcome.stored:  # a re-sent run: answer with what was found when it was first stored
-        with reading() as session:
-            recorded = recorded_findings(session, outcome.run_uuid)
-        return {"run_id": str(outcome.run_uuid), "stored": False, "results": 0,
-                "findings": [f.as_json() for f in recorded]}, 200  # fmt: skip
-    findings, deliveries = judge_and_notify(store(), config(), document, outcome.run_uuid)
-    return {
-        "run_id": str(outcome.run_uuid), "stored": True, "results": outcome.results,
-        "findings": [f.as_json() for f in findings],
-        "alerts": [{"webhook": d.webhook, "status": d.status, "error": d.error} for d in deliveries],
-    }, 201  # fmt: skip
+    processed = process_document(store(), config(), document)
+    body = {"run_id": str(processed.run_uuid), "stored": processed.stored, "results": processed.results,
+            "findings": [f.as_json() for f in processed.findings]}  # fmt: skip
+    if not processed.stored:  # a re-sent run: the findings recorded when it was first stored
+        return body, 200
+    body["not_judged"] = [{"case": u.case, "reason": u.reason} for u in processed.not_judged]
+    body["alerts"] = [{"webhook": d.webhook, "status": d.status, "error": d.error} for d in processed.deliveries]
+    return body, 201

@@ -21,7 +21,6 @@ from perfci.findings import Finding
 from perfci.httpclient import PostError, post_json
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
-from perfci.store.judge import judge_run
 
 
 @dataclass(frozen=True)
@@ -71,16 +70,11 @@ def notify(store: Store, config: PerfciConfig, context: AlertContext, findings: 
     return deliveries
 
 
-def judge_and_notify(
-    store: Store, config: PerfciConfig, document: ResultsDocument, run_uuid: uuid.UUID
-) -> tuple[list[Finding], list[Delivery]]:
-    """Judge a stored run and send its findings to the webhooks (what `perfci run`, `perfci import`
-    and the API's POST do after storing a document)."""
-    findings = judge_run(store, run_uuid)
+def alert_context(document: ResultsDocument, run_uuid: uuid.UUID) -> AlertContext:
+    """Which run a document's findings come from, for the webhook bodies."""
     run = document.run
-    context = AlertContext(str(run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
-                           run.environment.device_name)  # fmt: skip
-    return findings, notify(store, config, context, findings)
+    return AlertContext(str(run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
+                        run.environment.device_name)  # fmt: skip
 
 
 def failed_deliveries(store: Store) -> list[models.AlertDelivery]:

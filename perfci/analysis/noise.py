@@ -1,10 +1,14 @@
-"""Per-series noise and the threshold it implies.
+"""Process-level noise and the threshold it implies.
 
-Samples inside one run understate the noise: each process lands on its own offset (clock state,
-placement), so on a dedicated H200 the per-run medians of one commit spread by CV 0.06-0.25% while
-the samples inside a run look tighter or looser. The run-to-run noise is estimated from the series'
-own history of medians, robustly: 1.4826 x MAD of consecutive log-ratios / sqrt(2) (the difference
-of two noisy values has sqrt(2) times their spread; MAD ignores the rare step or outlier).
+The unit of evidence is the worker process: each process lands on its own autotune config, clock
+state and co-tenant phase and stays there, so samples inside one process say how precise that
+process's value is, never how much the next process will differ. A series' noise is therefore the
+spread of its per-process values (one median per process), estimated robustly on log values:
+``scipy.stats.median_abs_deviation(scale="normal")``, which ignores a rare outlier.
+
+Multi-modal series (two autotune configs, two clock states) are handled by the spread rule of
+``levels.py`` (a value inside the spread the baseline has already shown is ``same``), not by this
+sigma: where one mode holds most processes the MAD sees only that mode.
 """
 
 from __future__ import annotations
@@ -14,57 +18,52 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-MAD_TO_SIGMA = 1.4826
+from scipy import stats
 
 
 @dataclass(frozen=True)
 class ThresholdPolicy:
-    """min_change: the policy floor (Perfherder 2%); k: how many noise sigmas a change must exceed;
-    max_change: the policy ceiling — a significant change this large is reported however noisy the
-    series (asv and PyTorch HUD alert from 5%; without it a noisy series hid 5% steps that a plain
-    5% rule found, docs/perf/detection.md)."""
+    """What a change must be to matter, and when a series is too noisy to gate.
+
+    min_change: the policy floor (Perfherder 2%): smaller changes are never findings.
+    k: how many process-level sigmas a change must exceed (the threshold is max(min_change, k x sigma)).
+    gate_limit: the largest change a user accepts not being gated; a series whose threshold (its
+      minimum detectable change from one process) exceeds it is "too noisy to gate at gate_limit".
+      Measured noise is never overridden: the cure for a noisy series is more processes.
+    min_history: results a series needs before latency is judged at all.
+    min_segment: results on each side of a step before the change-point pass records it.
+    alpha: significance of the process-level rank tests.
+    gate_interpreter: whether latency under Triton's interpreter gates (it times Python, not the kernel).
+    """
 
     min_change: float = 0.02
     k: float = 5.0
-    max_change: float = 0.05
-    #: Results a series needs before latency is judged at all: with fewer, its noise is unknown and a
-    #: 2% floor alone alerted on 50% of A/A histories under 2% spread (docs/perf/detection.md).
+    gate_limit: float = 0.05
     min_history: int = 6
+    min_segment: int = 3
+    alpha: float = 0.01
+    gate_interpreter: bool = False
 
 
-def difference_sigma(differences: Sequence[float] | np.ndarray) -> float:
-    """Sigma of one noisy term from differences of two such terms: 1.4826 x MAD / sqrt 2 (the MAD
-    ignores a rare step or outlier, and a shift that moves every difference alike)."""
-    values = np.asarray(differences, dtype=np.float64)
-    mad = float(np.median(np.abs(values - np.median(values))))
-    return MAD_TO_SIGMA * mad / math.sqrt(2)
+def process_sigma(values: Sequence[float] | np.ndarray) -> float:
+    """Relative sigma of one process's value around the level: normal-scaled MAD of log values."""
+    logs = np.log(np.asarray(values, dtype=np.float64))
+    if logs.size < 2:
+        return 0.0
+    return float(stats.median_abs_deviation(logs, scale="normal"))
 
 
-def run_to_run_noise(medians: Sequence[float]) -> float | None:
-    """Relative sigma of one run's median around the series' level; None with too little history."""
-    values = np.asarray([m for m in medians if m > 0], dtype=np.float64)
-    if values.size < 3:
-        return None
-    return difference_sigma(np.diff(np.log(values)))
+def sigma_upper_bound(sigma: float, points: int) -> float:
+    """One-sided 95% upper bound of a MAD-based sigma from ``points`` values.
+
+    The MAD's relative standard error is about 1.17 / sqrt(n) for n normal values; with 6 values the
+    estimate's 10th percentile is a third of the truth, and a threshold built on the point estimate
+    alerted on unchanged code (docs/perf/detection.md)."""
+    return sigma * (1.0 + 1.645 * 1.17 / math.sqrt(max(points, 1)))
 
 
-def noise_upper_bound(noise: float, points: int) -> float:
-    """One-sided 95% upper bound of a MAD-based sigma from ``points`` medians (``points - 1`` steps).
-
-    The MAD's relative standard error is about 1.17 / sqrt(m) for m normal values; with 6 points
-    the estimate's 10th percentile is a third of the truth, and a threshold built on it alerts on
-    unchanged code (measured: 9 of 36 A/A histories under 2% spread before this bound)."""
-    steps = max(points - 1, 1)
-    return noise * (1.0 + 1.645 * 1.17 / math.sqrt(steps))
-
-
-def series_threshold(medians: Sequence[float], policy: ThresholdPolicy) -> tuple[float, float | None]:
-    """(threshold, noise): max(policy floor, k x upper bound of the noise), capped at the policy
-    ceiling; the floor alone until history suffices. ``noise`` is the point estimate (reported with
-    each verdict)."""
-    noise = run_to_run_noise(medians) if len(medians) >= policy.min_history else None
-    if noise is None:
-        return policy.min_change, None
-    threshold = max(policy.min_change, policy.k * noise_upper_bound(noise, len(medians)))
-    return min(threshold, max(policy.max_change, policy.min_change)), noise
+def threshold_for(values: Sequence[float] | np.ndarray, policy: ThresholdPolicy) -> tuple[float, float]:
+    """(threshold, sigma) of a reference set of per-process values: max(policy floor, k x the upper
+    bound of their sigma). Never capped: above ``policy.gate_limit`` the series is too noisy to gate."""
+    sigma = process_sigma(values)
+    return max(policy.min_change, policy.k * sigma_upper_bound(sigma, len(values))), sigma

@@ -84,3 +84,10 @@ def report_deliveries(deliveries: list[Any]) -> None:
         else:
             click.secho(f"webhook {delivery.webhook!r} failed after {delivery.attempts} attempt(s): {delivery.error}\n"
                         "The run is stored; `perfci alerts --retry` re-sends it.", fg="red", err=True)  # fmt: skip
+
+
+def report_not_judged(not_judged: list[Any], sha: str) -> None:
+    """Say which cases' latency did not gate at a commit, and why (history too short, too noisy,
+    suspected but not confirmed, interpreter timing), so silence is never read as "judged and clean"."""
+    for item in not_judged:
+        click.echo(f"not judged at {sha[:12]}: {item.case}: {item.reason}", err=True)

@@ -1,11 +1,12 @@
 """``perfci compare BASE HEAD``: both commits measured interleaved in one job, HEAD judged against BASE.
 
 Drift of the device between two separate runs (clocks, neighbours on a shared card) cancels when
-the two commits alternate round by round on the same device; process offsets are sampled by running
-each case in several fresh process pairs, and while the verdict is unknown another pair is started,
-up to ``--max-pairs`` or ``--budget`` seconds. The threshold per case is the series' own
-(policy floor and k x its run-to-run noise, from the store) when the store knows the series, else
-the policy floor.
+the two commits alternate round by round on the same device. The unit of evidence is the process
+pair: each pair's ratio of the two processes' medians enters a paired test (Wilcoxon signed-rank on
+log ratios, bootstrap interval of the median ratio), looked at after --min-pairs pairs and at every
+doubling while the answer is unknown, up to --max-pairs or --budget seconds. The threshold is the
+change that matters (--threshold, default the policy floor), never inflated by noise: a noisy case
+ends "too noisy to tell" with its interval, and the cure is more pairs.
 """
 
 from __future__ import annotations
@@ -20,38 +21,16 @@ from rich.console import Console
 from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
-from perfci.analysis.noise import ThresholdPolicy, series_threshold
-from perfci.cli.common import BadInput, db_option, open_store_or_fail, resolve_device, select_cases
+from perfci.analysis.noise import ThresholdPolicy
+from perfci.cli.common import BadInput, resolve_device, select_cases
 from perfci.findings import Finding, worst_first
 from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, compare_case
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
-from perfci.store.queries import recent_medians
-from perfci.suite.cases import TIERS, SuiteCase
+from perfci.suite.cases import TIERS
 
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in a CI log
 FINDING_KIND = {"regression": "latency", "improvement": "improvement", "correctness": "correctness"}
-
-
-def _thresholds(cases: list[SuiteCase], db_url: str | None, repo: str, fingerprint: str, policy: ThresholdPolicy,
-                fixed: float | None) -> dict[str, tuple[float, str]]:  # fmt: skip
-    """Per case: (threshold, where it came from)."""
-    if fixed is not None:
-        return {c.id: (fixed, "--threshold") for c in cases}
-    out = {c.id: (policy.min_change, "policy floor (no stored history)") for c in cases}
-    if db_url is None:
-        return out
-    store = open_store_or_fail(db_url)
-    try:
-        with store.read() as session:
-            for case in cases:
-                medians = recent_medians(session, repo, case.id, fingerprint)
-                threshold, noise = series_threshold(medians, policy)
-                if noise is not None:
-                    out[case.id] = (threshold, f"series noise {noise:.2%} over {len(medians)} results")
-    finally:
-        store.dispose()
-    return out
 
 
 def _side(side: Any) -> dict[str, Any]:
@@ -61,14 +40,14 @@ def _side(side: Any) -> dict[str, Any]:
             "rel_err": side.correctness.get("rel_err"), "config": side.config}  # fmt: skip
 
 
-def _as_json(item: CaseComparison, source: str) -> dict[str, Any]:
+def _as_json(item: CaseComparison) -> dict[str, Any]:
     verdict = item.verdict
     interleaved = item.interleaved
     return {
         "case": item.case.id,
         "outcome": item.outcome,
         "threshold": verdict.threshold if verdict else item.threshold,
-        "threshold_source": source,
+        "reason": verdict.reason if verdict else None,
         "timing_mode": item.mode,
         "base": _side(item.base),
         "head": _side(item.head),
@@ -126,7 +105,6 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
 @click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
 @click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
 @click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
-@click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
 @click.option(
     "--budget",
     "budget_s",
@@ -147,11 +125,12 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
     default=2,
     show_default=True,
     type=click.IntRange(1, 100),
-    help="Process pairs before the first verdict (one pair cannot tell a change from a lucky process).",
+    help="Process pairs before the first look (one pair cannot tell a change from a lucky process); "
+    "later looks come at every doubling.",
 )
 @click.option(
     "--max-pairs",
-    default=6,
+    default=16,
     show_default=True,
     type=click.IntRange(1, 100),
     help="Process pairs at most per case while the verdict is unknown.",
@@ -160,26 +139,27 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
     "--threshold",
     type=float,
     default=None,
-    help="Relative change that matters (default: the series' threshold from the store, else 2%).",
+    help="Relative change that matters (default 2%, the policy floor); noise never raises it.",
 )
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the Markdown report here (empty file when nothing changed).")  # fmt: skip
-@db_option
 def command(
     base: str, head: str, suite: str | None, case_patterns: tuple[str, ...], device: str, repo_path: str,
-    repo_name: str | None, budget_s: float, rounds_per_pair: int | None, min_pairs: int, max_pairs: int,
+    budget_s: float, rounds_per_pair: int | None, min_pairs: int, max_pairs: int,
     threshold: float | None, timeout_s: float,
-    as_json: bool, report_path: Path | None, db_url: str | None,
+    as_json: bool, report_path: Path | None,
 ) -> None:  # fmt: skip
     """Measure BASE and HEAD interleaved on one device and judge HEAD against BASE.
 
-    Per case, pairs of fresh processes (one per commit) take ABBA rounds; after --min-pairs pairs the
-    round medians are judged (rank test + bootstrap ratio of medians) and every pair must agree;
-    `unknown` starts another pair, up to --max-pairs or --budget seconds. A HEAD that is incorrect
-    where BASE was correct is a correctness regression. Exit code 1 on a regression or correctness
-    failure, 0 otherwise, 2 on bad input.
+    Per case, pairs of fresh processes (one per commit) take ABBA rounds; each pair gives one ratio of
+    the two processes' medians. After --min-pairs pairs, and at every doubling, the ratios are judged
+    (Wilcoxon signed-rank + bootstrap interval of the median ratio against --threshold): `same` only
+    when the interval lies inside +-threshold, a regression only when it excludes half the threshold;
+    `unknown` buys more pairs, up to --max-pairs or --budget seconds. A HEAD that is incorrect where
+    BASE was correct is a correctness regression. Exit code 1 on a regression or correctness failure,
+    0 otherwise, 2 on bad input.
     """
     device = resolve_device(device)
     suite = suite or ("smoke" if device == "cuda" else "tiny")
@@ -201,13 +181,7 @@ def command(
     if max_pairs < min_pairs:
         raise BadInput(f"--max-pairs {max_pairs} is below --min-pairs {min_pairs}; raise --max-pairs")
 
-    from perfci.document import Environment
-    from perfci.fingerprint import environment_fingerprint
-    from perfci.measure.environment import describe_environment
-
-    fingerprint = environment_fingerprint(Environment.model_validate(describe_environment(device)))
-    policy = ThresholdPolicy()
-    thresholds = _thresholds(cases, db_url, repo_name or gitops.repo_name(repo), fingerprint, policy, threshold)
+    limit = threshold if threshold is not None else ThresholdPolicy().min_change
     settings = ExecutionSettings(device=device, timeout_s=timeout_s, budget_s=budget_s)
     rows, items = [], []
     with gitops.worktree(repo, base_commit.hexsha) as base_tree, gitops.worktree(repo, head_commit.hexsha) as head_tree:
@@ -217,12 +191,11 @@ def command(
             except KernelsImportError as error:
                 raise BadInput(f"commit {sha[:12]}: its kernels do not import ({error})") from None
         for case in cases:
-            limit, source = thresholds[case.id]
             console.print(f"[dim]{case.id}: interleaving {base_commit.hexsha[:10]} / {head_commit.hexsha[:10]}[/dim]")
             item = compare_case(case, base_tree, head_tree, settings, limit, rounds_per_pair=rounds_per_pair,
                                 min_pairs=min_pairs, max_pairs=max_pairs)  # fmt: skip
             items.append(item)
-            rows.append(_as_json(item, source))
+            rows.append(_as_json(item))
     report = render_markdown(_findings(items, base_commit.hexsha, head_commit.hexsha), device=device)
     if report_path:
         report_path.write_text(report)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from perfci.alerts.notify import judge_and_notify
 from perfci.cli.common import (
     BadInput,
     config_option,
@@ -14,10 +13,10 @@ from perfci.cli.common import (
     load_config_or_fail,
     open_store_or_fail,
     report_deliveries,
+    report_not_judged,
 )
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
-from perfci.findings import GATING_KINDS
-from perfci.store.ingest import ingest_document
+from perfci.pipeline import process_document
 
 
 def load_documents(paths: list[Path]) -> list[ResultsDocument]:
@@ -54,13 +53,13 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
     try:
         # oldest commit first, so each run is judged against the history before it
         for document in sorted(documents, key=lambda d: d.run.commit.authored_at):
-            outcome = ingest_document(store, document)
-            if outcome.stored:
+            processed = process_document(store, config, document)
+            if processed.stored:
                 stored += 1
-                results += outcome.results
-                findings, deliveries = judge_and_notify(store, config, document, outcome.run_uuid)
-                problems += sum(f.kind in GATING_KINDS for f in findings)
-                report_deliveries(deliveries)
+                results += processed.results
+                problems += sum(f.gates for f in processed.findings)
+                report_deliveries(processed.deliveries)
+                report_not_judged(processed.not_judged, document.run.commit.sha)
             else:
                 skipped += 1
     finally:

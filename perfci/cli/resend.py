@@ -16,7 +16,7 @@ import click
 
 from perfci.alerts.markdown import render_markdown
 from perfci.cli.common import BadInput
-from perfci.findings import Finding
+from perfci.findings import Finding, Unjudged
 from perfci.runner.post import UNSENT_DIR, PostError, post_document
 
 
@@ -51,18 +51,20 @@ def command(paths: tuple[Path, ...], post_url: str, token: str | None, attempts:
         except (UnicodeDecodeError, ValueError) as error:
             raise BadInput(f"{path}: not a JSON document ({error}); nothing was sent") from None
     findings: list[Finding] = []
+    not_judged: list[Unjudged] = []
     undelivered = 0
     for path, document in documents:
         try:
-            found = post_document(post_url, token, document, attempts=attempts)
+            found, unjudged = post_document(post_url, token, document, attempts=attempts)
         except PostError as error:
             undelivered += 1
             click.secho(f"{path}: not delivered ({error}); it stays there", fg="red", err=True)
             continue
         path.unlink()
         findings += found
+        not_judged += unjudged
         click.echo(f"{path}: delivered, {len(found)} finding(s)", err=True)
-    report = render_markdown(findings, device=post_url)
+    report = render_markdown(findings, device=post_url, not_judged=not_judged)
     if report:
         click.echo(report)
     if report_path:

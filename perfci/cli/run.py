@@ -22,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
-from perfci.alerts.notify import judge_and_notify
 from perfci.cli.common import (
     BadInput,
     config_option,
@@ -30,17 +29,19 @@ from perfci.cli.common import (
     load_config_or_fail,
     open_store_or_fail,
     report_deliveries,
+    report_not_judged,
     resolve_device,
     select_cases,
 )
 from perfci.config import PerfciConfig
 from perfci.document import DocumentError, parse_document
-from perfci.findings import GATING_KINDS, Finding, worst_first
+from perfci.findings import GATING_KINDS, Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
+from perfci.pipeline import Confirm, process_document
 from perfci.runner import git as gitops
+from perfci.runner.confirm import remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_document
-from perfci.store.ingest import ingest_document
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import TIERS, SuiteCase
 
@@ -96,6 +97,7 @@ def _measure_commit(
             "started_at": _now(),
             "environment": environment,
             "suite": meta["suite"],
+            **({"selection": meta["selection"]} if meta["selection"] else {}),
         },
         "results": [],
     }
@@ -129,10 +131,11 @@ def _measure_commit(
 
 def _deliver(
     document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None, token: str | None,
-    output: Path | None, post_attempts: int, config: PerfciConfig,
-) -> tuple[list[Finding], bool]:  # fmt: skip
-    """Write, store (and judge) and/or post the document: (the findings of the local judgement and of
-    the server's, whether every requested delivery happened)."""
+    output: Path | None, post_attempts: int, config: PerfciConfig, confirm: Confirm,
+) -> tuple[list[Finding], list[Unjudged], bool]:  # fmt: skip
+    """Write, store (judge, confirm suspected regressions, alert) and/or post the document: (the
+    findings of the local judgement and of the server's, the cases not judged, whether every
+    requested delivery happened)."""
     try:
         parsed = parse_document(document, "runner output")
     except DocumentError as error:  # a runner bug, never user input: keep the evidence
@@ -141,27 +144,28 @@ def _deliver(
     if output:
         output.write_text(json.dumps(document, indent=1))
     findings: list[Finding] = []
+    not_judged: list[Unjudged] = []
     if store_locally:
         store = open_store_or_fail(db_url)
         try:
-            outcome = ingest_document(store, parsed)
-            if outcome.stored and document["run"]["status"] == "complete":
-                findings, deliveries = judge_and_notify(store, config, parsed, outcome.run_uuid)
-                report_deliveries(deliveries)
+            processed = process_document(store, config, parsed, confirm=confirm)
+            findings, not_judged = processed.findings, processed.not_judged
+            report_deliveries(processed.deliveries)
         finally:
             store.dispose()
     if not post_url:
-        return findings, True
+        return findings, not_judged, True
     try:
-        judged_there = post_document(post_url, token, document, attempts=post_attempts)
+        judged_there, unjudged_there = post_document(post_url, token, document, attempts=post_attempts)
     except PostError as error:
         path = keep_unsent(document, UNSENT_DIR)
         console.print(f"[red]could not post: {error}[/red]\nThe document is kept in {path}; send it with "
                       f"`perfci resend {path} --post {post_url}` (token: --token or $PERFCI_TOKEN).")  # fmt: skip
-        return findings, False
+        return findings, not_judged, False
     console.print(f"posted run {document['run']['id']} to {post_url}: {len(judged_there)} finding(s) there")
     known = {(f.case, f.kind, f.commit) for f in findings}
-    return worst_first([*findings, *(f for f in judged_there if (f.case, f.kind, f.commit) not in known)]), True
+    merged = worst_first([*findings, *(f for f in judged_there if (f.case, f.kind, f.commit) not in known)])
+    return merged, not_judged if store_locally else unjudged_there, True
 
 
 def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> Any:
@@ -276,7 +280,7 @@ def command(
     settings = ExecutionSettings(device=device, timeout_s=timeout_s, precision=precision, budget_s=budget_s,
                                  ceilings=ceilings)  # fmt: skip
     meta = {"repo": repo_name or gitops.repo_name(repo), "branch": gitops.current_branch(repo), "trigger": trigger,
-            "suite": suite}  # fmt: skip
+            "suite": suite, "selection": list(case_patterns)}  # fmt: skip
     fingerprint = environment_fingerprint(Environment.model_validate(environment))
     signal.signal(signal.SIGTERM, _interrupt)
 
@@ -293,10 +297,13 @@ def command(
         document = _measure_commit(repo, commit, cases, settings, environment, meta)
         if baseline := baseline_of(commit):
             document["run"]["baseline"] = baseline
-        findings, delivered = _deliver(document, db_url, not no_store, post_url, token, output, post_attempts, config)
+        confirm = remeasure(repo, commit.hexsha, cases, settings, config.detection, report=console.print)
+        findings, not_judged, delivered = _deliver(document, db_url, not no_store, post_url, token, output,
+                                                   post_attempts, config, confirm)  # fmt: skip
+        report_not_judged(not_judged, commit.hexsha)
         undelivered = undelivered or not delivered
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
-        report = render_markdown(findings, device=environment["device_name"])
+        report = render_markdown(findings, device=environment["device_name"], not_judged=not_judged)
         if report:
             click.echo(report)
         if report_path:

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from perfci.analysis.verdict import Verdict, judge_process_pairs
+from perfci.analysis.verdict import Verdict, judge_pairs
 from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
 from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
@@ -149,8 +149,8 @@ def compare_case(
     case: SuiteCase, base_tree: Path, head_tree: Path, settings: ExecutionSettings, threshold: float, *,
     rounds_per_pair: int, min_pairs: int, max_pairs: int,
 ) -> CaseComparison:  # fmt: skip
-    """Fresh process pairs (both sides compiled and checked in parallel), ABBA rounds in each, until
-    every pair agrees on a verdict or the budget ends."""
+    """Fresh process pairs (both sides compiled and checked in parallel), ABBA rounds in each, judged
+    by the paired test on the pairs' ratios until decided or the budget ends."""
     reports: dict[str, SideReport] = {}
     modes: list[str] = []
 
@@ -185,9 +185,9 @@ def compare_case(
             for worker in workers.values():
                 worker.close()
 
-    decide = partial(judge_process_pairs, threshold=threshold)
+    decide = partial(judge_pairs, threshold=threshold)
     try:
-        result = interleave(open_pair, lambda b, h: decide(b, h), rounds_per_pair=rounds_per_pair,
+        result = interleave(open_pair, decide, rounds_per_pair=rounds_per_pair,
                             min_pairs=min_pairs, max_pairs=max_pairs, budget_s=settings.budget_s)  # fmt: skip
     except SideFailed as failure:
         base = reports.get("base") or (failure.report if failure.side == "base" else SideReport("unknown"))

@@ -1,12 +1,12 @@
-"""Interleaved A/B sampling in process pairs, with more pairs while the verdict is unknown (no I/O:
-callables in).
+"""Interleaved A/B sampling in process pairs, a paired sequential design (no I/O: callables in).
 
 A *pair* is one fresh process per side. Inside a pair, rounds alternate in ABBA order (A B, B A,
 A B, ...), so a linear drift of the device (clocks warming, a neighbour's load ramping) adds the
-same to both sides. Each process lands on its own offset, so one pair cannot separate a change from
-a lucky process: the verdict is taken after ``min_pairs`` pairs from every pair's round medians
-(``judge_process_pairs``), and ``unknown`` buys another pair until ``max_pairs`` or the time
-budget is spent (Pinpoint's "measure more").
+same to both sides. Each process lands on its own offset (autotune config, clock state), so the
+evidence is one value per pair: the ratio of the two processes' medians. The verdict is looked at
+after ``min_pairs`` pairs and then each time the number of pairs doubles (2, 4, 8, 16, as Pinpoint
+doubles its attempts), and ``unknown`` buys more pairs until ``max_pairs`` or the time budget is
+spent.
 """
 
 from __future__ import annotations
@@ -43,8 +43,14 @@ class InterleavedOutcome:
     def rounds(self) -> int:
         return sum(len(pair) for pair in self.base)
 
-    def round_medians(self, side: str) -> list[list[float]]:
-        return [[statistics.median(r) for r in pair] for pair in (self.base if side == "base" else self.head)]
+    def process_values(self, side: str) -> list[float]:
+        """One value per process of ``side``: the median of all its samples."""
+        pairs = self.base if side == "base" else self.head
+        return [statistics.median([x for samples in pair for x in samples]) for pair in pairs]
+
+    def changes(self) -> list[float]:
+        """Per pair: head's process value over base's, minus 1."""
+        return [h / b - 1.0 for b, h in zip(self.process_values("base"), self.process_values("head"), strict=True)]
 
 
 def abba(measure_base: Callable[[], list[float]], measure_head: Callable[[], list[float]], rounds: int,
@@ -57,13 +63,15 @@ def abba(measure_base: Callable[[], list[float]], measure_head: Callable[[], lis
 
 
 def interleave(
-    open_pair: Callable[[], AbstractContextManager[Pair]],
-    decide: Callable[[list[list[float]], list[list[float]]], tuple[Verdict, list[float]]], *, rounds_per_pair: int,
-    min_pairs: int = 2, max_pairs: int = 6, budget_s: float = 60.0, clock: Callable[[], float] = time.monotonic,
+    open_pair: Callable[[], AbstractContextManager[Pair]], decide: Callable[[list[float]], Verdict], *,
+    rounds_per_pair: int, min_pairs: int = 2, max_pairs: int = 16, budget_s: float = 60.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> InterleavedOutcome:  # fmt: skip
-    """Pairs of fresh processes, ``rounds_per_pair`` ABBA rounds each, until decided or out of budget."""
+    """Pairs of fresh processes, ``rounds_per_pair`` ABBA rounds each; ``decide`` gets each pair's
+    change at ``min_pairs`` and every doubling after, until decided, ``max_pairs`` or the budget."""
     outcome = InterleavedOutcome()
     start = clock()
+    next_look = min_pairs
     while True:
         base_rounds: list[list[float]] = []
         head_rounds: list[list[float]] = []
@@ -72,9 +80,12 @@ def interleave(
                 (base_rounds if side == "base" else head_rounds).append(samples)
         outcome.base.append(base_rounds)
         outcome.head.append(head_rounds)
-        if outcome.pairs >= min_pairs:
-            outcome.verdict, outcome.pair_changes = decide(outcome.round_medians("base"), outcome.round_medians("head"))
-            outcome.looks.append(outcome.verdict.kind)
+        last = outcome.pairs >= max_pairs or (clock() - start >= budget_s and outcome.pairs >= min_pairs)
+        if outcome.pairs >= next_look or last:
+            next_look = 2 * outcome.pairs
+            outcome.pair_changes = outcome.changes()
+            outcome.verdict = decide(outcome.pair_changes)
+            outcome.looks.append(f"{outcome.pairs}:{outcome.verdict.kind}")
             if outcome.verdict.kind != "unknown":
                 outcome.stopped_by = "decided"
                 return outcome

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from perfci.findings import Finding
+from perfci.findings import Finding, Unjudged
 from perfci.httpclient import PostError, post_json
 
 __all__ = ["UNSENT_DIR", "PostError", "keep_unsent", "post_document"]
@@ -21,8 +21,9 @@ UNSENT_DIR = Path(".perfci") / "unsent"
 def post_document(
     url: str, token: str | None, document: dict[str, Any], *, attempts: int = 5, first_delay_s: float = 1.0,
     timeout_s: float = 30.0,
-) -> list[Finding]:  # fmt: skip
-    """POST the document with the write token; the server's findings for it. 4xx (a bad document or
+) -> tuple[list[Finding], list[Unjudged]]:  # fmt: skip
+    """POST the document with the write token; the server's findings for it and the cases it did
+    not judge (or judged without gating), with why. 4xx (a bad document or
     token) is final; an answer without a ``findings`` list is not a perfci server's and fails too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response, attempts = post_json(url, document, headers=headers, attempts=attempts, first_delay_s=first_delay_s,
@@ -32,7 +33,10 @@ def post_document(
         raise PostError(f"{url} answered without a findings list ({str(response)[:200]}); is it a perfci server's "
                         "/api/runs?", attempts)  # fmt: skip
     try:
-        return [Finding.from_json(item) for item in findings]
+        return (
+            [Finding.from_json(item) for item in findings],
+            [Unjudged(str(item["case"]), str(item["reason"])) for item in response.get("not_judged") or []],
+        )
     except (KeyError, TypeError, ValueError) as error:
         raise PostError(f"{url} answered with a malformed finding ({error!r})", attempts) from None
 

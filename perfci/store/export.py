@@ -44,6 +44,15 @@ def run_document(session: Session, run: models.Run) -> dict[str, Any]:
                     **result.extra.get("correctness", {}),
                 }
             )
+        samples = unpack_samples(blob) if blob else None
+        processes = None
+        if samples and result.extra.get("processes"):
+            processes, offset = [], 0
+            for process in result.extra["processes"]:
+                count = process["n"]
+                processes.append({**{k: v for k, v in process.items() if k != "n"},
+                                  "samples": samples[offset : offset + count]})  # fmt: skip
+                offset += count
         result_docs.append(
             _drop_none(
                 {
@@ -53,7 +62,8 @@ def run_document(session: Session, run: models.Run) -> dict[str, Any]:
                     "status": result.status,
                     "error": result.error,
                     "unit": result.unit,
-                    "samples": unpack_samples(blob) if blob else None,
+                    "samples": samples,
+                    "processes": processes,
                     "correctness": correctness,
                     "metrics": result.metrics,
                     "config": result.config,

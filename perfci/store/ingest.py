@@ -175,6 +175,8 @@ def _store_document(session: Session, document: ResultsDocument) -> IngestOutcom
             "config": result.config,
             "telemetry": result.telemetry,
             "extra": {"result": _extras(result)},
+            "process_values": result.process_values(),
+            "judgement": None,
         }  # fmt: skip
         if result.samples:
             stats = summarize(result.samples)
@@ -182,6 +184,9 @@ def _store_document(session: Session, document: ResultsDocument) -> IngestOutcom
                 n_samples=stats.n, median=stats.median, mean=stats.mean, minimum=stats.minimum,
                 maximum=stats.maximum, q1=stats.q1, q3=stats.q3, stdev=stats.stdev,
             )  # fmt: skip
+        if result.processes:  # kept without their samples (the blob holds them in order), for export
+            row["extra"]["processes"] = [{"n": len(process.samples), **process.model_dump(mode="json",
+                                          exclude={"samples"})} for process in result.processes]  # fmt: skip
         if result.correctness is not None:
             c = result.correctness
             row.update(rel_err=c.rel_err, max_abs_err=c.max_abs_err, tolerance=c.tolerance, correct=c.passed)

@@ -1,14 +1,14 @@
-"""Detection at ingest: judge a stored run's results against their series and record regressions.
+"""Detection at ingest: judge a stored run's results against their series and record findings.
 
-Reads history through the ORM, hands plain arrays to ``perfci.analysis`` (verdict, noise,
-change points) and writes ``regressions`` rows. Kinds: ``latency`` (slower beyond the series
-threshold), ``improvement`` (faster beyond it; reported, never gating), ``correctness`` (incorrect,
-failed or timed out now), ``missing`` (a case of the previous run of the same suite stopped
-reporting). Baseline of a push: the series' previous result on the same branch in commit order; of
-a run that names one (a PR's merge-base, a pinned tag, commit or run): that commit's result, with
-the history before it for the series' noise. Steps found by the
-change-point pass anywhere in the recent history are recorded at their first commit, which catches
-creeps that no single commit-to-commit verdict crosses.
+Reads history through the ORM, hands per-process values to ``perfci.analysis`` (``levels`` walks
+the history result by result, ``changepoints`` finds sustained steps) and writes ``regressions``
+rows and each result's ``judgement``. Kinds (``perfci.findings``): ``latency`` (slower, with
+process-level evidence), ``improvement`` (faster, likewise; never gating), ``suspected`` (a change
+beyond the series' noise without that evidence: one process, or Triton's interpreter; shown, never
+gating, until ``perfci run`` confirms it by re-measuring), ``correctness`` (incorrect, failed or timed
+out now), ``missing`` (a case of the previous like run stopped reporting). Baseline of a push: the
+series' previous result on the same branch in commit order; of a run that names one (a PR's
+merge-base, a pinned tag, commit or run): that commit's result, with the history before it.
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from perfci.analysis.changepoints import detect_steps
-from perfci.analysis.noise import ThresholdPolicy, series_threshold
-from perfci.analysis.verdict import judge
-from perfci.findings import Finding, worst_first
+from perfci.analysis.levels import Judgement, judge_history
+from perfci.analysis.noise import ThresholdPolicy
+from perfci.findings import Finding, Unjudged, worst_first
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
-from perfci.store.ingest import unpack_samples
 from perfci.store.queries import timing_mode, timing_mode_column
 
 HISTORY_WINDOW = 60
@@ -44,12 +43,19 @@ class Point:
     authored_at: datetime
     status: str
     median: float | None
+    process_values: list[float] | None
     sha: str
     branch: str | None
 
+    @property
+    def values(self) -> list[float]:
+        """One value per process (a result stored before per-process values is one process)."""
+        return self.process_values or ([self.median] if self.median else [])
+
 
 POINT_COLUMNS = (models.Result.id, models.Result.series_id, models.Result.commit_id, models.Result.authored_at,
-                 models.Result.status, models.Result.median, models.Commit.sha, models.Commit.branch)  # fmt: skip
+                 models.Result.status, models.Result.median, models.Result.process_values, models.Commit.sha,
+                 models.Commit.branch)  # fmt: skip
 
 
 def _point_query() -> Select[Any]:
@@ -134,13 +140,6 @@ def _history(session: Session, head: Point, baseline: dict[str, Any] | None, res
     return [anchor, *_previous_results(session, anchor, HISTORY_WINDOW - 1, mode)]
 
 
-def _samples(session: Session, *result_ids: int) -> list[list[float]]:
-    """The raw samples of each result, in the order asked (one query)."""
-    rows = dict(session.execute(select(models.Samples.result_id, models.Samples.values)
-                                .where(models.Samples.result_id.in_(result_ids))).all())  # fmt: skip
-    return [unpack_samples(rows[i]) if i in rows else [] for i in result_ids]
-
-
 def _record(session: Session, series_id: int, commit_id: int, baseline_id: int | None, finding: Finding) -> bool:
     """Insert unless (series, commit, kind) is already recorded; True when new."""
     dialect = session.get_bind().dialect.name
@@ -155,13 +154,25 @@ def _record(session: Session, series_id: int, commit_id: int, baseline_id: int |
     return stored is not None
 
 
+@dataclass(frozen=True)
+class RunJudgement:
+    findings: list[Finding]
+    not_judged: list[Unjudged]
+
+
+def _latency_kind(judgement_kind: str, gates: bool) -> str:
+    if judgement_kind == "suspected" or not gates:
+        return "suspected"
+    return "latency" if judgement_kind == "regression" else "improvement"
+
+
 def _judge_result(
     session: Session, result: models.Result, sha: str, branch: str | None, policy: ThresholdPolicy,
-    baseline: dict[str, Any] | None,
-) -> list[tuple[Finding, int, int | None]]:  # fmt: skip
-    """Findings for one result: (finding, commit id, baseline commit id)."""
-    head = Point(result.id, result.series_id, result.commit_id, result.authored_at, result.status, result.median, sha,
-                 branch)  # fmt: skip
+    baseline: dict[str, Any] | None, interpreter: bool,
+) -> tuple[list[tuple[Finding, int, int | None]], dict[str, Any]]:  # fmt: skip
+    """Findings for one result: (finding, commit id, baseline commit id), and the result's judgement."""
+    head = Point(result.id, result.series_id, result.commit_id, result.authored_at, result.status, result.median,
+                 result.process_values, sha, branch)  # fmt: skip
     history = _history(session, head, baseline, result)
     previous = history[0] if history else None
     found: list[tuple[Finding, int, int | None]] = []
@@ -177,43 +188,70 @@ def _judge_result(
             }
             found.append((Finding(result.case.key, "correctness", sha, base_sha, None, verdict), result.commit_id,
                           previous.commit_id if previous else None))  # fmt: skip
-        return found
-    if result.status != "ok" or previous is None or previous.status != "ok":
-        return found
-    measured = [r for r in reversed(history) if r.status == "ok" and r.median]
-    if len(measured) < policy.min_history:
-        return found  # the series' noise is not known yet: no latency verdict rather than a guess
-    medians = [r.median for r in measured] + [result.median]
-    threshold, noise = series_threshold([r.median for r in measured], policy)
-    verdict = judge(*_samples(session, previous.id, result.id), threshold=threshold)
-    if verdict.kind in ("regression", "improvement"):
-        kind = "latency" if verdict.kind == "regression" else "improvement"
-        details = {**verdict.as_dict(), "detector": "verdict", "noise": noise}
-        found.append((Finding(result.case.key, kind, sha, base_sha, verdict.change, details), result.commit_id,
-                      previous.commit_id))  # fmt: skip
-    if noise and len(medians) >= 8 and baseline is None:  # steps belong to a branch's own history
-        points = [*measured, head]
-        # sigma for the penalty: never below threshold / k, so sub-threshold wiggles don't fragment a creep
-        sigma = max(noise, threshold / policy.k)
-        for step in detect_steps(medians, sigma, min_change=threshold):
-            if step.index > len(medians) - 3:
-                # a step with fewer than 3 points after it is not placed reliably yet (one new point gets
-                # averaged with an old one, one commit early); the per-commit verdict covers the newest commits
-                continue
-            at, before = points[step.index], points[step.index - 1]
-            kind = "latency" if step.change > 0 else "improvement"
-            details = {"detector": "pelt", "change": step.change, "before": step.before, "after": step.after,
-                       "threshold": threshold, "noise": noise}  # fmt: skip
-            found.append((Finding(result.case.key, kind, at.sha, before.sha, step.change, details), at.commit_id,
-                          before.commit_id))  # fmt: skip
+        return found, {"kind": "not_judged", "reason": f"status {result.status}"}
+    if result.status != "ok":
+        return found, {"kind": "not_judged", "reason": f"status {result.status}"}
+    if previous is None:
+        reason = "baseline missing" if baseline else "no earlier result"
+        return found, {"kind": "not_judged", "reason": reason}
+    measured = [r for r in reversed(history) if r.status == "ok" and r.values]
+    points = [*measured, head]
+    judgements = judge_history([p.values for p in points], policy)
+    judgement = judgements[-1]
+    gates = policy.gate_interpreter or not interpreter
+    recorded = judgement.as_dict()
+    if not gates:
+        recorded["reason"] += "; interpreter timing: reported, never gating"
+    if judgement.is_change:
+        against = points[judgement.baseline_index if judgement.baseline_index is not None else -2]
+        kind = _latency_kind(judgement.kind, gates)
+        details = {**recorded, "detector": "level", "process_values": len(head.values)}
+        found.append((Finding(result.case.key, kind, sha, against.sha, judgement.change, details), result.commit_id,
+                      against.commit_id))  # fmt: skip
+    if baseline is None:  # steps belong to a branch's own history
+        found += _steps(result.case.key, points, judgement, policy, gates)
+    return found, recorded
+
+
+def _steps(case: str, points: list[Point], judgement: Judgement, policy: ThresholdPolicy,
+           gates: bool) -> list[tuple[Finding, int, int | None]]:  # fmt: skip
+    """Sustained steps anywhere in the recent history, at the first commit of their new segment."""
+    if judgement.threshold is None or not judgement.sigma:
+        return []
+    # sigma for the penalty: never below threshold / k, so sub-threshold wiggles don't fragment a creep
+    sigma = max(judgement.sigma, judgement.threshold / policy.k)
+    found = []
+    for step in detect_steps([p.values for p in points], sigma, min_change=judgement.threshold, alpha=policy.alpha,
+                             min_segment=policy.min_segment):  # fmt: skip
+        at, before = points[step.index], points[step.index - 1]
+        direction = "regression" if step.change > 0 else "improvement"
+        kind = _latency_kind(direction if step.confirmed else "suspected", gates)
+        details = {"detector": "pelt", "change": step.change, "before": step.before, "after": step.after,
+                   "p_value": step.p_value, "threshold": judgement.threshold, "sigma": judgement.sigma,
+                   "reason": "segments' processes differ" if step.confirmed else "segments' processes do not differ "
+                   f"at p < {policy.alpha}: more results or processes needed"}  # fmt: skip
+        if step.first != step.last:
+            details["commit_range"] = [points[step.first].sha, points[step.last].sha]
+        found.append((Finding(case, kind, at.sha, before.sha, step.change, details), at.commit_id, before.commit_id))
     return found
 
 
+#: Runs that measure on purpose only some cases or for another purpose: never a source or a victim of "missing".
+PARTIAL_TRIGGERS = ("bisect", "calibration", "confirmation")
+
+
+def _scope(run: models.Run) -> tuple[str | None, list[str] | None]:
+    """(suite, selection) a run meant to measure: its tier and its case patterns (None: all of them)."""
+    meta = (run.extra or {}).get("run", {})
+    return meta.get("suite"), meta.get("selection") or None
+
+
 def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None) -> list[tuple[Finding, int, int]]:
-    """Cases of the baseline run of the same suite (repo, environment) absent from this one: the
-    previous run on the branch, or the latest run at the pinned baseline."""
-    suite = (run.extra or {}).get("run", {}).get("suite")
-    if suite is None:
+    """Cases of the baseline run absent from this one, for like runs only: the same suite, the whole
+    of it (no case selection), neither a bisect, calibration nor confirmation run. The baseline run is
+    the previous like run on the branch, or the latest like run at the pinned baseline."""
+    suite, selection = _scope(run)
+    if suite is None or selection or run.trigger in PARTIAL_TRIGGERS:
         return []
     query = (
         select(models.Run)
@@ -223,7 +261,7 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
             models.Run.environment_id == run.environment_id,
             models.Run.id != run.id,
             models.Run.status == "complete",
-            models.Run.trigger != "pr",
+            models.Run.trigger.not_in(("pr", *PARTIAL_TRIGGERS)),
         )
         .order_by(models.Commit.authored_at.desc(), models.Run.id.desc())
     )
@@ -234,7 +272,7 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
     else:
         query = query.where(models.Commit.sha == baseline["commit"])
     earlier = session.scalars(query)
-    previous = next((r for r in earlier if (r.extra or {}).get("run", {}).get("suite") == suite), None)
+    previous = next((r for r in earlier if _scope(r) == (suite, None)), None)
     if previous is None:
         return []
     now = {key for (key,) in session.execute(select(models.Case.key).join(models.Result).where(
@@ -251,33 +289,80 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
     return found
 
 
-def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> list[Finding]:
-    """Judge every result of a stored run; record new regressions; return every finding, worst first.
+def _supersede(session: Session, series_id: int, commit_id: int) -> None:
+    """A confirmed change replaces the suspicion recorded at the same (series, commit)."""
+    session.execute(delete(models.Regression).where(models.Regression.series_id == series_id,
+                                                    models.Regression.commit_id == commit_id,
+                                                    models.Regression.kind == "suspected"))  # fmt: skip
+
+
+def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> RunJudgement:
+    """Judge every result of a stored run; record new findings and each result's judgement; return
+    every finding (worst first) and the cases whose latency did not gate, with why.
 
     A PR run's findings are returned (for its gate and comment) but not recorded: they belong to an
     unmerged change, not to the branch's history.
     """
     policy = policy or ThresholdPolicy()
 
-    def attempt() -> list[Finding]:
+    def attempt() -> RunJudgement:
         findings: list[Finding] = []
+        not_judged: list[Unjudged] = []
         with store.write() as session:
             run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
             baseline = (run.extra or {}).get("run", {}).get("baseline")
             record = run.trigger != "pr"
+            interpreter = run.environment.device_kind == "interpreter"
             results = session.scalars(
                 select(models.Result).options(joinedload(models.Result.case)).where(models.Result.run_id == run.id)
             ).all()
             for result in results:
-                for finding, commit_id, baseline_id in _judge_result(session, result, run.commit.sha, run.commit.branch,
-                                                                     policy, baseline):  # fmt: skip
+                found, judgement = _judge_result(session, result, run.commit.sha, run.commit.branch, policy, baseline,
+                                                 interpreter)  # fmt: skip
+                result.judgement = judgement
+                if judgement["kind"] in ("not_judged", "suspected") or judgement.get("too_noisy") or (
+                        interpreter and not policy.gate_interpreter and judgement["kind"] != "same"):  # fmt: skip
+                    not_judged.append(Unjudged(result.case.key, judgement["reason"]))
+                for finding, commit_id, baseline_id in found:
                     new = _record(session, result.series_id, commit_id, baseline_id, finding) if record else True
+                    if new and record and finding.kind in ("latency", "improvement"):
+                        _supersede(session, result.series_id, commit_id)
                     if new or finding.verdict.get("detector") != "pelt":  # old steps are not news
                         findings.append(finding)
             for finding, series_id, baseline_id in _missing(session, run, baseline):
                 if record:
                     _record(session, series_id, run.commit_id, baseline_id, finding)
                 findings.append(finding)
-        return worst_first(findings)
+        return RunJudgement(worst_first(findings), not_judged)
 
     return retry_transient(attempt)
+
+
+def record_confirmation(store: Store, run_uuid: uuid.UUID, finding: Finding) -> None:
+    """Store what re-measuring a suspected regression of a stored run said: a confirmed one is
+    recorded as ``latency`` (replacing the suspicion at that series and commit); otherwise the
+    suspicion keeps the re-measurement as its evidence."""
+
+    def attempt() -> None:
+        with store.write() as session:
+            run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
+            series_id = session.execute(
+                select(models.Result.series_id).join(models.Case, models.Case.id == models.Result.case_id)
+                .where(models.Result.run_id == run.id, models.Case.key == finding.case)
+            ).scalar_one()  # fmt: skip
+            commits = dict(session.execute(select(models.Commit.sha, models.Commit.id).where(
+                models.Commit.repository_id == run.repository_id,
+                models.Commit.sha.in_([finding.commit, finding.baseline_commit or ""]))).all())  # fmt: skip
+            commit_id = commits[finding.commit]
+            if finding.kind == "latency":
+                _record(session, series_id, commit_id, commits.get(finding.baseline_commit or ""), finding)
+                _supersede(session, series_id, commit_id)
+                return
+            suspicion = session.scalars(select(models.Regression).where(
+                models.Regression.series_id == series_id, models.Regression.commit_id == commit_id,
+                models.Regression.kind == "suspected")).first()  # fmt: skip
+            if suspicion is not None:
+                suspicion.verdict = finding.verdict
+                suspicion.updated_at = models.utcnow()
+
+    retry_transient(attempt)

@@ -194,6 +194,10 @@ class Result(Base):
     telemetry: Mapped[dict[str, Any]]
     #: The result's unknown fields plus the correctness block's, kept for export.
     extra: Mapped[dict[str, Any]]
+    #: One value (the median) per worker process; None for a one-process result stored before (its median).
+    process_values: Mapped[list[Any] | None]
+    #: What the judge said of this result when it was stored: kind, reason, change, threshold, ...
+    judgement: Mapped[dict[str, Any] | None]
 
     run: Mapped[Run] = relationship()
     case: Mapped[Case] = relationship()

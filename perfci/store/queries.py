@@ -183,27 +183,6 @@ def stored_case_keys(session: Session, repo: str, sha: str, fingerprint: str) ->
     return set(session.scalars(query))
 
 
-def recent_medians(session: Session, repo: str, case_key: str, fingerprint: str, limit: int = 60) -> list[float]:
-    """The last ``limit`` ok medians of a series, oldest first (its run-to-run noise comes from these)."""
-    query = (
-        select(models.Result.median)
-        .join(models.Series, models.Series.id == models.Result.series_id)
-        .join(models.Repository, models.Repository.id == models.Series.repository_id)
-        .join(models.Case, models.Case.id == models.Series.case_id)
-        .join(models.Environment, models.Environment.id == models.Series.environment_id)
-        .where(
-            models.Repository.name == repo,
-            models.Case.key == case_key,
-            models.Environment.fingerprint == fingerprint,
-            models.Result.status == "ok",
-            models.Result.median.is_not(None),
-        )
-        .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
-        .limit(limit)
-    )
-    return list(reversed(session.scalars(query).all()))
-
-
 def recorded_findings(session: Session, run_uuid: Any) -> list[Finding]:
     """The regressions recorded at a stored run's commit in the series it measured: what the judge
     found when the run was first stored, for a runner that re-sends it (a lost answer, a resend)."""

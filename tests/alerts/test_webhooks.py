@@ -73,7 +73,7 @@ timeout_s = 2
 
 def _import(tmp_path: Path, db_url: str, config: Path, commit: int, level: float):
     path = tmp_path / f"doc{commit}.json"
-    path.write_text(json.dumps(_doc(commit, [level], seed=commit)))
+    path.write_text(json.dumps(_doc(commit, [level], seed=commit, processes=3)))
     return CliRunner().invoke(main, ["import", str(path), "--db", db_url, "--config", str(config)])
 
 

@@ -1,85 +1,136 @@
-"""The pure detection pieces on plain lists: verdicts, noise, steps."""
+"""The pure detection pieces on plain lists: process-level verdicts, noise, the history walk, steps."""
 
 import numpy as np
 import pytest
 
-from perfci.analysis.changepoints import detect_steps
-from perfci.analysis.noise import ThresholdPolicy, noise_upper_bound, run_to_run_noise, series_threshold
-from perfci.analysis.verdict import judge
+from perfci.analysis.changepoints import PrefixSumL2, detect_steps
+from perfci.analysis.levels import judge_history
+from perfci.analysis.noise import ThresholdPolicy, process_sigma, sigma_upper_bound, threshold_for
+from perfci.analysis.verdict import judge_pairs, judge_processes
 
 rng = np.random.default_rng(7)
 
 
-def _samples(level: float, n: int = 200, cv: float = 0.005) -> list[float]:
+def _processes(level: float, n: int, cv: float = 0.003) -> list[float]:
     return list(level * (1 + rng.normal(0, cv, n)))
 
 
-def test_verdict_kinds():
-    base = _samples(1.0)
-    assert judge(base, _samples(1.05), threshold=0.02).kind == "regression"
-    assert judge(base, _samples(0.95), threshold=0.02).kind == "improvement"
-    assert judge(base, _samples(1.0), threshold=0.02).kind == "same"
-    # a real but tiny change, inside the threshold: never flagged
-    tiny = judge(_samples(1.0, 2000), _samples(1.004, 2000), threshold=0.02)
-    assert tiny.kind == "same" and tiny.p_value < 0.01
-    few = judge([1.0, 1.1], [1.06, 0.98], threshold=0.02)
-    assert few.kind == "unknown" and few.min_detectable_change > 0.02
+def test_unpaired_verdict_on_process_values():
+    base = _processes(1.0, 12)
+    assert judge_processes(base, _processes(1.05, 8), threshold=0.02).kind == "regression"
+    assert judge_processes(base, _processes(0.95, 8), threshold=0.02).kind == "improvement"
+    assert judge_processes(base, _processes(1.0, 8), threshold=0.02).kind == "same"
+    one = judge_processes(base, [1.5], threshold=0.02)  # one process is never a verdict on its own
+    assert one.kind == "unknown" and "one process" in one.reason and one.as_dict()["ci_high"] is None
 
 
-def test_verdict_reports_change_interval_and_mdc():
-    verdict = judge(_samples(1.0), _samples(1.10), threshold=0.02)
-    assert verdict.ci_low < verdict.change < verdict.ci_high
-    assert verdict.change == pytest.approx(0.10, abs=0.01)
-    assert 0 < verdict.min_detectable_change < 0.01
-    base, head = _samples(1.0), _samples(1.1)
-    assert judge(base, head, threshold=0.02) == judge(base, head, threshold=0.02)
+def test_within_process_samples_are_not_evidence():
+    """Two identical commits whose processes land in two autotune modes 7% apart: 200 samples each
+    in one process would look decisive; as one value per process there is no verdict."""
+    modes = [1.0, 1.072]
+    base = [modes[i % 2] * (1 + 0.001 * rng.standard_normal()) for i in range(4)]
+    head = [modes[(i + 1) % 2] * (1 + 0.001 * rng.standard_normal()) for i in range(4)]
+    assert judge_processes(base, head, threshold=0.02).kind != "regression"
 
 
-def test_noise_is_robust_to_a_step_and_an_outlier():
-    medians = list(1.0 + rng.normal(0, 0.003, 60))
-    medians[30:] = [m * 1.05 for m in medians[30:]]
-    medians[10] *= 1.5
-    noise = run_to_run_noise(medians)
-    assert 0.002 < noise < 0.0045
-    threshold, estimate = series_threshold(medians, ThresholdPolicy(min_change=0.01, k=5))
-    assert estimate == noise and threshold == pytest.approx(5 * noise_upper_bound(noise, 60))
-    assert noise < noise_upper_bound(noise, 60) < noise_upper_bound(noise, 6)
-    assert series_threshold([1.0, 1.0], ThresholdPolicy())[0] == ThresholdPolicy().min_change
+def test_paired_sequential_verdict():
+    same = [0.001, -0.002, 0.0015, -0.001, 0.0005, 0.0, -0.0005, 0.001]
+    assert judge_pairs(same, threshold=0.02).kind == "same"
+    slower = [0.10 + 0.002 * x for x in range(8)]
+    verdict = judge_pairs(slower, threshold=0.02)
+    assert verdict.kind == "regression" and verdict.p_value < 0.01 and verdict.change == pytest.approx(0.107, 0.02)
+    # two pairs can never reach p < 0.01: a real change waits for more pairs instead of a guess
+    assert judge_pairs(slower[:2], threshold=0.02).kind == "unknown"
+    # autotune modes on both sides, unchanged code: pairs 0 / +7% / -7%: never a regression
+    modal = [0.0009, 0.073, 0.071, -0.068, 0.0, 0.072, -0.0004, 0.0012]
+    verdict = judge_pairs(modal, threshold=0.02)
+    assert verdict.kind == "unknown" and verdict.reason.startswith("too noisy to tell with 8 pairs")
+    # the threshold is never inflated by noise
+    assert verdict.threshold == 0.02
 
 
-def test_steps_found_at_their_first_commit_and_noise_ignored():
-    medians = list(1.0 + rng.normal(0, 0.003, 80))
-    assert detect_steps(medians, 0.003, min_change=0.02) == []
-    medians[50:] = [m * 1.04 for m in medians[50:]]
-    (step,) = detect_steps(medians, 0.003, min_change=0.02)
-    assert step.index == 50 and step.change == pytest.approx(0.04, abs=0.005)
+def test_noise_is_process_level_and_robust():
+    values = _processes(1.0, 60)
+    values[10] *= 1.5
+    sigma = process_sigma(values)
+    assert 0.002 < sigma < 0.0045
+    threshold, estimate = threshold_for(values, ThresholdPolicy(min_change=0.01, k=5))
+    assert estimate == sigma and threshold == pytest.approx(5 * sigma_upper_bound(sigma, 60))
+    assert threshold_for([1.0, 1.0], ThresholdPolicy())[0] == ThresholdPolicy().min_change
+
+
+def _history(levels: list[float], cv: float = 0.002) -> list[list[float]]:
+    return [[level * (1 + cv * rng.standard_normal())] for level in levels]
+
+
+def test_walk_finds_a_step_then_holds_the_new_level():
+    judgements = judge_history(_history([1.0] * 8 + [1.05] * 4))
+    kinds = [j.kind for j in judgements]
+    assert kinds[:6] == ["not_judged"] * 6 and judgements[0].reason == "history 0/6"
+    assert kinds[6:8] == ["same", "same"]
+    assert kinds[8] == "suspected" and judgements[8].change == pytest.approx(0.05, abs=0.01)
+    assert "one process" in judgements[8].reason  # one process: confirm by re-measuring
+    assert kinds[9:] == ["same"] * 3
+
+
+def test_an_excursion_is_a_change_at_its_start_and_its_revert():
+    """The replay's b8 decode: six results at 0.1183, one at 0.1100, then back at 0.1177."""
+    values = [[0.1183], [0.1184], [0.1183], [0.1182], [0.1183], [0.1183], [0.1100], [0.1177], [0.1177]]
+    judgements = judge_history(values)
+    assert [j.kind for j in judgements[6:]] == ["suspected", "suspected", "same"]
+    assert judgements[6].change < -0.06 and judgements[7].change > 0.06
+    assert judgements[7].baseline_index == 6 and "returns" in judgements[7].reason
+
+
+def test_modes_seen_twice_are_noise_and_an_unchanged_history_never_gates():
+    """The replay's int8 prefill: autotune lands 0.5795 or 0.6212 per process; then a real x300."""
+    values = [[0.5795], [0.5795], [0.6212], [0.5816], [0.5805], [0.6211], [0.5796], [0.6210]]
+    assert [j.kind for j in judge_history(values)][6:] == ["same", "same"]
+    values += [[174.53], [174.57], [174.60]]
+    judgements = judge_history(values)
+    assert [j.kind for j in judgements[8:]] == ["suspected", "same", "same"]
+
+
+def test_processes_in_the_head_carry_the_evidence_to_gate():
+    history = [_processes(1.0, 4) for _ in range(8)]
+    judgements = judge_history([*history, _processes(1.06, 5)])
+    assert judgements[-1].kind == "regression" and judgements[-1].verdict["p_value"] < 0.01
+
+
+def test_a_noisy_series_is_labelled_not_capped():
+    judgements = judge_history(_history([1.0] * 10 + [1.4], cv=0.03))
+    last = judgements[-1]
+    assert last.threshold > 0.05 and last.too_noisy and "too noisy to gate at 5%" in last.reason
+
+
+def test_steps_need_segments_on_both_sides_and_process_evidence():
+    quiet = _history([1.0] * 40)
+    assert detect_steps(quiet, 0.002, min_change=0.02) == []
+    history = _history([1.0] * 12 + [1.04] * 5)
+    (step,) = detect_steps(history, 0.002, min_change=0.02)
+    assert step.index == 12 and step.confirmed and step.first == step.last == 12
+    short = _history([1.0] * 6 + [1.04] * 3)  # 6 vs 3 single processes: p = 0.024, not confirmed
+    (step,) = detect_steps(short, 0.002, min_change=0.02)
+    assert step.index == 6 and not step.confirmed
+    # a V-shaped excursion is never a step (segment medians, at least 3 results a side)
+    excursion = _history([1.0] * 8 + [0.93] + [1.0] * 8)
+    assert detect_steps(excursion, 0.002, min_change=0.02) == []
+
+
+def test_a_step_whose_place_is_uncertain_reports_a_range():
+    history = [[1.0]] * 10 + [[1.012]] + [[1.03]] * 10  # the middle point could belong to either side
+    (step,) = detect_steps(history, 0.01, min_change=0.02)
+    assert step.first < step.last and step.first <= step.index <= step.last
 
 
 def test_prefix_sum_cost_segments_exactly_like_ruptures_l2():
     import ruptures
 
-    from perfci.analysis.changepoints import PrefixSumL2
-
-    rng = np.random.default_rng(3)
+    generator = np.random.default_rng(3)
     for _ in range(200):
-        n = int(rng.integers(6, 80))
-        step_at = int(rng.integers(1, n - 1))
-        x = np.log(1 + 0.01 * rng.standard_normal(n) + (np.arange(n) >= step_at) * rng.choice([0.0, 0.03, 0.1]))
+        n = int(generator.integers(6, 80))
+        step_at = int(generator.integers(1, n - 1))
+        x = np.log(1 + 0.01 * generator.standard_normal(n) + (np.arange(n) >= step_at) * generator.choice([0.0, 0.1]))
         penalty = 3 * 0.01**2 * np.log(n)
         expected = ruptures.Pelt(model="l2", min_size=2, jump=1).fit(x).predict(pen=penalty)
         assert ruptures.Pelt(custom_cost=PrefixSumL2(), min_size=2, jump=1).fit(x).predict(pen=penalty) == expected
-
-
-def test_threshold_is_floored_scaled_by_noise_and_capped():
-    from perfci.analysis.noise import ThresholdPolicy, series_threshold
-
-    rng = np.random.default_rng(11)
-    policy = ThresholdPolicy()
-    quiet = list(1 + 0.0005 * rng.standard_normal(30))
-    assert series_threshold(quiet, policy)[0] == policy.min_change
-    medium = list(1 + 0.004 * rng.standard_normal(30))
-    threshold, noise = series_threshold(medium, policy)
-    assert policy.min_change < threshold < policy.max_change and noise is not None
-    noisy = list(1 + 0.03 * rng.standard_normal(30))
-    assert series_threshold(noisy, policy)[0] == policy.max_change  # a significant 5% change is always news
-    assert series_threshold(noisy[:4], policy) == (policy.min_change, None)  # too little history: the floor

@@ -28,7 +28,7 @@ def populate(db_url: str) -> dict:
     for commit in range(12):
         levels = [1.0 if commit < 8 else 1.08, 2.0 if commit < 8 else 1.8, 3.0, 0.5]
         status = ["ok", "ok", "incorrect" if commit == 10 else "ok", "ok"]
-        data = _doc(commit, levels if commit < 11 else levels[:3], seed=commit,
+        data = _doc(commit, levels if commit < 11 else levels[:3], seed=commit, processes=5,
                     status=status if commit < 11 else status[:3])  # fmt: skip
         for result in data["results"]:
             result["metrics"].update(tflops=100.0, gbps=900.0, useful_flops=1e12, min_bytes=1e9)

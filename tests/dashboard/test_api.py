@@ -73,7 +73,7 @@ def test_read_errors_are_json_naming_the_problem(client, path, status, needle):
 
 def test_post_a_run_stores_judges_and_is_idempotent(client):
     before = _counts(client)
-    document = _doc(12, [1.2, 1.8, 3.0, 0.5], seed=12)
+    document = _doc(12, [1.2, 1.8, 3.0, 0.5], seed=12, processes=3)
     for result in document["results"]:
         result["timing"] = {"mode": "kernels"}  # judged against the history timed the same way
     response = client.post("/api/runs", json=document, headers=auth())
@@ -150,3 +150,17 @@ def test_a_server_without_write_tokens_accepts_no_writes(populated):
     response = app.test_client().post("/api/runs", json=make_document(), headers=auth(WRITE_TOKEN))
     assert response.status_code == 403
     app.extensions["perfci"]["store"].dispose()
+
+
+def test_nul_bytes_are_a_clear_4xx_on_both_stores(client):
+    """PostgreSQL cannot store NUL in text; SQLite would: both refuse it, naming the field."""
+    assert client.get("/api/regressions?q=a%00b").status_code == 400
+    assert "query parameter 'q'" in as_json(client.get("/api/series?q=%00"))["message"]
+    assert client.get("/regressions?q=%00").status_code == 400
+    document = _doc(13, [1.0, 2.0, 3.0, 0.5], seed=13)
+    document["run"]["commit"]["message"] = "fix\x00"
+    refused = client.post("/api/runs", json=document, headers=auth())
+    assert refused.status_code == 422 and "run.commit.message" in as_json(refused)["message"]
+    rows = as_json(client.get("/api/regressions?status=all"))["items"]
+    body = {"status": "acknowledged", "note": "a\x00b"}
+    assert client.patch(f"/api/regressions/{rows[0]['id']}", json=body, headers=auth()).status_code == 422

@@ -15,11 +15,11 @@ from tests.store.test_judge import _doc
 
 
 def _ingest(store, data):
-    return judge_run(store, ingest_document(store, parse_document(data)).run_uuid)
+    return judge_run(store, ingest_document(store, parse_document(data)).run_uuid).findings
 
 
 def _pr(commit: int, level: float, seed: int, base_commit: int) -> dict:
-    data = _doc(commit, [level], seed=seed)
+    data = _doc(commit, [level], seed=seed, processes=3)
     data["run"]["trigger"] = "pr"
     data["run"]["commit"]["branch"] = "feature"
     data["run"]["commit"]["sha"] = sha_for(f"pr-{commit}")
@@ -35,8 +35,10 @@ def _open(store) -> list[dict]:
 def test_a_pr_is_judged_against_its_merge_base_not_the_branch_tip(db_url):
     store = open_store(db_url)
     for commit in range(8):
-        _ingest(store, _doc(commit, [1.0], seed=commit))
-    assert [f.kind for f in _ingest(store, _doc(8, [1.10], seed=8))] == ["latency"]  # main regressed after the fork
+        _ingest(store, _doc(commit, [1.0], seed=commit, processes=3))
+    assert [f.kind for f in _ingest(store, _doc(8, [1.10], seed=8, processes=3))] == [
+        "latency"
+    ]  # main regressed after the fork
     recorded = len(_open(store))
 
     # the PR forked at commit 7 and did not change speed: the same as its merge-base, although main's
@@ -49,7 +51,7 @@ def test_a_pr_is_judged_against_its_merge_base_not_the_branch_tip(db_url):
     # ... but not recorded: it is not the branch's history
     assert len(_open(store)) == recorded
     # and main's next commit is judged against main (1.10), never against the PR's results
-    assert _ingest(store, _doc(11, [1.10], seed=11)) == []
+    assert _ingest(store, _doc(11, [1.10], seed=11, processes=3)) == []
     store.dispose()
 
 
@@ -57,15 +59,15 @@ def test_a_pinned_baseline_commit_or_run(db_url):
     store = open_store(db_url)
     runs = []
     for commit in range(12):  # the release at commit 7 ran at 1.0; the branch drifted to 1.03 since
-        data = _doc(commit, [1.0 if commit < 8 else 1.03], seed=commit)
+        data = _doc(commit, [1.0 if commit < 8 else 1.03], seed=commit, processes=3)
         runs.append(data["run"]["id"])
         _ingest(store, data)
-    assert _ingest(store, _doc(12, [1.03], seed=12)) == []  # against the branch: nothing new
-    pinned = _doc(13, [1.03], seed=13)
+    assert [f.kind for f in _ingest(store, _doc(12, [1.03], seed=12, processes=3))] == []  # nothing new
+    pinned = _doc(13, [1.03], seed=13, processes=3)
     pinned["run"]["baseline"] = {"commit": sha_for("commit-7"), "reason": "pinned: v1.0"}
     (finding,) = [f for f in _ingest(store, pinned) if f.kind == "latency"]
     assert finding.baseline_commit == sha_for("commit-7") and abs(finding.change - 0.03) < 0.01
-    by_run = _doc(14, [1.03], seed=14)
+    by_run = _doc(14, [1.03], seed=14, processes=3)
     by_run["run"]["baseline"] = {"run": runs[6]}
     (finding,) = [f for f in _ingest(store, by_run) if f.kind == "latency"]
     assert finding.baseline_commit == sha_for("commit-6")

@@ -1,0 +1,88 @@
+"""The one path after a document exists: store, judge, confirm, alert.
+
+``perfci run``, ``perfci import`` and ``POST /api/runs`` all call :func:`process_document`, so a
+document is judged the same way whichever way it arrived. Only ``perfci run`` can re-measure (it
+has the commits and a device): it passes a ``confirm`` callable, and a suspected regression becomes a
+gating ``latency`` finding only when fresh process pairs confirm it. Documents from elsewhere gate
+only on their own process-level evidence (``perfci run --processes N``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from perfci.alerts.notify import Delivery, alert_context, notify
+from perfci.config import PerfciConfig
+from perfci.document import ResultsDocument
+from perfci.findings import Finding, Unjudged, worst_first
+from perfci.store.engine import Store
+from perfci.store.ingest import ingest_document
+from perfci.store.judge import judge_run, record_confirmation
+from perfci.store.queries import recorded_findings
+
+#: suspected regressions -> for each, the paired verdict of its re-measurement (``Verdict.as_dict()``
+#: plus "pairs"), or None when it could not be re-measured
+Confirm = Callable[[list[Finding]], list[dict[str, Any] | None]]
+
+
+@dataclass
+class Processed:
+    run_uuid: uuid.UUID
+    stored: bool  # False: the run id was stored already; ``findings`` are those recorded for it then
+    results: int
+    findings: list[Finding] = field(default_factory=list)
+    not_judged: list[Unjudged] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def _confirmed(finding: Finding, verdict: dict[str, Any] | None) -> Finding:
+    """The finding after its re-measurement: ``latency`` when the pairs confirm a regression."""
+    if verdict is None:
+        return finding
+    evidence = {**finding.verdict, "confirmation": verdict}
+    if verdict["kind"] == "regression":
+        return replace(finding, kind="latency", change=verdict["change"], verdict=evidence)
+    return replace(finding, verdict=evidence)
+
+
+def _unconfirmed(verdict: dict[str, Any]) -> str:
+    return f"suspected, not confirmed: re-measured {verdict['kind']} in {verdict['n_head']} pairs ({verdict['reason']})"
+
+
+def process_document(
+    store: Store, config: PerfciConfig, document: ResultsDocument, *, confirm: Confirm | None = None
+) -> Processed:
+    """Store the document (one transaction), judge it, confirm suspected regressions when ``confirm``
+    is given and the config allows, and alert. An aborted run is stored, never judged."""
+    outcome = ingest_document(store, document)
+    if not outcome.stored:
+        with store.read() as session:
+            return Processed(outcome.run_uuid, False, 0, recorded_findings(session, outcome.run_uuid))
+    processed = Processed(outcome.run_uuid, True, outcome.results)
+    if document.run.status != "complete":
+        return processed
+    policy = config.detection.policy()
+    judged = judge_run(store, outcome.run_uuid, policy)
+    findings, not_judged = judged.findings, judged.not_judged
+    interpreter = document.run.environment.device_kind == "interpreter"
+    suspects = [f for f in findings if f.kind == "suspected" and (f.change or 0) > 0]
+    if confirm and suspects and config.detection.confirm and (policy.gate_interpreter or not interpreter):
+        verdicts = confirm(suspects)
+        updated = {id(f): _confirmed(f, v) for f, v in zip(suspects, verdicts, strict=True)}
+        for finding, verdict in zip(suspects, verdicts, strict=True):
+            if verdict is not None and document.run.trigger != "pr":
+                record_confirmation(store, outcome.run_uuid, updated[id(finding)])
+        findings = worst_first(updated.get(id(f), f) for f in findings)
+        outcome_of = {f.case: f.verdict.get("confirmation") for f in updated.values() if f.kind == "suspected"}
+        confirmed = {f.case for f in updated.values() if f.kind == "latency"}
+        not_judged = [
+            Unjudged(u.case, _unconfirmed(outcome_of[u.case])) if outcome_of.get(u.case) else u
+            for u in not_judged
+            if u.case not in confirmed
+        ]
+    processed.findings, processed.not_judged = findings, not_judged
+    processed.deliveries = notify(store, config, alert_context(document, outcome.run_uuid), findings)
+    return processed
