@@ -66,7 +66,22 @@ def describe(kind: str, verdict: dict[str, Any]) -> str:
     if v.get("confirmation"):
         c = v["confirmation"]
         text += f"; re-measured in {c['pairs']} process pairs: {c['kind']} ({c['reason']})"
+        if c.get("autotune"):
+            text += f"; {c['autotune']}"
+    if v.get("autotune"):
+        text += f"; {v['autotune']}"
     return text
+
+
+def autotune_note(choices: list[dict[str, Any]]) -> str | None:
+    """``autotune chose A / B`` when the processes' choices differ (each kernel's config, compactly)."""
+    distinct: list[str] = []
+    for choice in choices:
+        text = "; ".join(f"{kernel} {' '.join(f'{k} {v}' for k, v in config.items())}"
+                         for kernel, config in sorted(choice.items()))  # fmt: skip
+        if text and text not in distinct:
+            distinct.append(text)
+    return f"autotune chose {' / '.join(distinct)}" if len(distinct) > 1 else None
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:

@@ -48,6 +48,7 @@ def _as_json(item: CaseComparison) -> dict[str, Any]:
         "outcome": item.outcome,
         "threshold": verdict.threshold if verdict else item.threshold,
         "reason": verdict.reason if verdict else None,
+        "autotune": item.autotune_note(),
         "timing_mode": item.mode,
         "base": _side(item.base),
         "head": _side(item.head),
@@ -77,8 +78,10 @@ def _table(rows: list[dict[str, Any]], base: str, head: str) -> Table:
         if row["outcome"] == "error":
             label = f"base {row['base']['status']}"
         changes = " ".join(f"{c:+.1%}" for c in row["pair_changes"])
+        label = f"[{style}]{label}[/{style}]" if style else label
+        notes = "; ".join(note for note in (row["reason"], row["autotune"]) if note)
         table.add_row(row["case"], *cells, f"{row['threshold']:.1%}", str(row["pairs"]), changes,
-                      f"[{style}]{label}[/{style}]" if style else label)  # fmt: skip
+                      f"{label} {notes}".strip())  # fmt: skip
     return table
 
 
@@ -94,7 +97,8 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
         else:
             verdict = item.verdict
             assert verdict is not None
-            findings.append(Finding(item.case.id, kind, head, base, verdict.change, verdict.as_dict()))
+            details = {**verdict.as_dict(), **({"autotune": item.autotune_note()} if item.autotune_note() else {})}
+            findings.append(Finding(item.case.id, kind, head, base, verdict.change, details))
     return worst_first(findings)
 
 

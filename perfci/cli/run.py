@@ -206,6 +206,9 @@ def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> An
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds per case before it is killed.")
 @click.option("--budget", "budget_s", default=3.0, show_default=True, help="Seconds of sampling per case.")
 @click.option("--precision", default=0.005, show_default=True, help="Target relative half-width of the median's CI.")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Fresh worker processes per case, in one result: with 5 or more a result carries the "
+              "process-level evidence to gate without being re-measured.")  # fmt: skip
 @click.option("--post", "post_url", metavar="URL", help="Also send the document to a perfci server.")
 @click.option("--token", envvar="PERFCI_TOKEN", help="Write token for --post (or $PERFCI_TOKEN).")
 @click.option("--post-attempts", default=5, show_default=True, help="Tries before the document is kept on disk.")
@@ -219,7 +222,7 @@ def command(
     rev: str | None, rev_range: str | None, suite: str | None, case_patterns: tuple[str, ...], device: str,
     repo_path: str,
     repo_name: str | None, trigger: str | None, pr_base: str | None, pinned: str | None, allow_dirty: bool,
-    timeout_s: float, budget_s: float, precision: float,
+    timeout_s: float, budget_s: float, precision: float, processes: int,
     post_url: str | None, token: str | None, post_attempts: int, no_store: bool, output: Path | None,
     report_path: Path | None, config_path: Path | None, db_url: str | None,
 ) -> None:  # fmt: skip
@@ -278,7 +281,7 @@ def command(
         ceilings = measure_ceilings()
         environment["extra"] = {"ceilings": ceilings}
     settings = ExecutionSettings(device=device, timeout_s=timeout_s, precision=precision, budget_s=budget_s,
-                                 ceilings=ceilings)  # fmt: skip
+                                 ceilings=ceilings, processes=processes)  # fmt: skip
     meta = {"repo": repo_name or gitops.repo_name(repo), "branch": gitops.current_branch(repo), "trigger": trigger,
             "suite": suite, "selection": list(case_patterns)}  # fmt: skip
     fingerprint = environment_fingerprint(Environment.model_validate(environment))

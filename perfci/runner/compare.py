@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from perfci.analysis.verdict import Verdict, judge_pairs
+from perfci.findings import autotune_note
 from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
 from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
@@ -105,6 +106,8 @@ class SideReport:
     correctness: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     samples: list[float] = field(default_factory=list)
+    #: per process (pair), the config each autotuned kernel chose
+    autotune: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -126,6 +129,10 @@ class CaseComparison:
     def gates(self) -> bool:
         return self.outcome in ("regression", "correctness")
 
+    def autotune_note(self) -> str | None:
+        """Says when processes ran different autotune configs ("autotune chose ... / ..."), else None."""
+        return autotune_note(self.base.autotune + self.head.autotune)
+
 
 class SideFailed(Exception):
     """A worker of one side crashed, hung or failed to prepare; ``side`` is "base" or "head"."""
@@ -142,7 +149,8 @@ def _ready(worker: ServeWorker) -> tuple[SideReport, str | None]:
     except WorkerGone as error:
         return SideReport(error.status, str(error)), None
     correctness, config = answer.get("correctness") or {}, answer.get("config") or {}
-    return SideReport(answer["status"], answer.get("error"), correctness, config), answer.get("mode")
+    autotune = [answer.get("autotune") or {}]
+    return SideReport(answer["status"], answer.get("error"), correctness, config, autotune=autotune), answer.get("mode")
 
 
 def compare_case(
@@ -165,8 +173,12 @@ def compare_case(
                     raise SideFailed(side, report)
                 if side not in reports:  # the first pair's correctness check and config are the side's
                     reports[side] = report
+                else:
+                    reports[side].autotune += report.autotune
                 if mode and not modes:
                     modes.append(mode)
+            if reports["head"].status == "incorrect" and reports["base"].status == "ok":
+                raise SideFailed("head", reports["head"])  # a correctness regression: no timing can change that
             mode = modes[0] if modes else "wall-clock"
 
             def measure(side: str) -> Callable[[], list[float]]:

@@ -47,7 +47,8 @@ def remeasure(
                 verdicts.append(None)
                 continue
             verdict = {**item.verdict.as_dict(), "pairs": item.interleaved.pairs,
-                       "pair_changes": item.interleaved.pair_changes, "looks": item.interleaved.looks}  # fmt: skip
+                       "pair_changes": item.interleaved.pair_changes, "looks": item.interleaved.looks,
+                       "autotune": item.autotune_note()}  # fmt: skip
             report(f"  -> {verdict['kind']} after {verdict['pairs']} pairs: {verdict['reason']}")
             verdicts.append(verdict)
         return verdicts

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perfci.runner.processes import merge_processes
 from perfci.runner.worker import RESULT_PREFIX
 from perfci.suite.cases import SuiteCase
 
@@ -26,6 +27,8 @@ class ExecutionSettings:
     precision: float = 0.005
     budget_s: float = 3.0
     ceilings: dict[str, float] | None = None
+    #: fresh worker processes per case (the unit of evidence); their samples share one result
+    processes: int = 1
 
 
 def worker_env(device: str) -> dict[str, str]:
@@ -94,7 +97,7 @@ def run_cases(
     """Results in the document's shape, in case order; ``on_result`` sees each as it lands."""
     results = []
     for case in cases:
-        fields = run_one(case, worktree, settings)
+        fields = merge_processes([run_one(case, worktree, settings) for _ in range(settings.processes)])
         result = {"case": case.id, "op": case.op, "params": case.params(), **fields}
         results.append({key: value for key, value in result.items() if value is not None})
         if on_result:

@@ -92,6 +92,8 @@ class PreparedCase:
     call: Callable[[], object]
     correctness: dict[str, Any]
     config: dict[str, Any]
+    #: the config each autotuned kernel chose in this process (kernel name -> config)
+    autotune: dict[str, dict[str, Any]]
 
 
 def prepare_case(request: dict[str, Any]) -> PreparedCase:
@@ -124,9 +126,12 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         call = lambda: swa.paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
                                          out=out, **kwargs)  # fmt: skip
 
-    call()  # compiles (and autotunes) outside every timed region; writes into the NaN-poisoned buffer
-    if device == "cuda":
-        torch.cuda.synchronize()
+    from perfci.measure.autotune import recording_autotune
+
+    with recording_autotune() as autotune:
+        call()  # compiles (and autotunes) outside every timed region; writes into the NaN-poisoned buffer
+        if device == "cuda":
+            torch.cuda.synchronize()
     if case.op == "paged_decode":
         rows = torch.arange(x.q.shape[0], device=x.q.device)
         ref = reference.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, **kwargs)
@@ -140,7 +145,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     correctness = {"rel_err": rel_err if finite else None, "max_abs_err": max_abs if finite else None,
                    "tolerance": case.tolerance, "passed": passed, "checked_rows": int(rows.numel()),
                    "all_finite": finite}  # fmt: skip
-    return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x, kwargs))
+    return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x, kwargs), dict(autotune))
 
 
 def choose_timing_mode(prepared: PreparedCase) -> str:
@@ -214,6 +219,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         "correctness": prepared.correctness,
         "metrics": metrics,
         "config": prepared.config,
+        "autotune": prepared.autotune,
         "telemetry": merge_telemetry(before, after),
         "timing": {"mode": mode, **sampling},
     }
@@ -228,7 +234,7 @@ def serve() -> None:
     """Interactive mode for `perfci compare`: prepare once, then one round per request line.
 
     stdin: the request JSON on the first line, then ``{"mode": M}`` per round (empty line ends).
-    stdout: ``PERFCI_READY {status, error, correctness, config, mode}``, then ``PERFCI_ROUND {samples}``.
+    stdout: ``PERFCI_READY {status, error, correctness, config, autotune, mode}``, then ``PERFCI_ROUND {samples}``.
     Two such workers (base and head) are driven alternately, so both see the same GPU state.
     """
     request = json.loads(sys.stdin.readline())
@@ -241,7 +247,7 @@ def serve() -> None:
         return
     status = "ok" if prepared.correctness["passed"] else "incorrect"
     _emit(READY_PREFIX, {"status": status, "error": _error_text(prepared), "correctness": prepared.correctness,
-                         "config": prepared.config, "mode": mode})  # fmt: skip
+                         "config": prepared.config, "autotune": prepared.autotune, "mode": mode})  # fmt: skip
     for line in sys.stdin:
         if not line.strip():
             break

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from perfci.analysis.changepoints import detect_steps
 from perfci.analysis.levels import Judgement, judge_history
 from perfci.analysis.noise import ThresholdPolicy
-from perfci.findings import Finding, Unjudged, worst_first
+from perfci.findings import Finding, Unjudged, autotune_note, worst_first
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
 from perfci.store.queries import timing_mode, timing_mode_column
@@ -160,6 +160,14 @@ class RunJudgement:
     not_judged: list[Unjudged]
 
 
+def _autotune_choices(result: models.Result | None) -> list[dict[str, Any]]:
+    """Per process, the config each autotuned kernel chose (as the worker recorded it)."""
+    extra = (result.extra if result is not None else None) or {}
+    if extra.get("processes"):
+        return [p.get("autotune") or {} for p in extra["processes"]]
+    return [extra.get("result", {}).get("autotune") or {}]
+
+
 def _latency_kind(judgement_kind: str, gates: bool) -> str:
     if judgement_kind == "suspected" or not gates:
         return "suspected"
@@ -206,6 +214,9 @@ def _judge_result(
         against = points[judgement.baseline_index if judgement.baseline_index is not None else -2]
         kind = _latency_kind(judgement.kind, gates)
         details = {**recorded, "detector": "level", "process_values": len(head.values)}
+        baseline_row = session.get(models.Result, against.id)
+        if note := autotune_note([*_autotune_choices(baseline_row), *_autotune_choices(result)]):
+            details["autotune"] = note
         found.append((Finding(result.case.key, kind, sha, against.sha, judgement.change, details), result.commit_id,
                       against.commit_id))  # fmt: skip
     if baseline is None:  # steps belong to a branch's own history

@@ -39,6 +39,8 @@ def test_paired_sequential_verdict():
     slower = [0.10 + 0.002 * x for x in range(8)]
     verdict = judge_pairs(slower, threshold=0.02)
     assert verdict.kind == "regression" and verdict.p_value < 0.01 and verdict.change == pytest.approx(0.107, 0.02)
+    faster = judge_pairs([-0.1 - 0.002 * x for x in range(8)], threshold=0.02)
+    assert faster.kind == "improvement" and faster.ci_high <= -0.01
     # two pairs can never reach p < 0.01: a real change waits for more pairs instead of a guess
     assert judge_pairs(slower[:2], threshold=0.02).kind == "unknown"
     # autotune modes on both sides, unchanged code: pairs 0 / +7% / -7%: never a regression

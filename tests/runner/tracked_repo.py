@@ -14,7 +14,7 @@ CASE = "decode/bf16/b3-kv96-*"
 KERNEL_TEMPLATE = """
 import os, signal, time
 from kernels.swa import reference
-
+{extra}
 
 def _finish(result, out):
     {body}
@@ -32,8 +32,46 @@ def paged_prefill(q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, *
     ref = reference.paged_prefill(q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, causal=causal, **kwargs)
     return _finish(ref, out)
 """
+#: An autotuned kernel whose autotuner cannot separate its two configs, so each process picks
+#: either (as real autotuned kernels do, +7% apart on an H200): per-process modes, on any device.
+#: The pick is drawn from $PERFCI_FIXTURE_DRAWS (a file each process appends a byte to: its size
+#: seeds the draw, so a sequence of processes is reproducible), else at random.
+AUTOTUNED = """
+import random
+import torch
+import triton
+import triton.language as tl
+
+
+def _draw():
+    path = os.environ.get("PERFCI_FIXTURE_DRAWS")
+    if not path:
+        return random.random()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(fd, b"x")
+        return random.Random(os.fstat(fd).st_size).random()
+    finally:
+        os.close(fd)
+
+
+@triton.autotune(configs=[triton.Config({"BLOCK": 64}), triton.Config({"BLOCK": 128})], key=["n"],
+                 do_bench=lambda kernel_call, quantiles: [_draw(), 0.0, 0.0])
+@triton.jit
+def _scale(x_ptr, n, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    tl.store(x_ptr + offsets, tl.load(x_ptr + offsets, mask=mask) * 1.0001, mask=mask)
+
+
+def _autotuned_work(device, n=1024):
+    x = torch.ones(n, device=device)
+    _scale[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](x, n)
+"""
 BODIES = {
     "fast": "pass",
+    "autotuned": "_autotuned_work(result.device)",
+    "autotuned-slower": "_autotuned_work(result.device); time.sleep(0.05)",
     "slower": "time.sleep(0.05)",
     "wrong": "result = result * 1.1",
     "crash": "os.kill(os.getpid(), signal.SIGSEGV)",
@@ -43,7 +81,8 @@ BODIES = {
 
 def commit_kernel(repo: git.Repo, body: str, message: str) -> str:
     path = Path(repo.working_tree_dir) / "kernels" / "swa" / "__init__.py"
-    path.write_text(KERNEL_TEMPLATE.replace("{body}", BODIES[body]))
+    extra = AUTOTUNED if body.startswith("autotuned") else ""
+    path.write_text(KERNEL_TEMPLATE.replace("{extra}", extra).replace("{body}", BODIES[body]))
     repo.index.add([str(path)])
     return repo.index.commit(message).hexsha
 

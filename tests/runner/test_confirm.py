@@ -1,0 +1,80 @@
+"""Confirm before gating, end to end under the interpreter: `perfci run` re-measures a suspected
+regression in fresh process pairs (baseline commit vs head) and gates only when they confirm it;
+an autotuned kernel whose processes land in different configs is refuted, never gating."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from perfci.document import parse_document
+from tests.runner.tracked_repo import CASE, commit_kernel, perfci
+
+pytestmark = pytest.mark.slow
+
+
+def _history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 7) -> None:
+    """``copies`` earlier results of the case, from one real run of ``sha`` (older fake commits)."""
+    out = tmp_path / "doc.json"
+    measured = perfci("run", "--commit", sha, "--suite", "tiny", "--cases", CASE, "--device", "interpreter",
+                      "--budget", "0.3", "--no-store", "-o", str(out), cwd=work)  # fmt: skip
+    assert measured.returncode == 0, measured.stderr
+    document = json.loads(out.read_text())
+    authored = parse_document(document).run.commit.authored_at
+    documents = []
+    for index in range(copies):
+        copy = json.loads(json.dumps(document))
+        del copy["run"]["id"]
+        copy["run"]["commit"]["sha"] = f"{index + 1:040x}"
+        copy["run"]["commit"]["authored_at"] = (authored - timedelta(hours=copies - index)).isoformat()
+        documents.append(copy)
+    (tmp_path / "history.jsonl").write_text("\n".join(json.dumps(d) for d in [*documents, document]))
+    imported = perfci("import", str(tmp_path / "history.jsonl"), "--db", db, cwd=work)
+    assert imported.returncode in (0, 1), imported.stderr
+
+
+def test_a_suspected_regression_is_confirmed_in_process_pairs_before_it_gates(tiny_repo, tmp_path):
+    work = Path(tiny_repo.working_tree_dir)
+    db = f"sqlite:///{tmp_path / 'perfci.db'}"
+    (work / "perfci.toml").write_text("[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\n")
+    fast = commit_kernel(tiny_repo, "fast", "fast")
+    _history(work, db, fast, tmp_path)
+    slower = commit_kernel(tiny_repo, "slower", "slower")
+    report = tmp_path / "report.md"
+    result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
+                    "--db", db, "--report", str(report), cwd=work)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"confirming {CASE.rstrip('*')}" in result.stderr and "-> regression after" in result.stderr
+    text = report.read_text()
+    assert "Latency regressions" in text and slower[:12] in text and "re-measured in" in text
+    shown = perfci("regressions", "--json", "--db", db, cwd=work)
+    (row,) = [r for r in json.loads(shown.stdout) if r["kind"] == "latency"]
+    assert row["commit"] == slower and row["baseline_commit"] == fast
+    assert row["verdict"]["confirmation"]["kind"] == "regression" and row["verdict"]["confirmation"]["pairs"] >= 8
+
+
+def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
+    """Identical autotuned kernels: the head's process lands in the other config, 2x slower. One
+    process cannot tell that from a regression: it is suspected, re-measured in pairs whose configs
+    differ, and refuted; the job passes and the report says why."""
+    monkeypatch.setenv("PERFCI_FIXTURE_DRAWS", str(tmp_path / "draws"))
+    work = Path(tiny_repo.working_tree_dir)
+    db = f"sqlite:///{tmp_path / 'perfci.db'}"
+    (work / "perfci.toml").write_text("[detection]\ngate_interpreter = true\nconfirm_max_pairs = 4\n")
+    base = commit_kernel(tiny_repo, "autotuned", "autotuned kernels")
+    _history(work, db, base, tmp_path)
+    (work / "NOTES").write_text("docs only\n")
+    tiny_repo.index.add(["NOTES"])
+    tiny_repo.index.commit("docs only")
+    report = tmp_path / "report.md"
+    for _ in range(4):  # until the head's process lands in the other config than the history's
+        result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
+                        "--db", db, "--report", str(report), "--allow-dirty", cwd=work)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        if "confirming" in result.stderr:
+            break
+    assert "confirming" in result.stderr and "-> regression" not in result.stderr
+    assert "suspected, not confirmed" in report.read_text()
