@@ -6,6 +6,7 @@ without importing the store or the statistics.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -42,18 +43,31 @@ class Finding:
 
 
 def describe(kind: str, verdict: dict[str, Any]) -> str:
-    """The evidence of a finding in one line: what the report, the webhooks' readers and the pages show."""
+    """The evidence of a finding in one line: what the report, the webhooks' readers and the pages
+    show. A verdict of another shape (a server's of another version) is shown as its JSON."""
+    try:
+        return _describe(kind, verdict)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return json.dumps(verdict, default=str)[:500]
+
+
+def _describe(kind: str, verdict: dict[str, Any]) -> str:
     v = verdict
     if kind == "correctness":
         return f"{v.get('status')}: {v.get('error') or ''}".strip()
     if kind == "missing":
         return f"last seen at {str(v.get('last_seen_commit'))[:12]} (suite {v.get('suite')})"
-    if v.get("detector") == "pelt":
-        where = (
-            f"; somewhere in {v['commit_range'][0][:12]}..{v['commit_range'][1][:12]}" if v.get("commit_range") else ""
-        )
-        return (f"step {v['before']:.4g} -> {v['after']:.4g} ms over the history (p={v['p_value']:.1e}); "
-                f"threshold {v['threshold']:.1%}; {v.get('reason', '')}{where}")  # fmt: skip
+    if v.get("detector") == "pelt" and v.get("before") and v.get("after"):
+        text = f"step {v['before']:.4g} -> {v['after']:.4g} ms over the history"
+        if v.get("p_value") is not None:
+            text += f" (p={v['p_value']:.1e})"
+        if v.get("threshold"):
+            text += f"; threshold {v['threshold']:.1%}"
+        if v.get("reason"):
+            text += f"; {v['reason']}"
+        if v.get("commit_range"):
+            text += f"; somewhere in {v['commit_range'][0][:12]}..{v['commit_range'][1][:12]}"
+        return text
     parts = [str(v["reason"])] if v.get("reason") else []
     if v.get("ci_low") is not None and v.get("ci_high") is not None:
         parts.append(f"{v['ci_low']:+.1%}..{v['ci_high']:+.1%} (99% CI), p={v['p_value']:.1e}")

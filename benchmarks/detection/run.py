@@ -1,15 +1,24 @@
-"""Detection quality on real GPU noise: recall, exact-commit localisation, false alarms per test.
+"""Detection quality on real noise: false alarms, recall at the exact commit, A/A compares, the replay.
 
-    python benchmarks/detection/run.py --trials 12 --out docs/perf/results/detection.json
+    python benchmarks/detection/run.py --out results/detection/detection.json
 
-Histories are built from ../shared/data/gpu-noise-h200.jsonl: each commit's run takes the samples
-of one real process (drawn with replacement) of one kernel, scaled to the commit's true level. Three
-noise variants: the H200 data as measured; "spread2" (+2% per-sample spread, 0.7% per-run offsets);
-"outliers+bimodal" (5% of samples 10-50% slow, and each sample in a +4% clock state with p=0.3).
-Into each history one change is injected at a random commit: a step or a 5-commit creep of
-1/2/3/5/10%, slower or faster; plus A/A histories with no change. Every run goes through the real
-path (`ingest_document` then `judge_run` on a SQLite store), and the findings are scored. The
-naive detector flags any consecutive-median change of 5% or more.
+Per noise family (families.py), through the code real runs use:
+
+- **push histories**: 24 commits of one case, one worker process per commit (what `perfci run` stores
+  by default), each a perfci.results/1 document handed to ``perfci.pipeline.process_document`` on a
+  SQLite store, with a ``confirm`` that re-measures a suspected regression the way `perfci run`
+  does: fresh simulated process pairs of the baseline commit and the head, judged by
+  ``interleave`` + ``judge_pairs`` (2, 4, 8, 16 pairs). A/A histories, and histories with one step
+  of +-2x the family's minimum detectable change (MDE: what the judge reports on A/A history) at a
+  random commit; on the h200 family also +-3% steps.
+- **A/A compares**: ``interleave`` + ``judge_pairs`` on simulated process pairs, as `perfci compare`
+  runs them (up to 16 pairs); and the same with a real +10% change.
+- **the replay**: ../shared/data/replay-seed-pr-h200.jsonl imported through the pipeline.
+
+Scoring: a gating false alarm is a gating finding (latency) anywhere but at the step's commit in
+its direction, counted per (series, commit) test; recall is a finding of the step's direction at
+the step's exact commit (gating latency for slower steps; improvement or suspected for faster ones,
+since improvements never gate).
 """
 
 from __future__ import annotations
@@ -20,126 +29,180 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from families import FAMILIES, SHARED, make_process
+
+from perfci.analysis.levels import judge_history
+from perfci.analysis.verdict import judge_pairs
+from perfci.config import PerfciConfig
 from perfci.document import parse_document
+from perfci.pipeline import process_document
+from perfci.runner.interleave import interleave
 from perfci.store.engine import open_store
-from perfci.store.ingest import ingest_document
-from perfci.store.judge import judge_run
 from tests.factories import make_document
 
-NOISE_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "gpu-noise-h200.jsonl"
-KERNELS = ("mm4096", "copy256MB", "swa_decode_b8", "swa_decode_b32", "flex_prefill")
-COMMITS = 40
-SAMPLES_PER_RUN = 50
-SIZES = (0.01, 0.02, 0.03, 0.05, 0.10)
+COMMITS = 24
+AA_HISTORIES = 20
+STEP_HISTORIES = 10
+COMPARES = 50
 
 
-def load_noise() -> dict[str, list[np.ndarray]]:
-    """Per kernel, each process's samples normalised by the kernel's overall median."""
-    lines = [json.loads(line) for line in NOISE_FILE.read_text().splitlines() if line.strip()]
-    noise = {}
-    for kernel in KERNELS:
-        runs = [np.asarray(line[kernel]["all"], dtype=np.float64) for line in lines]
-        center = float(np.median(np.concatenate(runs)))
-        noise[kernel] = [run / center for run in runs]
-    return noise
+def _pair_opener(process: Any, rng: np.random.Generator, base_level: float, head_level: float) -> Any:
+    """open_pair for ``interleave``: a fresh simulated process per side, two rounds each."""
+
+    @contextmanager
+    def open_pair() -> Any:
+        base, head = process(rng, base_level), process(rng, head_level)
+        halves = {"base": np.array_split(base, 2), "head": np.array_split(head, 2)}
+        rounds = {side: iter(parts) for side, parts in halves.items()}
+        yield (lambda: list(next(rounds["base"]))), (lambda: list(next(rounds["head"])))
+
+    return open_pair
 
 
-def run_samples(rng: np.random.Generator, runs: list[np.ndarray], level: float, variant: str) -> np.ndarray:
-    source = runs[rng.integers(len(runs))]
-    samples = rng.choice(source, size=min(SAMPLES_PER_RUN, source.size), replace=False) * level
-    if variant == "spread2":
-        samples = samples * (1 + rng.normal(0, 0.02, samples.size)) * (1 + rng.normal(0, 0.007))
-    elif variant == "outliers+bimodal":
-        samples = samples * np.where(rng.random(samples.size) < 0.3, 1.04, 1.0)
-        outliers = rng.random(samples.size) < 0.05
-        samples[outliers] *= rng.uniform(1.1, 1.5, outliers.sum())
-    return samples
+def simulated_compare(process: Any, rng: np.random.Generator, base_level: float, head_level: float,
+                      threshold: float, max_pairs: int = 16) -> dict[str, Any]:  # fmt: skip
+    outcome = interleave(_pair_opener(process, rng, base_level, head_level), partial(judge_pairs, threshold=threshold),
+                         rounds_per_pair=1, min_pairs=2, max_pairs=max_pairs, budget_s=1e9)  # fmt: skip
+    assert outcome.verdict is not None
+    return {**outcome.verdict.as_dict(), "pairs": outcome.pairs, "reason": outcome.verdict.reason}
 
 
-def levels_for(change: float, at: int, shape: str) -> list[float]:
-    if shape == "step":
-        return [1.0 if t < at else 1.0 + change for t in range(COMMITS)]
-    return [1.0 + change * min(max(t - at + 1, 0), 5) / 5 for t in range(COMMITS)]
+def family_mde(family: str, seed: int) -> float:
+    """The judge's minimum detectable change after a history of A/A results of one process each
+    (median over 9 histories)."""
+    thresholds = []
+    for k in range(9):
+        rng = np.random.default_rng(10_000 + seed + k)
+        process = make_process(family, rng)
+        values = [[float(np.median(process(rng, 1.0)))] for _ in range(COMMITS)]
+        thresholds.append(judge_history(values)[-1].mde)
+    return float(np.median(thresholds))
 
 
-def one_trial(args: tuple) -> dict:
-    variant, kernel, change, shape, seed = args
+def push_trial(args: tuple[str, float, int]) -> dict[str, Any]:
+    family, change, seed = args
     rng = np.random.default_rng(seed)
-    noise = load_noise()[kernel]
-    at = int(rng.integers(12, COMMITS - 8))
-    levels = levels_for(change, at, shape)
-    histories = [run_samples(rng, noise, level, variant) for level in levels]
-    medians = [float(np.median(h)) for h in histories]
-    findings = []
+    process = make_process(family, rng)
+    at = int(rng.integers(10, COMMITS - 6))
+    levels = [1.0 if t < at else 1.0 + change for t in range(COMMITS)]
+    index_of = {make_document(commit_index=t)["run"]["commit"]["sha"]: t for t in range(COMMITS)}
+
+    def confirm(suspects: list[Any]) -> list[dict[str, Any] | None]:
+        out = []
+        for finding in suspects:
+            head, base = index_of[finding.commit], index_of.get(finding.baseline_commit or "")
+            if base is None:
+                out.append(None)
+                continue
+            out.append(
+                simulated_compare(process, rng, levels[base], levels[head], config.detection.policy().min_change)
+            )
+        return out
+
+    found: list[tuple[int, str, float]] = []
+    confirmations = 0
+    config = PerfciConfig()
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/d.db")
-        for t, samples in enumerate(histories):
+        for t, level in enumerate(levels):
             data = make_document(commit_index=t, cases=1, samples=1, seed=seed)
-            data["results"][0]["samples"] = [float(x) for x in samples]
-            outcome = ingest_document(store, parse_document(data))
-            commit_of = {make_document(commit_index=i)["run"]["commit"]["sha"]: i for i in range(t + 1)}
-            findings += [(commit_of[f.commit], f.kind) for f in judge_run(store, outcome.run_uuid)]
+            data["results"][0]["samples"] = [float(x) for x in process(rng, level)]
+            processed = process_document(store, config, parse_document(data), confirm=confirm)
+            confirmations += sum("confirmation" in f.verdict for f in processed.findings)
+            found += [(index_of[f.commit], f.kind, f.change or 0.0) for f in processed.findings]
         store.dispose()
-    naive = [(t, "latency" if m / medians[t - 1] > 1 else "improvement") for t, m in enumerate(medians)
-             if t > 0 and abs(m / medians[t - 1] - 1) >= 0.05]  # fmt: skip
-    return {"variant": variant, "kernel": kernel, "change": change, "shape": shape, "at": at,
-            "perfci": findings, "naive": naive}  # fmt: skip
+    return {"family": family, "change": change, "at": at, "found": found, "confirmations": confirmations}
 
 
-def score(trials: list[dict], detector: str) -> dict:
-    """Recall (exact commit for steps, within the creep for creeps) and false alarms per test."""
-    out: dict = {}
-    false_alarms = tests = 0
+def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    tests = gating_false = other_false = 0
+    recall: dict[str, list[bool]] = {}
+    aa_gating = 0
     for trial in trials:
-        expected = None if trial["change"] == 0 else ("latency" if trial["change"] > 0 else "improvement")
-        span = range(trial["at"], trial["at"] + (1 if trial["shape"] == "step" else 5))
-        hits = [t for t, kind in trial[detector] if kind == expected and t in span]
-        wrong = [t for t, kind in trial[detector] if not (kind == expected and t in span)]
-        # after a true change the following commits are still tests; anything flagged off-span is a false alarm
-        false_alarms += len(set(wrong))
+        change, at = trial["change"], trial["at"]
         tests += COMMITS - 1
-        if expected:
-            key = f"{trial['variant']}|{trial['shape']}|{trial['change']:+.0%}"
-            out.setdefault(key, []).append(bool(hits))
-    recall = {key: sum(v) / len(v) for key, v in out.items()}
-    return {"recall": recall, "false_alarm_rate": false_alarms / tests, "tests": tests, "false_alarms": false_alarms}
+        hit = False
+        for t, kind, delta in trial["found"]:
+            on_target = change != 0 and t == at and np.sign(delta) == np.sign(change)
+            if (change > 0 and on_target and kind == "latency") or (
+                change < 0 and on_target and kind in ("improvement", "suspected")
+            ):
+                hit = True
+            elif kind == "latency" and not on_target:
+                gating_false += 1
+            elif not on_target:
+                other_false += 1
+        if change == 0:
+            aa_gating += any(kind == "latency" for _, kind, _ in trial["found"])
+        else:
+            recall.setdefault(f"{change:+.1%}", []).append(hit)
+    return {"tests": tests, "gating_false_alarms": gating_false, "gating_false_alarm_rate": gating_false / tests,
+            "other_false_findings": other_false, "aa_histories_gating": aa_gating,
+            "recall_at_exact_commit": {k: sum(v) / len(v) for k, v in sorted(recall.items())},
+            "confirmations": sum(t["confirmations"] for t in trials)}  # fmt: skip
+
+
+def compare_trials(family: str, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    aa = [simulated_compare(make_process(family, rng), rng, 1.0, 1.0, 0.02)["kind"] for _ in range(COMPARES)]
+    real = [simulated_compare(make_process(family, rng), rng, 1.0, 1.10, 0.02)["kind"] for _ in range(COMPARES)]
+    return {"aa": {k: aa.count(k) for k in sorted(set(aa))}, "plus10": {k: real.count(k) for k in sorted(set(real))}}
+
+
+def replay() -> dict[str, Any]:
+    """The nine real documents through the pipeline: every finding with its commit's position."""
+    lines = [json.loads(line) for line in (SHARED / "replay-seed-pr-h200.jsonl").read_text().splitlines()]
+    position = {line["run"]["commit"]["sha"]: i + 1 for i, line in enumerate(lines)}
+    found = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"sqlite:///{tmp}/r.db")
+        for line in lines:
+            processed = process_document(store, PerfciConfig(), parse_document(line))
+            found += [{"commit": position[f.commit], "case": f.case, "kind": f.kind, "change": f.change}
+                      for f in processed.findings]  # fmt: skip
+        store.dispose()
+    return {"findings": found}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--trials", type=int, default=10, help="histories per (variant, change, shape)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--families", nargs="*", default=list(FAMILIES))
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the histories to run (quick looks)")
     args = parser.parse_args()
-    jobs = []
-    seed = 0
-    for variant in ("h200", "spread2", "outliers+bimodal"):
-        for shape in ("step", "creep"):
-            for change in [c * sign for c in SIZES for sign in (1, -1)] + [0.0]:
-                if change == 0 and shape == "creep":
-                    continue
-                for _ in range(args.trials * (3 if change == 0 else 1)):
-                    seed += 1
-                    jobs.append((variant, KERNELS[seed % len(KERNELS)], change, shape, seed))
     start = time.time()
+    report: dict[str, Any] = {"commits_per_history": COMMITS, "families": {}}
+    jobs, seed = [], 0
+    mdes = {family: family_mde(family, i) for i, family in enumerate(args.families)}
+    for family in args.families:
+        sizes = [2 * mdes[family], -2 * mdes[family]] + ([0.03, -0.03] if family == "h200" else [])
+        for change, count in [(0.0, AA_HISTORIES)] + [(size, STEP_HISTORIES) for size in sizes]:
+            for _ in range(max(1, int(count * args.scale))):
+                seed += 1
+                jobs.append((family, round(change, 4), seed))
     with ProcessPoolExecutor(args.workers) as pool:
-        trials = list(pool.map(one_trial, jobs, chunksize=4))
-    report = {"trials": len(trials), "commits_per_history": COMMITS, "samples_per_run": SAMPLES_PER_RUN,
-              "seconds": time.time() - start, "by_variant": {}}  # fmt: skip
-    for variant in ("h200", "spread2", "outliers+bimodal"):
-        subset = [t for t in trials if t["variant"] == variant]
-        report["by_variant"][variant] = {det: score(subset, det) for det in ("perfci", "naive")}
-        aa = [t for t in subset if t["change"] == 0]
-        report["by_variant"][variant]["aa_alerts"] = {det: sum(bool(t[det]) for t in aa) for det in ("perfci", "naive")}
-        report["by_variant"][variant]["aa_histories"] = len(aa)
+        trials = list(pool.map(push_trial, jobs, chunksize=2))
+        compares = dict(zip(args.families, pool.map(compare_trials, args.families, range(len(args.families))),
+                            strict=True))  # fmt: skip
+    for family in args.families:
+        report["families"][family] = {"mde": mdes[family], "push": score([t for t in trials if t["family"] == family]),
+                                      "compare": compares[family]}  # fmt: skip
+    report["replay"] = replay()
+    report["seconds"] = time.time() - start
     print(json.dumps(report, indent=1))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1) + "\n")
 
 

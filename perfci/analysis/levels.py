@@ -11,8 +11,9 @@ its history, and a step does not count as noise). For the head:
 
 - fewer than ``min_history`` results before it: not judged ("history 2/6");
 - inside the spread the series has already shown (between the second smallest and second largest
-  relative deviation: an extreme must have been seen twice, so an autotune mode seen in two
-  processes is noise, one seen once is not yet): ``same``, whatever a test would say;
+  relative deviation, widened by the policy floor: an extreme must have been seen twice, so an
+  autotune mode seen in two processes is noise, one seen once is not yet): ``same``, whatever a
+  test would say;
 - a change under the threshold (max(policy floor, k x process sigma)): ``same``;
 - otherwise a change: ``regression``/``improvement`` when the head's own processes carry the
   evidence (a rank test of its processes against the level's, ``judge_processes``), else
@@ -21,8 +22,9 @@ its history, and a step does not count as noise). For the head:
 A change starts a new level. If the next result goes back to the level before it, the change was an
 excursion: it is left out of the level and the noise, and the return is a change of its own,
 against the excursion (a regression at its start, a fix at its revert; never a step credited to an
-unchanged commit). When the threshold exceeds ``gate_limit`` the series is labelled
-"too noisy to gate at X% (MDE Y%)".
+unchanged commit). The minimum detectable change (MDE) is the threshold, or the top of the spread
+already shown when wider; when it exceeds ``gate_limit`` the series is labelled "too noisy to gate
+at X% (MDE Y%)".
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class Judgement:
     #: relative change of the value against what it is compared with (+0.05 = 5% slower)
     change: float | None = None
     threshold: float | None = None
+    #: the smallest slowdown this result could have been flagged for: the threshold, or the top of the
+    #: spread already shown when that is wider (a series with two autotune modes 7% apart cannot
+    #: show a 5% step)
+    mde: float | None = None
     sigma: float | None = None
     #: the index of the result this one is compared with (the level's last result, or the excursion)
     baseline_index: int | None = None
@@ -100,16 +106,49 @@ class _Walk:
                 out.append(np.log(processes) - math.log(float(np.median(processes))))
         return np.concatenate(out) if out else np.empty(0)
 
-    def noise(self, end: int) -> tuple[float, float, float, float]:
-        """(threshold, sigma, spread low, spread high) from the processes before ``end``."""
+    def noise(self, end: int) -> _Noise:
+        """What the processes before ``end`` show: threshold, sigma, spread and MDE."""
         from scipy import stats
 
         residuals = self.residuals(end)
         sigma = float(stats.median_abs_deviation(residuals, scale="normal")) if residuals.size > 1 else 0.0
-        threshold = max(self.policy.min_change, self.policy.k * sigma_upper_bound(sigma, residuals.size))
         ordered = np.sort(residuals)
         low, high = (ordered[1], ordered[-2]) if ordered.size >= 3 else (ordered[0], ordered[-1])
-        return threshold, sigma, float(low), float(high)
+        # Two modes (autotune configs) inflate the MAD to about half their gap; beyond the spread they
+        # already showed plus the floor a value is news whatever the MAD says (confirmation decides).
+        widest = max(math.expm1(high), -math.expm1(low))
+        noise_bound = min(self.policy.k * sigma_upper_bound(sigma, residuals.size), widest + self.policy.min_change)
+        threshold = max(self.policy.min_change, noise_bound)
+        return _Noise(threshold, sigma, float(low), float(high), self.policy.gate_limit, self.policy.min_change)
+
+
+@dataclass(frozen=True)
+class _Noise:
+    threshold: float
+    sigma: float
+    low: float  # the spread already shown, as log deviations from the level
+    high: float
+    gate_limit: float
+    floor: float
+
+    def inside(self, deviation: float) -> bool:
+        """Inside the spread already shown, widened by the policy floor (a mode seen before comes back
+        with its own small noise; a change smaller than the floor never matters)."""
+        return self.low - self.floor <= deviation <= self.high + self.floor
+
+    @property
+    def mde(self) -> float:
+        return max(self.threshold, math.expm1(self.high + self.floor))
+
+    @property
+    def too_noisy(self) -> bool:
+        return self.mde > self.gate_limit
+
+    def judgement(self, kind: JudgementKind, reason: str, change: float, against: int,
+                  test: dict[str, Any] | None = None) -> Judgement:  # fmt: skip
+        label = f"; too noisy to gate at {self.gate_limit:.0%} (MDE {self.mde:.1%})" if self.too_noisy else ""
+        return Judgement(kind, reason + label, change, self.threshold, self.mde, self.sigma, against, self.too_noisy,
+                         test or {})  # fmt: skip
 
 
 def _change_kind(
@@ -123,12 +162,6 @@ def _change_kind(
     return kind, verdict.as_dict()
 
 
-def _noisy_label(threshold: float, policy: ThresholdPolicy) -> str:
-    if threshold <= policy.gate_limit:
-        return ""
-    return f"; too noisy to gate at {policy.gate_limit:.0%} (MDE {threshold:.1%})"
-
-
 def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None) -> list[Judgement]:
     """The judgement of every result (oldest first); ``values[i]`` holds result i's per-process
     values (one value when the result is one process)."""
@@ -139,10 +172,10 @@ def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | N
         if t < policy.min_history:
             judgements.append(Judgement("not_judged", f"history {t}/{policy.min_history}"))
             continue
-        threshold, sigma, low, high = walk.noise(t)
-        noisy = threshold > policy.gate_limit
-        label = _noisy_label(threshold, policy)
+        noise = walk.noise(t)
+        threshold, judged = noise.threshold, noise.judgement
         value = _value(head)
+
         previous = judgements[-1] if judgements else None
         if previous is not None and previous.is_change and walk.starts[-1] == t - 1:
             # the result before started a new level: does this one hold it, or go back?
@@ -151,66 +184,31 @@ def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | N
             against_new = value / _value(excursion) - 1.0
             against_old = value / float(np.median(older)) - 1.0 if older.size else math.inf
             if abs(against_new) < threshold:
-                judgements.append(
-                    Judgement(
-                        "same",
-                        f"holds the new level of the result before{label}",
-                        against_new,
-                        threshold,
-                        sigma,
-                        t - 1,
-                        noisy,
-                    )
-                )
+                judgements.append(judged("same", "holds the new level of the result before", against_new, t - 1))
                 continue
             if abs(against_old) < threshold:
                 walk.excursions.add(t - 1)
                 walk.starts.pop()
                 kind, test = _change_kind(walk, excursion, head, threshold)
-                judgements.append(
-                    Judgement(
-                        kind,
-                        f"returns to the level before the result before{label}",
-                        against_new,
-                        threshold,
-                        sigma,
-                        t - 1,
-                        noisy,
-                        test,
-                    )
-                )
+                reason = "returns to the level before the result before"
+                judgements.append(judged(kind, reason, against_new, t - 1, test))
                 continue
         members = walk.level_members(walk.starts[-1], t)
         reference = walk.level_processes(members)
         level = float(np.median(reference))
         change = value / level - 1.0
-        deviation = math.log(value / level)
-        if low <= deviation <= high:
-            judgements.append(
-                Judgement(
-                    "same",
-                    f"inside the spread already shown ({math.expm1(low):+.1%}..{math.expm1(high):+.1%}){label}",
-                    change,
-                    threshold,
-                    sigma,
-                    members[-1],
-                    noisy,
-                )
-            )
+        if noise.inside(math.log(value / level)):
+            shown = f"inside the spread already shown ({math.expm1(noise.low):+.1%}..{math.expm1(noise.high):+.1%})"
+            judgements.append(judged("same", shown, change, members[-1]))
             continue
         if abs(change) < threshold:
-            judgements.append(
-                Judgement(
-                    "same", f"under the threshold {threshold:.1%}{label}", change, threshold, sigma, members[-1], noisy
-                )
-            )
+            judgements.append(judged("same", f"under the threshold {threshold:.1%}", change, members[-1]))
             continue
         kind, test = _change_kind(walk, reference, head, threshold)
-        reason = (
-            "the processes of both sides differ"
-            if kind != "suspected"
-            else ("one process: confirm by re-measuring" if head.size < 2 else "not confirmed by its processes")
-        )
-        judgements.append(Judgement(kind, reason + label, change, threshold, sigma, members[-1], noisy, test))
+        if kind != "suspected":
+            reason = "the processes of both sides differ"
+        else:
+            reason = "one process: confirm by re-measuring" if head.size < 2 else "not confirmed by its processes"
+        judgements.append(judged(kind, reason, change, members[-1], test))
         walk.starts.append(t)
     return judgements

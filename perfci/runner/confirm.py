@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from perfci.analysis.noise import ThresholdPolicy
 from perfci.config import DetectionConfig
 from perfci.findings import Finding
 from perfci.pipeline import Confirm
@@ -27,6 +26,7 @@ def remeasure(
 ) -> Confirm:  # fmt: skip
     """The ``confirm`` callable of ``process_document`` for one measured commit of ``repo``."""
     by_id = {case.id: case for case in cases}
+    effect = detection.policy().min_change
     paired = replace(settings, budget_s=detection.confirm_budget_s)
     rounds = 6 if settings.device == "cuda" else 3
 
@@ -37,7 +37,7 @@ def remeasure(
             if case is None or not finding.baseline_commit:
                 verdicts.append(None)
                 continue
-            threshold = finding.verdict.get("threshold") or ThresholdPolicy().min_change
+            threshold = effect  # the change that matters, never the series' noise: noise buys pairs
             report(f"confirming {finding.case}: {finding.change:+.1%} vs {finding.baseline_commit[:10]}, in process "
                    f"pairs (threshold {threshold:.1%})")  # fmt: skip
             with gitops.worktree(repo, finding.baseline_commit) as base_tree, gitops.worktree(repo, head_sha) as tree:

@@ -141,7 +141,14 @@ def _history(session: Session, head: Point, baseline: dict[str, Any] | None, res
 
 
 def _record(session: Session, series_id: int, commit_id: int, baseline_id: int | None, finding: Finding) -> bool:
-    """Insert unless (series, commit, kind) is already recorded; True when new."""
+    """Insert unless (series, commit, kind) is already recorded, or a suspicion where a confirmed
+    change is (the history re-finding a step that was confirmed in process pairs); True when new."""
+    if finding.kind == "suspected" and session.scalar(
+        select(models.Regression.id).where(models.Regression.series_id == series_id,
+                                           models.Regression.commit_id == commit_id,
+                                           models.Regression.kind.in_(("latency", "improvement"))).limit(1)
+    ):  # fmt: skip
+        return False
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(models.Regression)
     now = models.utcnow()

@@ -99,10 +99,21 @@ def test_processes_in_the_head_carry_the_evidence_to_gate():
     assert judgements[-1].kind == "regression" and judgements[-1].verdict["p_value"] < 0.01
 
 
-def test_a_noisy_series_is_labelled_not_capped():
-    judgements = judge_history(_history([1.0] * 10 + [1.4], cv=0.03))
+def test_a_noisy_series_is_labelled_with_its_mde():
+    judgements = judge_history(_history([1.0] * 10 + [1.4], cv=0.06))
     last = judgements[-1]
-    assert last.threshold > 0.05 and last.too_noisy and "too noisy to gate at 5%" in last.reason
+    assert last.mde > 0.05 and last.too_noisy and f"too noisy to gate at 5% (MDE {last.mde:.1%})" in last.reason
+
+
+def test_two_autotune_modes_bound_the_threshold_by_their_spread():
+    """Processes in two configs 7% apart inflate the MAD to about half the gap; a value beyond the
+    spread both modes showed, plus the floor, is still news (to be confirmed, never gated alone)."""
+    generator = np.random.default_rng(5)
+    modes = [[(1.0 if i % 2 else 1.07) * (1 + 0.001 * generator.standard_normal())] for i in range(12)]
+    judgements = judge_history([*modes, [1.13]])
+    assert [j.kind for j in judgements[6:12]] == ["same"] * 6
+    mad_threshold = 5 * 0.035 * 1.5  # what 5 x the MAD's upper bound alone would ask: over 25%
+    assert judgements[-1].kind == "suspected" and 0.02 < judgements[-1].threshold < 0.06 < mad_threshold
 
 
 def test_steps_need_segments_on_both_sides_and_process_evidence():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -88,6 +89,27 @@ def test_one_process_is_suspected_until_its_history_confirms_it(db_url):
     assert confirmed.kind == "latency" and confirmed.commit == _sha(10) and confirmed.verdict["p_value"] < 0.01
     with store.read() as session:
         assert [(r["kind"], r["commit"]) for r in regressions(session, status=None)] == [("latency", _sha(10))]
+    store.dispose()
+
+
+def test_a_confirmed_change_is_not_suspected_again_by_the_history(db_url):
+    """perfci run confirmed the step at commit 6 in process pairs; the change-point pass later finds
+    the same step with too few results to prove it alone: that is not news."""
+    from perfci.store.judge import record_confirmation
+
+    store = open_store(db_url)
+    for commit in range(6):
+        _ingest(store, _doc(commit, [1.0], seed=commit))
+    outcome = ingest_document(store, parse_document(_doc(6, [1.05], seed=6)))
+    (suspected,) = judge_run(store, outcome.run_uuid).findings
+    confirmed = replace(
+        suspected, kind="latency", verdict={**suspected.verdict, "confirmation": {"kind": "regression"}}
+    )
+    record_confirmation(store, outcome.run_uuid, confirmed)
+    assert _ingest(store, _doc(7, [1.05], seed=7)) == []
+    assert _ingest(store, _doc(8, [1.05], seed=8)) == []  # PELT: 6 vs 3 results, p = 0.024: only suspected
+    with store.read() as session:
+        assert [(r["kind"], r["commit"]) for r in regressions(session, status=None)] == [("latency", _sha(6))]
     store.dispose()
 
 
