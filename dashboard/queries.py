@@ -227,8 +227,8 @@ def _result_row(r: models.Result, case_: models.Case, env: models.Environment) -
     return {"id": r.id, "series_id": r.series_id, "case": case_.key, "op": case_.op, "status": r.status,
             "error": r.error, "unit": r.unit, "n_samples": r.n_samples, "median": r.median, "q1": r.q1, "q3": r.q3,
             "min": r.minimum, "max": r.maximum, "rel_err": r.rel_err, "tolerance": r.tolerance, "correct": r.correct,
-            "metrics": r.metrics, "config": r.config, "telemetry": r.telemetry,
-            "environment": environment_row(env)}  # fmt: skip
+            "metrics": r.metrics, "config": r.config, "telemetry": r.telemetry, "judgement": r.judgement,
+            "process_values": r.process_values, "environment": environment_row(env)}  # fmt: skip
 
 
 def commit_results(session: Session, commit: models.Commit) -> list[dict[str, Any]]:

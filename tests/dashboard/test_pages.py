@@ -49,6 +49,9 @@ def test_commit_page_compares_with_baselines_and_escapes_the_message(client):
     assert "latency" in html and "improvement" in html and sha_for("commit-7")[:10] in html
     # sorted by change, slowest first: case0 (+8%) before case1 (-10%)
     assert html.index("decode/bf16/case0") < html.index("decode/bf16/case1")
+    # what the judge said of results that are not findings, and why
+    assert "not judged: history 2/6" in client.get(f"/commit/{sha_for('commit-2')}").data.decode()
+    assert "same: " in client.get(f"/commit/{sha_for('commit-9')}").data.decode()
 
 
 def test_commit_page_baseline_is_timed_in_the_same_mode(client):
