@@ -10,8 +10,11 @@ the log of each result's value, so a step is a relative change; the penalty is B
 - segment levels are medians, and a step is kept only when the new segment's median lies outside the
   spread the old segment's processes showed (second extremes: a mode seen twice is noise) and the
   change is at least the threshold;
-- the evidence is process-level: a Mann-Whitney test between the two segments' per-process values.
-  Below ``alpha`` the step is ``confirmed`` (a gating finding); otherwise it is only suspected;
+- the evidence is process-level: a Mann-Whitney test between the two segments' per-process values,
+  at ``alpha`` divided by the number of places a step could have been put (PELT chose the split
+  that separates the data best, so an uncorrected p-value would be optimistic: on a busy shared
+  H200's noise it gated A/A histories). Below that the step is ``confirmed`` (a gating finding);
+  otherwise it is only suspected;
 - where another split point explains the data about as well (log-likelihood within 1), the step's
   commit range is reported instead of pretending to know the commit.
 """
@@ -96,6 +99,7 @@ def detect_steps(
     ends = ruptures.Pelt(custom_cost=PrefixSumL2(), min_size=min_segment, jump=1).fit(logs).predict(pen=penalty)
     bounds = [0, *ends]
     steps = []
+    level = alpha / max(1, n - 2 * min_segment + 1)  # Bonferroni over the admissible split points
     for left, right in zip(bounds[:-2], bounds[2:], strict=True):
         mid, first, last = _placement(logs, left, right, sigma)
         if min(mid - left, right - mid) < min_segment:
@@ -108,5 +112,5 @@ def detect_steps(
         if abs(change) < min_change or low <= after <= high:
             continue
         p_value = float(stats.mannwhitneyu(new, old, alternative="two-sided").pvalue)
-        steps.append(Step(mid, before, after, change, p_value, p_value < alpha, first, last))
+        steps.append(Step(mid, before, after, change, p_value, p_value < level, first, last))
     return steps

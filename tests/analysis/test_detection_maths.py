@@ -61,8 +61,8 @@ def test_noise_is_process_level_and_robust():
     assert threshold_for([1.0, 1.0], ThresholdPolicy())[0] == ThresholdPolicy().min_change
 
 
-def _history(levels: list[float], cv: float = 0.002) -> list[list[float]]:
-    return [[level * (1 + cv * rng.standard_normal())] for level in levels]
+def _history(levels: list[float], cv: float = 0.002, generator: np.random.Generator = rng) -> list[list[float]]:
+    return [[level * (1 + cv * generator.standard_normal())] for level in levels]
 
 
 def test_walk_finds_a_step_then_holds_the_new_level():
@@ -100,7 +100,7 @@ def test_processes_in_the_head_carry_the_evidence_to_gate():
 
 
 def test_a_noisy_series_is_labelled_with_its_mde():
-    judgements = judge_history(_history([1.0] * 10 + [1.4], cv=0.06))
+    judgements = judge_history(_history([1.0] * 10 + [1.4], cv=0.06, generator=np.random.default_rng(2)))
     last = judgements[-1]
     assert last.mde > 0.05 and last.too_noisy and f"too noisy to gate at 5% (MDE {last.mde:.1%})" in last.reason
 
@@ -122,6 +122,8 @@ def test_steps_need_segments_on_both_sides_and_process_evidence():
     history = _history([1.0] * 12 + [1.04] * 5)
     (step,) = detect_steps(history, 0.002, min_change=0.02)
     assert step.index == 12 and step.confirmed and step.first == step.last == 12
+    # three results after twelve: p = 0.002, not below 0.01 / 12 places the step could be
+    assert not detect_steps(_history([1.0] * 12 + [1.04] * 3), 0.002, min_change=0.02)[0].confirmed
     short = _history([1.0] * 6 + [1.04] * 3)  # 6 vs 3 single processes: p = 0.024, not confirmed
     (step,) = detect_steps(short, 0.002, min_change=0.02)
     assert step.index == 6 and not step.confirmed
