@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from perfci.analysis.noise import ThresholdPolicy, sigma_upper_bound
+from perfci.analysis.noise import ThresholdPolicy, robust_sigma, sigma_upper_bound
 from perfci.analysis.verdict import judge_processes
 
 JudgementKind = Literal["regression", "improvement", "suspected", "same", "not_judged"]
@@ -108,10 +108,8 @@ class _Walk:
 
     def noise(self, end: int) -> _Noise:
         """What the processes before ``end`` show: threshold, sigma, spread and MDE."""
-        from scipy import stats
-
         residuals = self.residuals(end)
-        sigma = float(stats.median_abs_deviation(residuals, scale="normal")) if residuals.size > 1 else 0.0
+        sigma = robust_sigma(residuals)
         ordered = np.sort(residuals)
         low, high = (ordered[1], ordered[-2]) if ordered.size >= 3 else (ordered[0], ordered[-1])
         # Two modes (autotune configs) inflate the MAD to about half their gap; beyond the spread they

@@ -45,12 +45,20 @@ class ThresholdPolicy:
     gate_interpreter: bool = False
 
 
+#: 1 / the normal distribution's 0.75 quantile: scales a MAD to a sigma (scipy's scale="normal")
+NORMAL_MAD_SCALE = float(1.0 / stats.norm.ppf(0.75))
+
+
+def robust_sigma(deviations: np.ndarray) -> float:
+    """Sigma of ``deviations`` from their normal-scaled median absolute deviation (0 below 2 values)."""
+    if deviations.size < 2:
+        return 0.0
+    return float(np.median(np.abs(deviations - np.median(deviations)))) * NORMAL_MAD_SCALE
+
+
 def process_sigma(values: Sequence[float] | np.ndarray) -> float:
     """Relative sigma of one process's value around the level: normal-scaled MAD of log values."""
-    logs = np.log(np.asarray(values, dtype=np.float64))
-    if logs.size < 2:
-        return 0.0
-    return float(stats.median_abs_deviation(logs, scale="normal"))
+    return robust_sigma(np.log(np.asarray(values, dtype=np.float64)))
 
 
 def sigma_upper_bound(sigma: float, points: int) -> float:
