@@ -25,7 +25,7 @@ from perfci.analysis.noise import ThresholdPolicy
 from perfci.cli.common import BadInput, resolve_device, select_cases
 from perfci.findings import Finding, worst_first
 from perfci.runner import git as gitops
-from perfci.runner.compare import CaseComparison, compare_case
+from perfci.runner.compare import CaseComparison, compare_case, default_rounds
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
 from perfci.suite.cases import TIERS
 
@@ -179,7 +179,7 @@ def command(
         base_commit, head_commit = gitops.resolve(repo, base), gitops.resolve(repo, head)
     except gitops.GitInputError as error:
         raise BadInput(str(error).replace("--commit", "BASE/HEAD")) from None
-    rounds_per_pair = rounds_per_pair or (6 if device == "cuda" else 3)
+    rounds_per_pair = rounds_per_pair or default_rounds(device)
     if budget_s <= 0:
         raise BadInput(f"--budget: {budget_s} is not a positive number of seconds")
     if max_pairs < min_pairs:

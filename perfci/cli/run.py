@@ -35,7 +35,7 @@ from perfci.cli.common import (
 )
 from perfci.config import PerfciConfig
 from perfci.document import DocumentError, parse_document
-from perfci.findings import GATING_KINDS, Finding, Unjudged, worst_first
+from perfci.findings import Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
 from perfci.pipeline import Confirm, process_document
 from perfci.runner import git as gitops
@@ -312,7 +312,7 @@ def command(
         if report_path:
             report_path.write_text(report)  # empty when nothing changed: post no PR comment then
         bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
-        bad = bad or any(f.kind in GATING_KINDS for f in findings)
+        bad = bad or any(f.gates for f in findings)
         if document["run"]["status"] == "aborted":
             console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")
             sys.exit(130)

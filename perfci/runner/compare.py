@@ -28,6 +28,11 @@ from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
 from perfci.suite.cases import SuiteCase
 
 
+def default_rounds(device: str) -> int:
+    """ABBA rounds per process pair: 6 on CUDA (each ~50 ms of samples), 3 under the interpreter."""
+    return 6 if device == "cuda" else 3
+
+
 class WorkerGone(RuntimeError):
     """The worker crashed or hung; ``status`` is the result status it means ("failed" or "timeout")."""
 

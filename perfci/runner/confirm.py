@@ -15,7 +15,7 @@ from perfci.config import DetectionConfig
 from perfci.findings import Finding
 from perfci.pipeline import Confirm
 from perfci.runner import git as gitops
-from perfci.runner.compare import compare_case
+from perfci.runner.compare import compare_case, default_rounds
 from perfci.runner.execute import ExecutionSettings
 from perfci.suite.cases import SuiteCase
 
@@ -26,9 +26,9 @@ def remeasure(
 ) -> Confirm:  # fmt: skip
     """The ``confirm`` callable of ``process_document`` for one measured commit of ``repo``."""
     by_id = {case.id: case for case in cases}
-    effect = detection.policy().min_change
+    effect = detection.policy().min_change  # the change that matters, never the series' noise: noise buys pairs
     paired = replace(settings, budget_s=detection.confirm_budget_s)
-    rounds = 6 if settings.device == "cuda" else 3
+    rounds = default_rounds(settings.device)
 
     def confirm(suspects: list[Finding]) -> list[dict[str, Any] | None]:
         verdicts: list[dict[str, Any] | None] = []
@@ -37,11 +37,10 @@ def remeasure(
             if case is None or not finding.baseline_commit:
                 verdicts.append(None)
                 continue
-            threshold = effect  # the change that matters, never the series' noise: noise buys pairs
             report(f"confirming {finding.case}: {finding.change:+.1%} vs {finding.baseline_commit[:10]}, in process "
-                   f"pairs (threshold {threshold:.1%})")  # fmt: skip
+                   f"pairs (threshold {effect:.1%})")  # fmt: skip
             with gitops.worktree(repo, finding.baseline_commit) as base_tree, gitops.worktree(repo, head_sha) as tree:
-                item = compare_case(case, base_tree, tree, paired, threshold, rounds_per_pair=rounds, min_pairs=2,
+                item = compare_case(case, base_tree, tree, paired, effect, rounds_per_pair=rounds, min_pairs=2,
                                     max_pairs=detection.confirm_max_pairs)  # fmt: skip
             if item.verdict is None or item.interleaved is None:
                 verdicts.append(None)
