@@ -1,6 +1,7 @@
 """On a GPU: perfci's verdicts on an autotuned kernel whose processes pick different configs.
 
-    python benchmarks/detection/gpu_campaign.py compare --out results/detection   # A/A x5, then +10%
+    python benchmarks/detection/gpu_campaign.py compare --out results/detection   # +10%, then A/A x5 at once
+    python benchmarks/detection/gpu_campaign.py aa --repeats 3 --out results/detection  # A/A, one at a time
     python benchmarks/detection/gpu_campaign.py push --out results/detection      # a range, one +5% commit
     python benchmarks/detection/gpu_campaign.py all --out results/detection       # both, push first
 
@@ -13,6 +14,8 @@ of a +10% change. Then:
 
 - ``compare``: ``perfci compare`` of the +10% commit against its parent, then of two identical
   commits five times at once (A/A on a GPU kept busy by the other four);
+- ``aa``: the A/A compare ``--repeats`` times one after another on an otherwise idle GPU (records
+  named from ``--first``);
 - ``push``: ``perfci run --range`` over eight identical commits, the +5% commit and two more identical
   ones into a fresh SQLite store, with confirmation on, on a copy of the repository whose fixture
   has no modes (both configs one pass); the findings and the run logs are written;
@@ -138,11 +141,12 @@ def perfci(work: Path, out: Path, name: str, *args: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["compare", "push", "all"])
+    parser.add_argument("what", choices=["compare", "aa", "push", "all"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/perfci-campaign/tracked"))
     parser.add_argument("--max-pairs", default="16")
     parser.add_argument("--repeats", type=int, default=5, help="A/A compares")
+    parser.add_argument("--first", type=int, default=1, help="number of the first A/A record (aa)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     shas = build_repo(args.work, modes=True)
@@ -171,6 +175,11 @@ def main() -> None:
         with ThreadPoolExecutor(args.repeats) as pool:
             records += pool.map(lambda i: perfci(args.work, args.out, f"aa{i + 1}", "compare", shas["same6"],
                                                  shas["same7"], *common, *pairs), range(args.repeats))  # fmt: skip
+    if args.what == "aa":
+        pairs = ["--json", "--max-pairs", args.max_pairs, "--budget", "150"]
+        for i in range(args.first, args.first + args.repeats):
+            records.append(perfci(args.work, args.out, f"aa{i}", "compare", shas["same6"], shas["same7"], *common,
+                                  *pairs))  # fmt: skip
     print(json.dumps([{k: r[k] for k in ("name", "exit", "seconds")} for r in records]))
 
 
