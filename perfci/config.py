@@ -90,6 +90,14 @@ class ServerConfig(_Strict):
     #: signs the session cookie (form logins, CSRF); ``${VAR}`` allowed; default: random per process
     secret_key: str | None = None
     max_document_mb: float = Field(default=64, gt=0, le=64)
+    #: open connections waitress accepts at once (it polls, so beyond select's 1024); more wait in
+    #: the listen backlog. Connections still sending their request hold no worker thread.
+    connection_limit: int = Field(default=1000, ge=10, le=10000)
+    #: a connection idle this long (no bytes either way) is closed: half-open ones do not pile up
+    idle_timeout_s: float = Field(default=30, ge=1, le=3600)
+    #: send queued webhook deliveries from a thread of ``perfci serve`` (false: another server
+    #: process on the same store, or ``perfci alerts --send``, does it)
+    send_alerts: bool = True
 
     def resolved_secret_key(self) -> str | None:
         if self.secret_key is None:

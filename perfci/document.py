@@ -12,6 +12,7 @@ import json
 import math
 import statistics
 import uuid
+from array import array
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -56,7 +57,7 @@ Samples = Annotated[list[float], Field(min_length=1, max_length=1_000_000), Afte
 class _Open(BaseModel):
     """Base: keeps unknown fields, rejects wrong types of known ones (no silent coercion)."""
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=False)
+    model_config = ConfigDict(extra="allow", strict=True, frozen=False, allow_inf_nan=False)
 
 
 class Commit(_Open):
@@ -185,6 +186,21 @@ class ResultsDocument(_Open):
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    def content_digest(self) -> str:
+        """SHA-256 of the content: a re-sent run id with this digest is the same run (idempotent),
+        with another it is a conflict. Samples are hashed as packed doubles, never as JSON text."""
+        skeleton = self.model_dump_json(by_alias=True, exclude_none=True, exclude=_SAMPLE_FIELDS)
+        digest = hashlib.sha256(skeleton.encode())
+        for result in self.results:
+            groups = [p.samples for p in result.processes] if result.processes else [result.samples or []]
+            for group in groups:
+                digest.update(array("d", group).tobytes())
+                digest.update(b"|")
+        return digest.hexdigest()
+
+
+_SAMPLE_FIELDS: Any = {"results": {"__all__": {"samples": True, "processes": {"__all__": {"samples"}}}}}
+
 
 class DocumentError(ValueError):
     """A document failed validation; ``str()`` names every offending field and what to do."""
@@ -253,6 +269,18 @@ def parse_document(data: Any, source: str = "document") -> ResultsDocument:
         raise DocumentError(_describe(error, source)) from None
 
 
+def parse_valid_document(text: str | bytes) -> ResultsDocument | None:
+    """The document when ``text`` is one valid document as it stands, validated straight from the
+    JSON (no decoded Python value beside the model: a 1,000,000-sample body costs its model and
+    nothing else); None otherwise, and :func:`parse_document` on the decoded value names the problem."""
+    if (b"\\u0000" if isinstance(text, bytes) else "\\u0000") in text:
+        return None  # NUL escapes: the careful path says which field
+    try:
+        return ResultsDocument.model_validate_json(text)
+    except ValidationError:
+        return None
+
+
 def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument]:
     """Parse a file's text: one document, a JSON array of documents, or JSON Lines."""
     size = len(text)
@@ -260,6 +288,8 @@ def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument
         raise DocumentError(
             f"{source}: {size} bytes is over the {MAX_DOCUMENT_BYTES} byte limit; split the run into several documents"
         )
+    if (document := parse_valid_document(text)) is not None:
+        return [document]
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

@@ -10,11 +10,13 @@ from typing import Any
 
 
 class PostError(RuntimeError):
-    """The server did not accept the body; ``attempts`` says how many tries were made."""
+    """The server did not accept the body; ``attempts`` says how many tries were made, ``final``
+    whether trying again cannot help (a 4xx other than 429)."""
 
-    def __init__(self, message: str, attempts: int) -> None:
+    def __init__(self, message: str, attempts: int, final: bool = False) -> None:
         super().__init__(message)
         self.attempts = attempts
+        self.final = final
 
 
 def post_json(
@@ -37,10 +39,11 @@ def post_json(
             detail = error.read().decode(errors="replace")[:500]
             last_error = f"HTTP {error.code}: {detail}"
             if error.code < 500 and error.code != 429:
-                raise PostError(last_error, attempt) from None
+                raise PostError(last_error, attempt, final=True) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as error:
             last_error = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
         if attempt < attempts:
             time.sleep(delay)
             delay *= 2
-    raise PostError(f"{url} failed after {attempts} attempts ({last_error})", attempts)
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    raise PostError(f"{url} failed{tries} ({last_error})", attempts)

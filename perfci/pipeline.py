@@ -1,4 +1,4 @@
-"""The one path after a document exists: store, judge, confirm, alert.
+"""The one path after a document exists: store + judge + queue alerts, then confirm.
 
 ``perfci run``, ``perfci import`` and ``POST /api/runs`` all call :func:`process_document`, so a
 document is judged the same way whichever way it arrived. Only ``perfci run`` can re-measure (it
@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from perfci.alerts.notify import Delivery, alert_context, notify
+from perfci.alerts.notify import alert_context, plan, queue_for_run
 from perfci.config import PerfciConfig
 from perfci.document import ResultsDocument
 from perfci.findings import Finding, Unjudged, worst_first
-from perfci.store.engine import Store
-from perfci.store.ingest import ingest_document
-from perfci.store.judge import judge_run, record_confirmation
+from perfci.store import outbox
+from perfci.store.engine import Store, retry_transient
+from perfci.store.ingest import IngestOutcome, store_document
+from perfci.store.judge import RunJudgement, judge_stored_run, record_confirmation
 from perfci.store.queries import recorded_findings
 
 #: suspected regressions -> for each, the paired verdict of its re-measurement (``Verdict.as_dict()``
@@ -35,7 +36,9 @@ class Processed:
     results: int
     findings: list[Finding] = field(default_factory=list)
     not_judged: list[Unjudged] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    #: ids of the webhook deliveries queued for this run (sent by ``perfci serve``'s sender or
+    #: ``perfci.alerts.notify.deliver_now``)
+    deliveries: list[int] = field(default_factory=list)
 
 
 def _confirmed(finding: Finding, verdict: dict[str, Any] | None) -> Finding:
@@ -52,24 +55,44 @@ def _unconfirmed(verdict: dict[str, Any]) -> str:
     return f"suspected, not confirmed: re-measured {verdict['kind']} in {verdict['n_head']} pairs ({verdict['reason']})"
 
 
+def _suspects(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.kind == "suspected" and (f.change or 0) > 0]
+
+
 def process_document(
     store: Store, config: PerfciConfig, document: ResultsDocument, *, confirm: Confirm | None = None
 ) -> Processed:
-    """Store the document (one transaction), judge it, confirm suspected regressions when ``confirm``
-    is given and the config allows, and alert. An aborted run is stored, never judged."""
-    outcome = ingest_document(store, document)
+    """Store, judge and queue the alerts of a document in one transaction (a run is never stored
+    unjudged, nor judged without its alerts queued, whatever stops the process); then, when
+    ``confirm`` is given and the config allows, re-measure suspected regressions, record what that
+    said and queue the alerts after it. An aborted run is stored, never judged."""
+    policy = config.detection.policy()
+    interpreter = document.run.environment.device_kind == "interpreter"
+    may_confirm = confirm is not None and config.detection.confirm and (policy.gate_interpreter or not interpreter)
+    complete = document.run.status == "complete"
+
+    def attempt() -> tuple[IngestOutcome, RunJudgement | None, list[int]]:
+        with store.write() as session:
+            outcome = store_document(session, document)
+            if not outcome.stored or not complete:
+                return outcome, None, []
+            judged = judge_stored_run(session, outcome.run_uuid, policy)
+            if may_confirm and _suspects(judged.findings):
+                return outcome, judged, []  # alerts are queued after the re-measurement
+            context = alert_context(document, outcome.run_uuid)
+            return outcome, judged, outbox.enqueue(session, outcome.run_uuid, plan(config, context, judged.findings))
+
+    outcome, judged, queued = retry_transient(attempt)
     if not outcome.stored:
         with store.read() as session:
             return Processed(outcome.run_uuid, False, 0, recorded_findings(session, outcome.run_uuid))
-    processed = Processed(outcome.run_uuid, True, outcome.results)
-    if document.run.status != "complete":
+    processed = Processed(outcome.run_uuid, True, outcome.results, deliveries=queued)
+    if judged is None:
         return processed
-    policy = config.detection.policy()
-    judged = judge_run(store, outcome.run_uuid, policy)
     findings, not_judged = judged.findings, judged.not_judged
-    interpreter = document.run.environment.device_kind == "interpreter"
-    suspects = [f for f in findings if f.kind == "suspected" and (f.change or 0) > 0]
-    if confirm and suspects and config.detection.confirm and (policy.gate_interpreter or not interpreter):
+    suspects = _suspects(findings)
+    if may_confirm and suspects:
+        assert confirm is not None
         verdicts = confirm(suspects)
         updated = {id(f): _confirmed(f, v) for f, v in zip(suspects, verdicts, strict=True)}
         for finding, verdict in zip(suspects, verdicts, strict=True):
@@ -83,6 +106,6 @@ def process_document(
             for u in not_judged
             if u.case not in confirmed
         ]
+        processed.deliveries = queue_for_run(store, config, alert_context(document, outcome.run_uuid), findings)
     processed.findings, processed.not_judged = findings, not_judged
-    processed.deliveries = notify(store, config, alert_context(document, outcome.run_uuid), findings)
     return processed

@@ -1,7 +1,9 @@
 """Runs: GET /api/runs, GET /api/runs/<id>, and POST /api/runs — where remote GPU runners send
-``perfci.results/1`` documents. A POST is validated whole, stored in one transaction, judged, and
-alerted, exactly like ``perfci import``; re-posting a run id is idempotent and answers with the
-findings recorded when the run was first stored, so a runner whose first answer was lost still gates."""
+``perfci.results/1`` documents. A POST is validated whole, then stored, judged and its alerts queued
+in one transaction, exactly like ``perfci import`` (the outbox sender of ``perfci serve`` sends them,
+so no answer waits on a webhook); re-posting a run id with the same content is idempotent and answers with the
+findings recorded when the run was first stored, so a runner whose first answer was lost still gates;
+the same run id with other content is a 409."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import config, page_body, pagination, reading, store
-from perfci.document import DocumentError, parse_document, reject_json_constant
+from perfci.document import DocumentError, ResultsDocument, parse_document, parse_valid_document, reject_json_constant
 from perfci.pipeline import process_document
+from perfci.store import outbox
+from perfci.store.ingest import RunConflict
 
 
 @api.get("/runs")
@@ -36,12 +40,11 @@ def get_run(ref: str) -> dict[str, Any]:
         return queries.run_info(run, run.commit, run.environment)
 
 
-@api.post("/runs")
-@require_write_token
-def post_run() -> tuple[dict[str, Any], int]:
-    if not (request.mimetype or "").endswith("json"):
-        raise ApiError(400, "send the document as JSON with 'Content-Type: application/json'")
-    body = request.get_data(cache=False)
+def _document(body: bytes) -> ResultsDocument:
+    """The posted document; a valid one is validated straight from the bytes (memory: its model),
+    anything else is decoded and the problem named (400 for bad JSON, 422 for a bad document)."""
+    if (document := parse_valid_document(body)) is not None:
+        return document
     try:
         value = json.loads(body, parse_constant=reject_json_constant)
     except ValueError as error:  # malformed JSON, bad UTF-8 and NaN/Infinity are all ValueErrors
@@ -49,14 +52,27 @@ def post_run() -> tuple[dict[str, Any], int]:
     if isinstance(value, list):
         raise ApiError(422, "request body: a JSON array; POST one perfci.results/1 document per request")
     try:
-        document = parse_document(value, "request body")
+        return parse_document(value, "request body")
     except DocumentError as error:
         raise ApiError(422, str(error)) from None
-    processed = process_document(store(), config(), document)
+
+
+@api.post("/runs")
+@require_write_token
+def post_run() -> tuple[dict[str, Any], int]:
+    if not (request.mimetype or "").endswith("json"):
+        raise ApiError(400, "send the document as JSON with 'Content-Type: application/json'")
+    document = _document(request.get_data(cache=False))
+    try:
+        processed = process_document(store(), config(), document)
+    except RunConflict as error:
+        raise ApiError(409, f"request body: {error}") from None
     body = {"run_id": str(processed.run_uuid), "stored": processed.stored, "results": processed.results,
             "findings": [f.as_json() for f in processed.findings]}  # fmt: skip
     if not processed.stored:  # a re-sent run: the findings recorded when it was first stored
         return body, 200
     body["not_judged"] = [{"case": u.case, "reason": u.reason} for u in processed.not_judged]
-    body["alerts"] = [{"webhook": d.webhook, "status": d.status, "error": d.error} for d in processed.deliveries]
+    # queued with the judgement; perfci serve's outbox sender delivers them after this answer
+    body["alerts"] = [{"id": d.id, "webhook": d.webhook, "status": d.status}
+                      for d in outbox.deliveries(store(), ids=processed.deliveries)]  # fmt: skip
     return body, 201

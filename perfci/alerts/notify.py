@@ -1,73 +1,52 @@
-"""Send a judged run's findings to the configured webhooks and record every delivery.
+"""Which webhooks a run's findings go to, and sending what the outbox holds.
 
-The run is already stored when this runs, so a failing webhook can never lose a result. Each
-delivery (sent or failed, with its payload, attempts and last error) is a row of
-``alert_deliveries``: failures are printed by the caller and listed by ``perfci alerts``, which
-re-sends them with ``--retry``.
+Deliveries are planned when a run is judged and queued in the store with the judgement
+(``perfci.store.outbox``); they are sent afterwards — by ``perfci serve``'s sender thread
+(:mod:`perfci.alerts.sender`), or right away by ``perfci run`` / ``perfci import``, which wait for
+their own run's deliveries — so a request never waits on a webhook and a stored run never loses its
+alerts. Each try is one POST; a failed try is due again after the webhook's back-off (doubling),
+until its ``attempts`` are spent; then the delivery is ``failed``, listed by ``perfci alerts`` and
+re-queued by ``--retry``.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import select
+from datetime import timedelta
 
 from perfci.alerts.webhook import AlertContext, body_for
 from perfci.config import ConfigError, PerfciConfig, Webhook
 from perfci.document import ResultsDocument
 from perfci.findings import Finding
 from perfci.httpclient import PostError, post_json
-from perfci.store import models
+from perfci.store import models, outbox
 from perfci.store.engine import Store, retry_transient
+from perfci.store.queries import recorded_findings, run_identity
+
+#: a delivery left "sending" this long by a sender that stopped is claimed again
+DEFAULT_LEASE_S = 300.0
 
 
 @dataclass(frozen=True)
 class Delivery:
     id: int
     webhook: str
-    status: str  # "sent" | "failed"
+    status: str  # "pending" | "sending" | "sent" | "failed"
     attempts: int
     error: str | None
 
 
-def _send(hook: Webhook, payload: dict) -> tuple[str, int, str | None]:
-    try:
-        _, attempts = post_json(hook.url, payload, headers=hook.resolved_headers(), attempts=hook.attempts,
-                                first_delay_s=hook.backoff_s, timeout_s=hook.timeout_s)  # fmt: skip
-        return "sent", attempts, None
-    except PostError as error:
-        return "failed", error.attempts, str(error)
-    except ConfigError as error:  # a header's ${VAR} is unset: a failed delivery, kept for --retry
-        return "failed", 0, str(error)
-
-
-def _save(store: Store, row: models.AlertDelivery) -> int:
-    def attempt() -> int:
-        with store.write() as session:
-            session.add(row)
-            session.flush()
-            return row.id
-
-    return retry_transient(attempt)
-
-
-def notify(store: Store, config: PerfciConfig, context: AlertContext, findings: Sequence[Finding]) -> list[Delivery]:
+def plan(config: PerfciConfig, context: AlertContext, findings: Sequence[Finding]) -> list[outbox.QueuedDelivery]:
     """One delivery per webhook that has findings of its kinds; nothing to send -> no delivery."""
-    deliveries = []
+    planned = []
     for hook in config.webhooks:
         chosen = [f for f in findings if f.kind in hook.kinds]
-        if not chosen:
-            continue
-        payload = body_for(hook.format, context, chosen)
-        status, attempts, error = _send(hook, payload)
-        now = models.utcnow()
-        row = models.AlertDelivery(run_uuid=uuid.UUID(context.run_id), webhook=hook.name, url=hook.url,
-                                   payload=payload, status=status, attempts=attempts, last_error=error,
-                                   created_at=now, updated_at=now)  # fmt: skip
-        deliveries.append(Delivery(_save(store, row), hook.name, status, attempts, error))
-    return deliveries
+        if chosen:
+            planned.append(outbox.QueuedDelivery(hook.name, hook.url, body_for(hook.format, context, chosen)))
+    return planned
 
 
 def alert_context(document: ResultsDocument, run_uuid: uuid.UUID) -> AlertContext:
@@ -77,29 +56,76 @@ def alert_context(document: ResultsDocument, run_uuid: uuid.UUID) -> AlertContex
                         run.environment.device_name)  # fmt: skip
 
 
+def _try_once(hook: Webhook, payload: dict) -> tuple[bool, str | None, bool]:
+    """(sent, error, final): one POST; ``final`` when trying again cannot help."""
+    try:
+        post_json(hook.url, payload, headers=hook.resolved_headers(), attempts=1, timeout_s=hook.timeout_s)
+        return True, None, False
+    except PostError as error:
+        return False, str(error), error.final
+    except ConfigError as error:  # a header's ${VAR} is unset: fails until the environment is fixed
+        return False, str(error), True
+
+
+def send_due(store: Store, config: PerfciConfig, *, ids: list[int] | None = None,
+             lease_s: float = DEFAULT_LEASE_S, limit: int = 20) -> list[Delivery]:  # fmt: skip
+    """Claim the due deliveries (``ids``: only those), try each once, record the outcome."""
+    hooks = {hook.name: hook for hook in config.webhooks}
+    done = []
+    for claimed in outbox.claim_due(store, lease_s=lease_s, limit=limit, ids=ids):
+        hook = hooks.get(claimed.webhook) or Webhook(name=claimed.webhook, url=claimed.url)
+        sent, error, final = _try_once(hook, claimed.payload)
+        attempts = claimed.attempts + 1
+        if sent:
+            status, retry_at = "sent", None
+        elif final or attempts >= hook.attempts:
+            status, retry_at = "failed", None
+        else:
+            status, retry_at = "pending", models.utcnow() + timedelta(seconds=hook.backoff_s * 2 ** (attempts - 1))
+        outbox.finish(store, claimed.id, status=status, error=error, retry_at=retry_at)
+        done.append(Delivery(claimed.id, claimed.webhook, status, attempts, error))
+    return done
+
+
+def deliver_now(store: Store, config: PerfciConfig, ids: list[int], *, poll_s: float = 0.2) -> list[Delivery]:
+    """Send these deliveries until each is sent or failed, waiting out their back-offs: the CLI's
+    way, where the user waits for the outcome anyway."""
+    while True:
+        send_due(store, config, ids=ids)
+        rows = outbox.deliveries(store, ids=ids)
+        if all(row.status in ("sent", "failed") for row in rows):
+            return [Delivery(r.id, r.webhook, r.status, r.attempts, r.last_error) for r in rows]
+        time.sleep(poll_s)
+
+
+def queue_for_run(store: Store, config: PerfciConfig, context: AlertContext, findings: Sequence[Finding]) -> list[int]:
+    """Queue a run's alerts in their own transaction (after a re-measurement changed its findings)."""
+
+    def attempt() -> list[int]:
+        with store.write() as session:
+            return outbox.enqueue(session, uuid.UUID(context.run_id), plan(config, context, findings))
+
+    return retry_transient(attempt)
+
+
+def queue_unalerted(store: Store, config: PerfciConfig, *, older_than_s: float) -> int:
+    """Queue the recorded findings of runs whose alerts were never queued because the process that
+    was re-measuring them stopped; returns how many runs were swept."""
+    swept = 0
+    for run_uuid in outbox.runs_awaiting_alerts(store, older_than_s=older_than_s):
+        with store.read() as session:
+            context = AlertContext(**run_identity(session, run_uuid))
+            findings = recorded_findings(session, run_uuid)
+        queue_for_run(store, config, context, findings)
+        swept += 1
+    return swept
+
+
 def failed_deliveries(store: Store) -> list[models.AlertDelivery]:
-    with store.read() as session:
-        query = select(models.AlertDelivery).where(models.AlertDelivery.status == "failed")
-        return list(session.scalars(query.order_by(models.AlertDelivery.created_at, models.AlertDelivery.id)))
+    return outbox.deliveries(store, status="failed")
 
 
 def retry_failed(store: Store, config: PerfciConfig) -> list[Delivery]:
-    """Re-send every failed delivery with its stored payload (the webhook's current settings)."""
-    hooks = {hook.name: hook for hook in config.webhooks}
-    out = []
-    for row in failed_deliveries(store):
-        hook = hooks.get(row.webhook) or Webhook(name=row.webhook, url=row.url)
-        status, attempts, error = _send(hook, row.payload)
-
-        def attempt(row_id: int = row.id, status: str = status, attempts: int = attempts,
-                    error: str | None = error) -> None:  # fmt: skip
-            with store.write() as session:
-                stored = session.get(models.AlertDelivery, row_id)
-                assert stored is not None
-                stored.status, stored.last_error = status, error
-                stored.attempts += attempts
-                stored.updated_at = models.utcnow()
-
-        retry_transient(attempt)
-        out.append(Delivery(row.id, row.webhook, status, row.attempts + attempts, error))
-    return out
+    """Re-queue every failed delivery with a fresh set of attempts and send them now."""
+    ids = outbox.requeue_failed(store)
+    return deliver_now(store, config, ids) if ids else []

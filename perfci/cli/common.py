@@ -83,7 +83,8 @@ def report_deliveries(deliveries: list[Any]) -> None:
             click.echo(f"alert sent to webhook {delivery.webhook!r}", err=True)
         else:
             click.secho(f"webhook {delivery.webhook!r} failed after {delivery.attempts} attempt(s): {delivery.error}\n"
-                        "The run is stored; `perfci alerts --retry` re-sends it.", fg="red", err=True)  # fmt: skip
+                        "The run is stored; `perfci alerts --retry` re-sends the alert.", fg="red",
+                        err=True)  # fmt: skip
 
 
 def report_not_judged(not_judged: list[Any], sha: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from perfci.alerts.notify import deliver_now
 from perfci.cli.common import (
     BadInput,
     config_option,
@@ -17,6 +18,7 @@ from perfci.cli.common import (
 )
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
 from perfci.pipeline import process_document
+from perfci.store.ingest import RunConflict, check_conflicts
 
 
 def load_documents(paths: list[Path]) -> list[ResultsDocument]:
@@ -51,6 +53,10 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
     store = open_store_or_fail(db_url)
     stored = skipped = results = problems = 0
     try:
+        try:
+            check_conflicts(store, documents)
+        except RunConflict as error:
+            raise BadInput(f"{error}; nothing was imported") from None
         # oldest commit first, so each run is judged against the history before it
         for document in sorted(documents, key=lambda d: d.run.commit.authored_at):
             processed = process_document(store, config, document)
@@ -58,7 +64,7 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
                 stored += 1
                 results += processed.results
                 problems += sum(f.gates for f in processed.findings)
-                report_deliveries(processed.deliveries)
+                report_deliveries(deliver_now(store, config, processed.deliveries))
                 report_not_judged(processed.not_judged, document.run.commit.sha)
             else:
                 skipped += 1

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
+from perfci.alerts.notify import deliver_now
 from perfci.cli.common import (
     BadInput,
     config_option,
@@ -150,7 +151,7 @@ def _deliver(
         try:
             processed = process_document(store, config, parsed, confirm=confirm)
             findings, not_judged = processed.findings, processed.not_judged
-            report_deliveries(processed.deliveries)
+            report_deliveries(deliver_now(store, config, processed.deliveries))
         finally:
             store.dispose()
     if not post_url:

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from perfci.alerts.sender import OutboxSender
 from perfci.cli.common import BadInput, config_option, db_option, load_config_or_fail, open_store_or_fail
+from perfci.config import PerfciConfig
 
 
 @click.command("serve")
@@ -22,8 +25,6 @@ def command(host: str, port: int, threads: int, config_path: Path | None, db_url
     Write tokens, read access and the session key come from the [server] section of perfci.toml
     (see the README); without a write token configured the API accepts no writes.
     """
-    import waitress
-
     from dashboard import create_app
     from perfci.config import ConfigError
 
@@ -35,8 +36,33 @@ def command(host: str, port: int, threads: int, config_path: Path | None, db_url
     if not config.server.write_tokens:
         click.echo("no write token configured ([server] write_tokens): POST /api/runs will answer 403; "
                    "`perfci token` makes one", err=True)  # fmt: skip
+    store = app.extensions["perfci"]["store"]
+    sender = OutboxSender(store, config) if config.server.send_alerts else None
+    server = _bind(app, host, port, threads, config)
     click.echo(f"perfci dashboard on http://{host}:{port}/ (API: /api, OpenAPI: /api/openapi.json)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="perfci")
+    if sender:
+        sender.start()
+    try:
+        server.run()
+    finally:
+        if sender:
+            sender.stop()
+
+
+def _bind(app: Any, host: str, port: int, threads: int, config: PerfciConfig) -> Any:
+    """The waitress server, listening; a port in use or not ours is exit 2 with what to do."""
+    import waitress.server
+
+    try:
+        return waitress.server.create_server(
+            app, host=host, port=port, threads=threads, ident="perfci", asyncore_use_poll=True,
+            connection_limit=config.server.connection_limit, channel_timeout=config.server.idle_timeout_s,
+        )  # fmt: skip
+    except OSError as error:
+        raise BadInput(
+            f"--host/--port: cannot listen on {host}:{port} ({error.strerror or error}); "
+            "pick another --port or stop what listens there"
+        ) from None
 
 
 @click.command("token")

@@ -22,6 +22,15 @@ from perfci.store import models
 from perfci.store.engine import Store, retry_transient
 
 
+class RunConflict(ValueError):
+    """The run id is stored with other content: a re-send must be the same document."""
+
+    def __init__(self, run_uuid: uuid.UUID) -> None:
+        super().__init__(f"run.id: run {run_uuid} is already stored with different content; a re-sent run must be "
+                         "the same document (give a new run its own run.id, or omit it)")  # fmt: skip
+        self.run_uuid = run_uuid
+
+
 @dataclass(frozen=True)
 class IngestOutcome:
     run_uuid: uuid.UUID
@@ -87,15 +96,25 @@ def _series_ids(session: Session, repository_id: int, environment_id: int, case_
     return found
 
 
+def _already_stored(run_uuid: uuid.UUID, stored_digest: str | None, digest: str) -> IngestOutcome:
+    """A re-sent run: the same content is a no-op; other content is a :class:`RunConflict`."""
+    if stored_digest is not None and stored_digest != digest:
+        raise RunConflict(run_uuid)
+    return IngestOutcome(run_uuid, stored=False, results=0)
+
+
 def _extras(model: Any) -> dict[str, Any]:
     return dict(model.model_extra or {})
 
 
-def _store_document(session: Session, document: ResultsDocument) -> IngestOutcome:
+def store_document(session: Session, document: ResultsDocument) -> IngestOutcome:
+    """Write one document inside the caller's transaction; nothing when its run id is stored."""
     run = document.run
     run_uuid = document.run_id()
-    if session.execute(select(models.Run.id).where(models.Run.uuid == run_uuid)).first():
-        return IngestOutcome(run_uuid, stored=False, results=0)
+    digest = document.content_digest()
+    stored_digest = session.execute(select(models.Run.id, models.Run.digest).where(models.Run.uuid == run_uuid)).first()
+    if stored_digest:
+        return _already_stored(run_uuid, stored_digest.digest, digest)
 
     repository_id = _get_or_create(session, models.Repository, {"name": run.repo}, {})
     commit = run.commit
@@ -143,13 +162,15 @@ def _store_document(session: Session, document: ResultsDocument) -> IngestOutcom
             finished_at=run.finished_at,
             ingested_at=models.utcnow(),
             hostname=environment.hostname,
+            digest=digest,
             extra=extra,
         )
         .on_conflict_do_nothing()
         .returning(models.Run.id)
     ).scalar_one_or_none()
     if inserted is None:  # a concurrent writer stored the same run id first
-        return IngestOutcome(run_uuid, stored=False, results=0)
+        stored_digest = session.execute(select(models.Run.digest).where(models.Run.uuid == run_uuid)).scalar_one()
+        return _already_stored(run_uuid, stored_digest, digest)
 
     case_ids = _case_ids(session, document)
     series_ids = _series_ids(session, repository_id, environment_id, list(case_ids.values()))
@@ -209,11 +230,24 @@ def _store_document(session: Session, document: ResultsDocument) -> IngestOutcom
     return IngestOutcome(run_uuid, stored=True, results=len(rows))
 
 
+def check_conflicts(store: Store, documents: list[ResultsDocument]) -> None:
+    """Raise :class:`RunConflict` for the first document whose run id is stored with other content,
+    before anything of a batch is stored."""
+    digests: dict[uuid.UUID, str] = {}
+    for document in documents:  # the same run id twice in the batch must be the same run
+        run_uuid, digest = document.run_id(), document.content_digest()
+        _already_stored(run_uuid, digests.setdefault(run_uuid, digest), digest)
+    with store.read() as session:
+        rows = session.execute(select(models.Run.uuid, models.Run.digest).where(models.Run.uuid.in_(list(digests))))
+        for run_uuid, digest in rows:
+            _already_stored(run_uuid, digest, digests[run_uuid])
+
+
 def ingest_document(store: Store, document: ResultsDocument) -> IngestOutcome:
     """Store one validated document atomically; retried on lock contention."""
 
     def attempt() -> IngestOutcome:
         with store.write() as session:
-            return _store_document(session, document)
+            return store_document(session, document)
 
     return retry_transient(attempt)

@@ -314,44 +314,50 @@ def _supersede(session: Session, series_id: int, commit_id: int) -> None:
                                                     models.Regression.kind == "suspected"))  # fmt: skip
 
 
-def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> RunJudgement:
-    """Judge every result of a stored run; record new findings and each result's judgement; return
+def judge_stored_run(session: Session, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> RunJudgement:
+    """Judge every result of a stored run inside the caller's transaction (the one that stored it,
+    so a run is never stored unjudged); record new findings and each result's judgement; return
     every finding (worst first) and the cases whose latency did not gate, with why.
 
     A PR run's findings are returned (for its gate and comment) but not recorded: they belong to an
     unmerged change, not to the branch's history.
     """
     policy = policy or ThresholdPolicy()
+    findings: list[Finding] = []
+    not_judged: list[Unjudged] = []
+    run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
+    baseline = (run.extra or {}).get("run", {}).get("baseline")
+    record = run.trigger != "pr"
+    interpreter = run.environment.device_kind == "interpreter"
+    results = session.scalars(
+        select(models.Result).options(joinedload(models.Result.case)).where(models.Result.run_id == run.id)
+    ).all()
+    for result in results:
+        found, judgement = _judge_result(session, result, run.commit.sha, run.commit.branch, policy, baseline,
+                                         interpreter)  # fmt: skip
+        result.judgement = judgement
+        if judgement["kind"] in ("not_judged", "suspected") or judgement.get("too_noisy") or (
+                interpreter and not policy.gate_interpreter and judgement["kind"] != "same"):  # fmt: skip
+            not_judged.append(Unjudged(result.case.key, judgement["reason"]))
+        for finding, commit_id, baseline_id in found:
+            new = _record(session, result.series_id, commit_id, baseline_id, finding) if record else True
+            if new and record and finding.kind in ("latency", "improvement"):
+                _supersede(session, result.series_id, commit_id)
+            if new or finding.verdict.get("detector") != "pelt":  # old steps are not news
+                findings.append(finding)
+    for finding, series_id, baseline_id in _missing(session, run, baseline):
+        if record:
+            _record(session, series_id, run.commit_id, baseline_id, finding)
+        findings.append(finding)
+    return RunJudgement(worst_first(findings), not_judged)
+
+
+def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> RunJudgement:
+    """Judge a stored run in a transaction of its own (re-judging; the pipeline judges as it stores)."""
 
     def attempt() -> RunJudgement:
-        findings: list[Finding] = []
-        not_judged: list[Unjudged] = []
         with store.write() as session:
-            run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
-            baseline = (run.extra or {}).get("run", {}).get("baseline")
-            record = run.trigger != "pr"
-            interpreter = run.environment.device_kind == "interpreter"
-            results = session.scalars(
-                select(models.Result).options(joinedload(models.Result.case)).where(models.Result.run_id == run.id)
-            ).all()
-            for result in results:
-                found, judgement = _judge_result(session, result, run.commit.sha, run.commit.branch, policy, baseline,
-                                                 interpreter)  # fmt: skip
-                result.judgement = judgement
-                if judgement["kind"] in ("not_judged", "suspected") or judgement.get("too_noisy") or (
-                        interpreter and not policy.gate_interpreter and judgement["kind"] != "same"):  # fmt: skip
-                    not_judged.append(Unjudged(result.case.key, judgement["reason"]))
-                for finding, commit_id, baseline_id in found:
-                    new = _record(session, result.series_id, commit_id, baseline_id, finding) if record else True
-                    if new and record and finding.kind in ("latency", "improvement"):
-                        _supersede(session, result.series_id, commit_id)
-                    if new or finding.verdict.get("detector") != "pelt":  # old steps are not news
-                        findings.append(finding)
-            for finding, series_id, baseline_id in _missing(session, run, baseline):
-                if record:
-                    _record(session, series_id, run.commit_id, baseline_id, finding)
-                findings.append(finding)
-        return RunJudgement(worst_first(findings), not_judged)
+            return judge_stored_run(session, run_uuid, policy)
 
     return retry_transient(attempt)
 

@@ -151,6 +151,11 @@ class Run(Base):
     finished_at: Mapped[datetime | None]
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
     hostname: Mapped[str | None] = mapped_column(String(512))
+    #: when the run's alerts were queued (in the judging transaction, or after a confirmation)
+    alerted_at: Mapped[datetime | None]
+    #: SHA-256 of the document's content (``ResultsDocument.content_digest``): re-sending the run id
+    #: with other content is a conflict; NULL for runs stored before digests
+    digest: Mapped[str | None] = mapped_column(String(64))
     #: Unknown fields of the document, by level ("document", "run", "commit", "environment"),
     #: plus the environment's free-form ``extra``; kept so export returns what was imported.
     extra: Mapped[dict[str, Any]]
@@ -263,9 +268,11 @@ class AlertDelivery(Base):
     webhook: Mapped[str] = mapped_column(String(255))
     url: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]]
-    #: "sent" or "failed" (a failed one is listed by `perfci alerts` and re-sent by --retry)
+    #: "pending" (queued; due at ``next_attempt_at``), "sending" (claimed by a sender since
+    #: ``updated_at``), "sent", or "failed" (out of attempts; listed by `perfci alerts`, re-queued by --retry)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]

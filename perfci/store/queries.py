@@ -198,3 +198,10 @@ def recorded_findings(session: Session, run_uuid: Any) -> list[Finding]:
     ).all()
     return worst_first(Finding(key, r.kind, run.commit.sha, base_sha, r.change, r.verdict or {})
                        for r, key, base_sha in rows)  # fmt: skip
+
+
+def run_identity(session: Session, run_uuid: Any) -> dict[str, Any]:
+    """Which run this is, as an alert names it: run id, repository, commit, branch, trigger, device."""
+    run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
+    return {"run_id": str(run.uuid), "repo": run.repository.name, "commit": run.commit.sha,
+            "branch": run.commit.branch, "trigger": run.trigger, "device": run.environment.device_name}  # fmt: skip

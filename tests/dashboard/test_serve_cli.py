@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -43,3 +45,40 @@ def test_serve_with_a_bad_config_is_exit_2(tmp_path):
     result = subprocess.run([sys.executable, "-m", "perfci", "serve", "--config", str(config)], capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2 and "server.write_tokens.0" in result.stderr
+
+
+def test_half_open_connections_do_not_starve_the_dashboard(tmp_path):
+    """Slowloris: 150 connections that never finish their request headers; pages still answer at
+    once, and the idle ones are closed after ``idle_timeout_s``."""
+    config = tmp_path / "perfci.toml"
+    config.write_text("[server]\nidle_timeout_s = 3\n")
+    with served(config, f"sqlite:///{tmp_path / 'perfci.db'}") as base:
+        port = int(base.rsplit(":", 1)[1])
+        hanging = []
+        for _ in range(150):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and never the rest
+            hanging.append(connection)
+        start = time.monotonic()
+        assert urllib.request.urlopen(base + "/", timeout=10).status == 200
+        assert time.monotonic() - start < 5
+        time.sleep(5)  # past the idle timeout: the server closed them
+        closed = 0
+        for connection in hanging:
+            try:
+                closed += connection.recv(1) == b""
+            except (ConnectionResetError, TimeoutError):
+                closed += 1
+            connection.close()
+        assert closed == len(hanging)
+
+
+def test_serve_on_a_busy_port_is_exit_2(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "perfci", "serve", "--port", str(port), "--db",
+                                 f"sqlite:///{tmp_path / 'perfci.db'}"], capture_output=True, text=True,
+                                timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr

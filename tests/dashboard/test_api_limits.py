@@ -1,0 +1,89 @@
+"""POST /api/runs at the schema's limits and with conflicting re-sends, on SQLite and PostgreSQL: a
+1,000,000-sample run is stored and judged in bounded memory; a run id re-sent with other content is
+a 409 naming run.id and changes nothing, the same content stays idempotent (also for
+``perfci import``)."""
+
+from __future__ import annotations
+
+import json
+import random
+import tracemalloc
+
+import pytest
+from click.testing import CliRunner
+
+from dashboard import create_app
+from dashboard.auth import hash_token
+from perfci.cli import main
+from perfci.config import PerfciConfig, ServerConfig
+from tests.store.test_judge import _doc
+
+TOKEN = "limits-write-token"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+RUN_ID = "5b0e7c55-8d1f-4f57-9a3e-0c2d5c1f2a10"
+
+
+@pytest.fixture
+def client(db_url):
+    app = create_app(db_url, PerfciConfig(server=ServerConfig(write_tokens=[hash_token(TOKEN)], secret_key="k")))
+    yield app.test_client()
+    app.extensions["perfci"]["store"].dispose()
+
+
+def test_a_million_sample_run_is_stored_and_judged_in_bounded_memory(client):
+    for commit in range(8):
+        assert (
+            client.post("/api/runs", json=_doc(commit, [1.0], seed=commit, processes=3), headers=HEADERS).status_code
+            == 201
+        )
+    data = _doc(8, [1.5], seed=8)
+    rng = random.Random(8)
+    data["results"][0]["samples"] = [1.5 * (1 + rng.gauss(0, 0.003)) for _ in range(1_000_000)]  # the schema's maximum
+    body = json.dumps(data).encode()
+    del data
+    tracemalloc.start()
+    try:
+        answer = client.post("/api/runs", data=body, content_type="application/json", headers=HEADERS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 201, answer.get_data(as_text=True)[:500]
+    assert [f["kind"] for f in answer.get_json()["findings"]] == ["suspected"]  # +50%, one process
+    # parse, store, judge: about 2.5 x the body (its model's floats); the judge adds nothing per sample
+    assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"
+    run = client.get(f"/api/runs/{answer.get_json()['run_id']}").get_json()
+    results = client.get(f"/api/results?run={run['id']}").get_json()["items"]
+    assert results[0]["n_samples"] == 1_000_000
+
+
+def test_a_reused_run_id_with_other_content_is_a_conflict_and_changes_nothing(client):
+    data = _doc(0, [1.0], seed=0)
+    data["run"]["id"] = RUN_ID
+    assert client.post("/api/runs", json=data, headers=HEADERS).status_code == 201
+    assert client.post("/api/runs", json=data, headers=HEADERS).get_json()["stored"] is False  # idempotent
+    changed = json.loads(json.dumps(data))
+    changed["results"][0]["samples"][0] *= 2
+    answer = client.post("/api/runs", json=changed, headers=HEADERS)
+    assert answer.status_code == 409
+    assert "run.id" in answer.get_json()["message"] and RUN_ID in answer.get_json()["message"]
+    stored = client.get(f"/api/results?run={RUN_ID}").get_json()["items"]
+    assert stored[0]["max"] == max(data["results"][0]["samples"])  # not the doubled sample of the conflicting one
+
+
+def test_import_of_a_reused_run_id_with_other_content_is_exit_2_and_imports_nothing(db_url, tmp_path):
+    first = _doc(0, [1.0], seed=0)
+    first["run"]["id"] = RUN_ID
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    assert CliRunner().invoke(main, ["import", str(tmp_path / "first.json"), "--db", db_url]).exit_code == 0
+    again = CliRunner().invoke(main, ["import", str(tmp_path / "first.json"), "--db", db_url])
+    assert again.exit_code == 0 and "1 already stored" in again.output
+    changed = json.loads(json.dumps(first))
+    changed["results"][0]["samples"][0] *= 2
+    other = _doc(1, [1.0], seed=1)
+    (tmp_path / "batch.jsonl").write_text(json.dumps(other) + "\n" + json.dumps(changed) + "\n")
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "batch.jsonl"), "--db", db_url])
+    assert result.exit_code == 2 and "run.id" in result.output and "nothing was imported" in result.output
+    listed = CliRunner().invoke(main, ["regressions", "--json", "--db", db_url])
+    assert listed.exit_code == 0
+    runs = create_app(db_url).test_client().get("/api/runs").get_json()["total"]
+    assert runs == 1
