@@ -13,10 +13,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 
 from dashboard.errors import ApiError
-from dashboard.store_access import config
+from dashboard.store_access import config, store
+from perfci.store import web_sessions
 
 
 def new_token() -> str:
@@ -70,8 +71,45 @@ def require_write_token(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def current_sign_in() -> web_sessions.SignIn | None:
+    """This browser's sign-in, checked once per request against the store and the config: ended by
+    sign-out, by age, or by its token leaving ``[server]`` write_tokens / read_tokens."""
+    if "sign_in" not in g:
+        found = None
+        secret = session.get("sid")
+        if secret:
+            server = config().server
+            found = web_sessions.live(store(), secret, max_age_s=server.session_hours * 3600)
+            if found is not None and found.token_hash not in server.write_tokens + server.read_tokens:
+                found = None
+            if found is None:
+                session.clear()
+        g.sign_in = found
+    return g.sign_in
+
+
+def sign_in(token: str) -> bool:
+    """Start a sign-in with a known token; True when it may triage."""
+    secret = secrets.token_urlsafe(32)
+    writer = can_write(token)
+    web_sessions.start(store(), secret, hash_token(token), writer)
+    session.clear()
+    session["sid"] = secret
+    g.pop("sign_in", None)
+    return writer
+
+
+def sign_out() -> None:
+    if secret := session.get("sid"):
+        web_sessions.end(store(), secret)
+    session.clear()
+    g.pop("sign_in", None)
+
+
 def signed_in() -> bool:
-    return bool(session.get("writer"))
+    """Whether this browser may triage: signed in with a token that is still a write token."""
+    found = current_sign_in()
+    return found is not None and found.writer and found.token_hash in config().server.write_tokens
 
 
 def csrf_token() -> str:
@@ -86,7 +124,7 @@ def install_csrf(app: Flask) -> None:
     @app.before_request
     def _guard() -> Any:
         open_endpoint = request.endpoint in ("views.login", "views.plotly_js", "static", "api.openapi")
-        if not open_endpoint and not can_read(bearer()) and not session.get("reader"):
+        if not open_endpoint and not can_read(bearer()) and current_sign_in() is None:
             if request.path.startswith("/api/"):
                 raise ApiError(401, "reads are closed on this server: send 'Authorization: Bearer TOKEN'")
             return redirect(url_for("views.login", next=request.full_path))
@@ -101,7 +139,11 @@ def install_csrf(app: Flask) -> None:
 
 
 def local_target(target: str | None, default: str) -> str:
-    """``target`` when it is a path on this site, else ``default``: a form's redirect never leaves it."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """``target`` when it is a path on this site, else ``default``: a form's redirect never leaves it.
+    Browsers drop tabs and newlines from a Location and read a backslash as a slash, so a target
+    with any control character, whitespace or backslash is refused, whatever follows."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in target):
+        return default
+    return target

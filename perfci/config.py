@@ -90,6 +90,8 @@ class ServerConfig(_Strict):
     #: signs the session cookie (form logins, CSRF); ``${VAR}`` allowed; default: random per process
     secret_key: str | None = None
     max_document_mb: float = Field(default=64, gt=0, le=64)
+    #: a browser sign-in ends after this long (and at sign-out, or when its token leaves the config)
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
     #: open connections waitress accepts at once (it polls, so beyond select's 1024); more wait in
     #: the listen backlog. Connections still sending their request hold no worker thread.
     connection_limit: int = Field(default=1000, ge=10, le=10000)

@@ -24,7 +24,7 @@ function drawTrend(element, data) {
   const x = pick("at");
   const describe = (textIndex) => escapeHtml(shortJson(JSON.parse(data.texts[textIndex])));
   const custom = keep.map((i) => [
-    c.sha[i].slice(0, 10), escapeHtml(c.message[i]), describe(c.config[i]), describe(c.telemetry[i]), c.status[i],
+    c.sha[i].slice(0, 10), escapeHtml(c.message[i]), describe(c.config[i]), describe(c.telemetry[i]), escapeHtml(c.status[i]),
     c.n[i], escapeHtml(c.timing[i] || "not recorded"), c.sha[i],
   ]);
   const hover = "<b>%{customdata[0]}</b> %{customdata[1]}<br>median %{y:.4f} ms (%{customdata[5]} samples, %{customdata[4]})" +
@@ -53,7 +53,7 @@ function drawTrend(element, data) {
       y: hits.map((m) => bySha.get(m.sha).median ?? bySha.get(m.sha).q3 ?? null),
       mode: "markers", name: style.name, marker: { symbol: style.symbol, size: 13, color: style.color },
       customdata: hits.map((m) => [m.sha.slice(0, 10), m.change === null ? "" : `${(m.change * 100).toFixed(1)}%`,
-        m.detector || "", m.status, m.sha]),
+        escapeHtml(m.detector || ""), escapeHtml(m.status), m.sha]),
       hovertemplate: `<b>${style.name}</b> %{customdata[1]} at %{customdata[0]}<br>detector %{customdata[2]} · %{customdata[3]}<extra></extra>`,
     });
     for (const m of hits) {
@@ -85,9 +85,9 @@ function drawRoofline(element, data) {
   ops.forEach((op, i) => {
     const pts = data.points.filter((p) => p.op === op && p.intensity && p.tflops);
     traces.push({
-      x: pts.map((p) => p.intensity), y: pts.map((p) => p.tflops), mode: "markers", name: op,
+      x: pts.map((p) => p.intensity), y: pts.map((p) => p.tflops), mode: "markers", name: escapeHtml(op),
       marker: { size: 9, color: colors[i % colors.length] },
-      customdata: pts.map((p) => [escapeHtml(p.case), p.device, p.roofline_fraction ? `${(p.roofline_fraction * 100).toFixed(0)}%` : "–", p.series_id]),
+      customdata: pts.map((p) => [escapeHtml(p.case), escapeHtml(p.device), p.roofline_fraction ? `${(p.roofline_fraction * 100).toFixed(0)}%` : "–", p.series_id]),
       hovertemplate: "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{y:.2f} TFLOP/s at %{x:.1f} FLOP/byte<br>%{customdata[2]} of roofline<extra></extra>",
     });
   });
@@ -100,7 +100,7 @@ function drawRoofline(element, data) {
       const ai = lo * Math.pow(hi / lo, k / 60);
       xs.push(ai); ys.push(Math.min(ceiling.bf16_tflops, (ceiling.copy_gbps * ai) / 1000));
     }
-    traces.push({ x: xs, y: ys, mode: "lines", name: `${ceiling.device} ceiling`, line: { dash: "dot", color: "#555" },
+    traces.push({ x: xs, y: ys, mode: "lines", name: `${escapeHtml(ceiling.device)} ceiling`, line: { dash: "dot", color: "#555" },
       hovertemplate: "ceiling %{y:.1f} TFLOP/s<extra></extra>" });
   }
   const layout = {

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from dashboard.auth import can_write, is_known_token, local_target
+from dashboard.auth import is_known_token, local_target, sign_in, sign_out
 from dashboard.views import views
 
 
@@ -17,14 +17,12 @@ def login() -> Response | tuple[str, int] | str:
     if not is_known_token(token):
         return render_template("login.html", next=request.form.get("next", ""),
                                problem="that token is not one of this server's tokens"), 403  # fmt: skip
-    session.clear()
-    session["reader"] = True
-    session["writer"] = can_write(token)
-    flash("signed in" + ("; you can triage" if session["writer"] else " (read only)"))
+    writer = sign_in(token)
+    flash("signed in" + ("; you can triage" if writer else " (read only)"))
     return redirect(local_target(request.form.get("next"), url_for("views.overview")))
 
 
 @views.post("/logout")
 def logout() -> Response:
-    session.clear()
+    sign_out()
     return redirect(url_for("views.overview"))

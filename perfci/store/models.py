@@ -276,3 +276,16 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A browser's sign-in, kept server-side: the cookie holds a secret whose SHA-256 is ``id``, so
+    sign-out (``ended_at``) and removing the token from the config end it whatever the cookie says."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(80))
+    writer: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

@@ -71,3 +71,50 @@ def test_overview_to_series_chart_to_triage(server, tmp_path):
         page.screenshot(path=shots / "series-triaged.png", full_page=True)
         browser.close()
     assert problems == []
+
+
+EVIL = '<a href="https://evil.example/">pwn</a>'
+
+
+def test_document_strings_in_charts_are_text_never_markup(tmp_path, db_url):
+    """A device name and an op holding a link reach the roofline chart's legend and hover as text."""
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("PERFCI_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is required (PERFCI_REQUIRE_BROWSER) but missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    import waitress
+    from playwright.sync_api import sync_playwright
+
+    from perfci.config import PerfciConfig
+    from perfci.document import parse_document
+    from perfci.pipeline import process_document
+    from perfci.store.engine import open_store
+    from tests.store.test_judge import _doc
+
+    store = open_store(db_url)
+    data = _doc(0, [1.0], seed=0)
+    data["run"]["environment"]["device_name"] = EVIL
+    data["run"]["environment"]["extra"] = {"ceilings": {"copy_gbps": 4000.0, "bf16_tflops": 700.0}}
+    data["results"][0]["op"] = EVIL[:64]
+    data["results"][0]["metrics"].update(tflops=100.0, gbps=900.0, useful_flops=1e12, min_bytes=1e9)
+    process_document(store, PerfciConfig(), parse_document(data))
+    store.dispose()
+    app = create_app(db_url, _config(public=True))
+    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=wsgi.run, daemon=True).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{wsgi.effective_port}/roofline")
+            page.wait_for_selector("#roofline .main-svg")
+            box = page.locator("#roofline .scatterlayer .point").first.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.wait_for_selector("#roofline .hoverlayer text")
+            assert page.locator("#roofline a").count() == 0  # Plotly makes <a> of link markup in its SVG
+            legend = page.locator("#roofline .legendtext").all_text_contents()
+            assert any("<a href" in text for text in legend)  # shown as the literal text it is
+            browser.close()
+    finally:
+        wsgi.close()
+        app.extensions["perfci"]["store"].dispose()
