@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from dashboard.auth import install_csrf
 from dashboard.errors import install_error_handlers
 from dashboard.headers import install_security_headers
+from dashboard.jsonprovider import FiniteJSONProvider
 from perfci.config import PerfciConfig
 from perfci.findings import describe
 from perfci.store.engine import Store, open_store
@@ -28,6 +29,7 @@ def create_app(db_url: str | None = None, config: PerfciConfig | None = None, st
     """The app for one store. ``config.server`` holds write-token hashes, read access and the session key."""
     config = config or PerfciConfig()
     app = Flask(__name__)
+    app.json = FiniteJSONProvider(app)
     app.config.update(
         SECRET_KEY=config.server.resolved_secret_key() or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=int(config.server.max_document_mb * 1024 * 1024),

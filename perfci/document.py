@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import statistics
 import uuid
 from array import array
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -44,11 +46,31 @@ DeviceKind = Literal["cuda", "interpreter", "cpu"]
 RunStatus = Literal["complete", "aborted"]
 
 
+#: a timing outside this range (in the result's unit) is a unit or encoding mistake, never a kernel;
+#: bounding samples also bounds every sum, ratio and change perfci computes from them
+SAMPLE_RANGE = (1e-9, 1e12)
+#: JSON nested deeper than this (in extras, params, configs) is refused with the path named
+MAX_NESTING = 64
+
+
 def _finite_positive(samples: list[float]) -> list[float]:
+    low, high = SAMPLE_RANGE
     for index, value in enumerate(samples):
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"sample [{index}] is {value!r}; every sample must be finite and > 0")
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ValueError(f"sample [{index}] is {value!r}; every sample must be a finite time between {low:g} "
+                             f"and {high:g} in the result's unit")  # fmt: skip
     return samples
+
+
+def _utc_representable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is outside years 1-9999 once converted to UTC") from None
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc_representable)]
 
 
 Samples = Annotated[list[float], Field(min_length=1, max_length=1_000_000), AfterValidator(_finite_positive)]
@@ -64,7 +86,7 @@ class Commit(_Open):
     sha: Sha
     parents: list[Sha] = Field(max_length=64)
     branch: ShortText | None = None
-    authored_at: AwareDatetime
+    authored_at: Timestamp
     author: ShortText | None = None
     message: LongText | None = None
 
@@ -102,8 +124,8 @@ class Run(_Open):
     commit: Commit
     trigger: Trigger = "manual"
     status: RunStatus = "complete"
-    started_at: AwareDatetime | None = None
-    finished_at: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
     environment: Environment
     baseline: Baseline | None = None
 
@@ -206,6 +228,10 @@ class DocumentError(ValueError):
     """A document failed validation; ``str()`` names every offending field and what to do."""
 
 
+class MalformedJson(DocumentError):
+    """The text is not JSON perfci can read (a 400, where an invalid document is a 422)."""
+
+
 def _format_location(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -228,23 +254,72 @@ def _describe(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def nul_byte_path(value: Any, path: str = "") -> str | None:
-    """The path of the first key or string holding a NUL byte, else None. PostgreSQL cannot store
-    NUL in text, so both stores refuse it at the door instead of differing."""
-    stack = [(path, value)]
+def unstorable_part(value: Any) -> str | None:
+    """What no store can keep, with its path: a key or string holding a NUL byte (PostgreSQL cannot
+    store NUL in text, so both stores refuse it at the door instead of differing), or nesting deeper
+    than MAX_NESTING. None when the value is fine. Paths are built only for containers."""
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
     while stack:
-        where, item = stack.pop()
+        where, item, depth = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return where or "(value)"
-        elif isinstance(item, dict):
-            for key, child in item.items():
+                return f"{where or '(value)'}: contains a NUL byte (\\u0000); remove it"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_NESTING:
+                where = where if len(where) <= 80 else where[:80] + "..."
+                return f"{where or '(value)'}: nested more than {MAX_NESTING} levels deep; flatten it"
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in children:
                 if isinstance(key, str) and "\x00" in key:
-                    return f"{where}.{key!r}" if where else repr(key)
-                stack.append((f"{where}.{key}" if where else str(key), child))
-        elif isinstance(item, list):
-            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+                    return f"{where}.{key!r}: a key contains a NUL byte (\\u0000); remove it"
+                if isinstance(child, str | dict | list):
+                    path = f"{where}[{key}]" if isinstance(item, list) else (f"{where}.{key}" if where else str(key))
+                    stack.append((path, child, depth + 1))
     return None
+
+
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+_JSON_STRUCTURE_BYTES = re.compile(rb'[\[\]{}"\\]')
+
+
+def json_depth(text: str | bytes) -> int:
+    """How deeply the JSON text nests arrays and objects, without decoding it: only brackets,
+    quotes and backslashes are visited, so a body of a million numbers costs almost nothing."""
+    pattern: Any = _JSON_STRUCTURE_BYTES if isinstance(text, bytes) else _JSON_STRUCTURE
+    depth = deepest = 0
+    in_string = escaped = False
+    last = -2
+    for match in pattern.finditer(text):
+        at = match.start()
+        char = chr(text[at]) if isinstance(text, bytes) else text[at]
+        if escaped and at == last + 1:
+            escaped = False
+            last = at
+            continue
+        escaped = False
+        if char == "\\":
+            escaped = in_string
+        elif char == '"':
+            in_string = not in_string
+        elif not in_string:
+            depth += 1 if char in "[{" else -1
+            deepest = max(deepest, depth)
+        last = at
+    return deepest
+
+
+def decode_json(text: str | bytes, source: str) -> Any:
+    """``json.loads`` for untrusted text, every failure a :class:`MalformedJson` naming the problem:
+    bad syntax or UTF-8, NaN/Infinity, numbers too long to convert, nesting past the parser's limit."""
+    try:
+        return json.loads(text, parse_constant=reject_json_constant)
+    except RecursionError:
+        raise MalformedJson(f"{source}: JSON nested too deeply to read (keep it under {MAX_NESTING} levels)") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, int too long are ValueErrors
+        detail = str(error)
+        if "integer string conversion" in detail:
+            detail = "a number has more digits than any measurement needs (over 4300)"
+        raise MalformedJson(f"{source}: malformed JSON ({detail})") from None
 
 
 def parse_document(data: Any, source: str = "document") -> ResultsDocument:
@@ -256,8 +331,8 @@ def parse_document(data: Any, source: str = "document") -> ResultsDocument:
         raise DocumentError(
             f"{source}: schema: unknown or missing schema version {schema!r}; this perfci reads {SCHEMA_ID!r}"
         )
-    if (where := nul_byte_path(data)) is not None:
-        raise DocumentError(f"{source}: {where}: contains a NUL byte (\\u0000); remove it (nothing was stored)")
+    if (problem := unstorable_part(data)) is not None:
+        raise DocumentError(f"{source}: {problem} (nothing was stored)")
     try:
         text = json.dumps(data, allow_nan=False)
     except ValueError as error:
@@ -275,6 +350,8 @@ def parse_valid_document(text: str | bytes) -> ResultsDocument | None:
     nothing else); None otherwise, and :func:`parse_document` on the decoded value names the problem."""
     if (b"\\u0000" if isinstance(text, bytes) else "\\u0000") in text:
         return None  # NUL escapes: the careful path says which field
+    if json_depth(text) > MAX_NESTING:
+        return None  # the careful path says where
     try:
         return ResultsDocument.model_validate_json(text)
     except ValidationError:
@@ -294,7 +371,7 @@ def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise DocumentError(f"{source}: not UTF-8 text ({error}); results documents are JSON") from None
+            raise MalformedJson(f"{source}: not UTF-8 text ({error}); results documents are JSON") from None
     stripped = text.strip()
     if not stripped:
         raise DocumentError(f"{source}: empty file; expected a {SCHEMA_ID} JSON document")
@@ -305,16 +382,15 @@ def parse_documents_text(text: str | bytes, source: str) -> list[ResultsDocument
     except json.JSONDecodeError as first_error:
         lines = [line for line in stripped.splitlines() if line.strip()]
         if len(lines) < 2:
-            raise DocumentError(f"{source}: malformed JSON: {first_error}") from None
+            raise MalformedJson(f"{source}: malformed JSON: {first_error}") from None
         values, sources = [], []
         for number, line in enumerate(stripped.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                values.append(json.loads(line, parse_constant=reject_json_constant))
-            except json.JSONDecodeError as error:
-                raise DocumentError(f"{source}: line {number}: malformed JSON: {error}") from None
-            sources.append(f"{source}:{number}")
+            if line.strip():
+                values.append(decode_json(line, f"{source}: line {number}"))
+                sources.append(f"{source}:{number}")
+    except (RecursionError, ValueError):
+        decode_json(stripped, source)  # raises, naming the problem
+        raise
     return [parse_document(value, src) for value, src in zip(values, sources, strict=True)]
 
 

@@ -7,7 +7,6 @@ the same run id with other content is a 409."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -17,7 +16,14 @@ from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import config, page_body, pagination, reading, store
-from perfci.document import DocumentError, ResultsDocument, parse_document, parse_valid_document, reject_json_constant
+from perfci.document import (
+    DocumentError,
+    MalformedJson,
+    ResultsDocument,
+    decode_json,
+    parse_document,
+    parse_valid_document,
+)
 from perfci.pipeline import process_document
 from perfci.store import outbox
 from perfci.store.ingest import RunConflict
@@ -46,9 +52,9 @@ def _document(body: bytes) -> ResultsDocument:
     if (document := parse_valid_document(body)) is not None:
         return document
     try:
-        value = json.loads(body, parse_constant=reject_json_constant)
-    except ValueError as error:  # malformed JSON, bad UTF-8 and NaN/Infinity are all ValueErrors
-        raise ApiError(400, f"request body: malformed JSON ({error}); send one perfci.results/1 document") from None
+        value = decode_json(body, "request body")
+    except MalformedJson as error:
+        raise ApiError(400, f"{error}; send one perfci.results/1 document") from None
     if isinstance(value, list):
         raise ApiError(422, "request body: a JSON array; POST one perfci.results/1 document per request")
     try:

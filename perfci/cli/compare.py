@@ -24,6 +24,7 @@ from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.cli.common import BadInput, resolve_device, select_cases
 from perfci.findings import Finding, worst_first
+from perfci.jsonvalues import finite
 from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, compare_case, default_rounds
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
@@ -205,7 +206,7 @@ def command(
         report_path.write_text(report)
     if as_json:
         click.echo(json.dumps({"base": base_commit.hexsha, "head": head_commit.hexsha, "device": device,
-                               "cases": rows}, indent=1))  # fmt: skip
+                               "cases": finite(rows)}, indent=1))  # fmt: skip
     else:
         Console(width=None if sys.stdout.isatty() else 200).print(_table(rows, base_commit.hexsha, head_commit.hexsha))
         if report:

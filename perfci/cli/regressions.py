@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perfci.cli.common import db_option, open_store_or_fail
+from perfci.jsonvalues import finite
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.queries import regressions
 
@@ -36,7 +37,7 @@ def command(as_json: bool, status: str, db_url: str | None) -> None:
     finally:
         store.dispose()
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(finite(rows), indent=2))
     else:
         table = Table("case", "commit", "baseline", "change", "kind", "status", "device")
         for row in rows:

@@ -8,6 +8,7 @@ import json
 import click
 
 from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.jsonvalues import finite
 from perfci.store.models import MAX_ID, TRIAGE_STATUSES
 from perfci.store.triage import TriageError, history, set_status
 
@@ -34,4 +35,4 @@ def command(regression_id: int, status: str | None, note: str | None, author: st
         raise BadInput(str(error)) from None
     finally:
         store.dispose()
-    click.echo(json.dumps(row))
+    click.echo(json.dumps(finite(row)))

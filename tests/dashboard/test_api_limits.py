@@ -87,3 +87,87 @@ def test_import_of_a_reused_run_id_with_other_content_is_exit_2_and_imports_noth
     assert listed.exit_code == 0
     runs = create_app(db_url).test_client().get("/api/runs").get_json()["total"]
     assert runs == 1
+
+
+def _hostile_bodies() -> list[tuple[str, bytes, int, str]]:
+    """(name, body, status, what the message must name)."""
+    base = _doc(0, [1.0], seed=0)
+    text = json.dumps(base)
+    cases = []
+    for field, value in (("authored_at", "0001-01-01T00:00:00+05:00"), ("authored_at", "9999-12-31T23:00:00-05:00")):
+        doc = json.loads(text)
+        doc["run"]["commit"][field] = value
+        cases.append((f"commit {value}", json.dumps(doc).encode(), 422, "run.commit.authored_at"))
+    doc = json.loads(text)
+    doc["run"]["finished_at"] = "9999-12-31T23:59:00-01:00"
+    cases.append(("finished_at", json.dumps(doc).encode(), 422, "run.finished_at"))
+
+    def nested(levels: int) -> bytes:
+        return (text[:-1] + ', "deep": ' + "[" * levels + "]" * levels + "}").encode()
+
+    cases.append(("nested 5000", nested(5000), 400, "nested too deeply"))
+    cases.append(("nested 100", nested(100), 422, "nested more than 64"))
+    doc = json.loads(text)
+    doc["results"][0]["samples"] = [1e308] * 5
+    doc["results"][0]["processes"] = None
+    cases.append(("1e308", json.dumps(doc).encode(), 422, "results[0].samples"))
+    doc = json.loads(text)
+    doc["results"][0]["samples"][0] = 1e-300
+    cases.append(("1e-300", json.dumps(doc).encode(), 422, "results[0].samples"))
+    cases.append(("5000 digits", text.replace('"schema"', '"big": ' + "9" * 5000 + ', "schema"', 1).encode(), 400,
+                  "more digits"))  # fmt: skip
+    return cases
+
+
+@pytest.mark.parametrize(("name", "body", "status", "needle"), _hostile_bodies(), ids=[c[0] for c in _hostile_bodies()])
+def test_hostile_values_are_refused_naming_the_field_and_store_nothing(client, db_url, tmp_path, name, body, status,
+                                                                       needle):  # fmt: skip
+    answer = client.post("/api/runs", data=body, content_type="application/json", headers=HEADERS)
+    assert answer.status_code == status, answer.get_data(as_text=True)[:300]
+    assert needle in answer.get_json()["message"] and "sys.set_int_max_str_digits" not in answer.get_json()["message"]
+    assert client.get("/api/runs").get_json()["total"] == 0
+    path = tmp_path / "hostile.json"
+    path.write_bytes(body)
+    imported = CliRunner().invoke(main, ["import", str(path), "--db", db_url])
+    assert imported.exit_code == 2 and needle in imported.output and "Traceback" not in imported.output
+
+
+def _strict_json(response) -> object:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in the API's JSON")
+
+    return json.loads(response.get_data(as_text=True), parse_constant=refuse)
+
+
+def test_extreme_timings_give_finite_changes_and_a_recorded_regression(client):
+    low, high = 1e-9, 1e12  # the extremes a sample may take
+    for commit in range(8):
+        doc = _doc(commit, [1.0], seed=commit, processes=3)
+        doc["results"][0]["samples"] = [low] * 60
+        for process in doc["results"][0]["processes"]:
+            process["samples"] = [low] * 20
+        assert client.post("/api/runs", json=doc, headers=HEADERS).status_code == 201
+    doc = _doc(8, [1.0], seed=8, processes=3)
+    doc["results"][0]["samples"] = [high] * 60
+    for process in doc["results"][0]["processes"]:
+        process["samples"] = [high] * 20
+    answer = client.post("/api/runs", json=doc, headers=HEADERS)
+    (finding,) = _strict_json(answer)["findings"]
+    assert finding["kind"] == "latency" and finding["change"] == pytest.approx(high / low - 1)
+    for path in ("/api/regressions?status=all", "/api/series/1", "/api/runs", "/api/series"):
+        _strict_json(client.get(path))
+
+
+def test_a_non_finite_value_already_stored_answers_null_not_infinity(client, db_url):
+    from sqlalchemy import update
+
+    from perfci.store import models
+    from perfci.store.engine import open_store
+
+    assert client.post("/api/runs", json=_doc(0, [1.0], seed=0), headers=HEADERS).status_code == 201
+    store = open_store(db_url)
+    with store.write() as session:  # as a row stored before samples were bounded could hold
+        session.execute(update(models.Result).values(maximum=float("inf")))
+    store.dispose()
+    (item,) = _strict_json(client.get("/api/results?commit=" + _doc(0, [1.0], seed=0)["run"]["commit"]["sha"]))["items"]
+    assert item["max"] is None
