@@ -126,6 +126,13 @@ def series_list(session: Session, filters: Filters, page: int = 1, per_page: int
         .join(models.Repository, models.Repository.id == models.Series.repository_id)
     )
     query = filters.on_series(query)
+    if filters.branch:  # series measured on that branch
+        on_branch = (
+            select(models.Result.id)
+            .join(models.Commit, models.Commit.id == models.Result.commit_id)
+            .where(models.Result.series_id == models.Series.id, models.Commit.branch == filters.branch)
+        )
+        query = query.where(on_branch.exists())
     total = count_rows(session, query, models.Series.id)
     query = (
         query.order_by(models.Case.key, models.Environment.device_name).limit(per_page).offset((page - 1) * per_page)
@@ -149,8 +156,10 @@ def series_info(session: Session, series_id: int) -> dict[str, Any] | None:
     return {"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo, "environment": environment_row(e)}
 
 
-def series_points(session: Session, series_id: int, last: int | None = None) -> list[dict[str, Any]]:
-    """The trend's points, oldest first (the last ``last`` when given): one index range scan."""
+def series_points(session: Session, series_id: int, last: int | None = None,
+                  branch: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The trend's points, oldest first (the last ``last`` when given; only commits of ``branch``
+    when given): one index range scan."""
     query = (
         select(
             models.Result.id, type_coerce(models.Result.authored_at, DateTime()).label("at"), models.Result.status,
@@ -164,6 +173,8 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
         .where(models.Result.series_id == series_id)
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
     )  # fmt: skip
+    if branch:
+        query = query.where(models.Commit.branch == branch)
     if last:
         query = query.limit(last)
     rows = session.connection().execute(query).all()
@@ -184,13 +195,15 @@ def series_points(session: Session, series_id: int, last: int | None = None) -> 
             for r in rows]  # fmt: skip
 
 
-def series_markers(session: Session, series_id: int) -> list[dict[str, Any]]:
+def series_markers(session: Session, series_id: int, branch: str | None = None) -> list[dict[str, Any]]:
     query = (
         select(models.Regression, models.Commit.sha)
         .join(models.Commit, models.Commit.id == models.Regression.commit_id)
         .where(models.Regression.series_id == series_id)
         .order_by(models.Commit.authored_at.desc(), models.Regression.id.desc())
     )
+    if branch:
+        query = query.where(models.Commit.branch == branch)
     return [{"id": r.id, "sha": sha, "kind": r.kind, "change": r.change, "status": r.status,
              "detector": (r.verdict or {}).get("detector"), "verdict": r.verdict, "note": r.note,
              "author": r.author, "created_at": _iso(r.created_at)} for r, sha in session.execute(query)]  # fmt: skip

@@ -182,10 +182,37 @@ class Result(_Open):
         return [float(statistics.median(group)) for group in groups]
 
 
+class TriageChange(_Open):
+    status: Literal["open", "acknowledged", "expected", "invalid", "fixed"]
+    note: LongText | None = None
+    author: ShortText | None = None
+    at: Timestamp
+
+
+class RecordedRegression(_Open):
+    """A finding a store recorded at the run's commit, with its triage: ``perfci export`` writes
+    them, ``perfci import`` restores them (a POST ignores them: triage is not a runner's to set)."""
+
+    case: CaseId
+    kind: Literal["latency", "correctness", "missing", "improvement", "suspected"]
+    baseline_commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,64}$")] | None = None
+    change: float | None = None
+    verdict: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["open", "acknowledged", "expected", "invalid", "fixed"] = "open"
+    note: LongText | None = None
+    author: ShortText | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+    history: list[TriageChange] = Field(default_factory=list, max_length=10_000)
+
+
 class ResultsDocument(_Open):
     schema_: Literal["perfci.results/1"] = Field(alias="schema")
     run: Run
     results: list[Result] = Field(max_length=MAX_RESULTS)
+    #: written by ``perfci export`` on one run per (repository, environment, commit): every finding
+    #: recorded there, so an import restores the store's judgement and triage, not a re-judgement
+    regressions: list[RecordedRegression] | None = Field(default=None, max_length=MAX_RESULTS * 5)
 
     model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
 
@@ -221,7 +248,9 @@ class ResultsDocument(_Open):
         return digest.hexdigest()
 
 
-_SAMPLE_FIELDS: Any = {"results": {"__all__": {"samples": True, "processes": {"__all__": {"samples"}}}}}
+#: left out of the content digest: samples (hashed as doubles) and the exporting store's triage
+_SAMPLE_FIELDS: Any = {"regressions": True,
+                       "results": {"__all__": {"samples": True, "processes": {"__all__": {"samples"}}}}}  # fmt: skip
 
 
 class DocumentError(ValueError):

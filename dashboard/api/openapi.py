@@ -84,6 +84,7 @@ SPEC: dict[str, Any] = {
                 "summary": "One series with its points (oldest first) and regression / change-point markers",
                 "parameters": [
                     _param("series_id", "path", {"type": "integer"}),
+                    _param("branch", description="only points of commits on this branch"),
                     _param("last", schema={"type": "integer", "minimum": 0, "maximum": 1_000_000}),
                 ],
                 "responses": {"200": _ok("the series", "Object"), **_errors(400, 401, 404)},

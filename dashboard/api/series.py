@@ -23,10 +23,11 @@ def list_series() -> dict[str, Any]:
 @api.get("/series/<id:series_id>")
 def get_series(series_id: int) -> dict[str, Any]:
     last = int_arg("last", 0, 0, 1_000_000)
+    branch = queries.Filters.from_args(request.args).branch
     with reading() as session:
         info = queries.series_info(session, series_id)
         if info is None:
             raise ApiError(404, f"series {series_id} does not exist; GET /api/series lists them")
-        info["points"] = queries.series_points(session, series_id, last or None)
-        info["markers"] = queries.series_markers(session, series_id)
+        info["points"] = queries.series_points(session, series_id, last or None, branch)
+        info["markers"] = queries.series_markers(session, series_id, branch)
     return info

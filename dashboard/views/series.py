@@ -50,13 +50,14 @@ def series_index() -> str:
 @views.get("/series/<id:series_id>")
 def series_page(series_id: int) -> str:
     last = int_arg("last", 0, 0, 1_000_000)
+    branch = queries.Filters.from_args(request.args).branch
     with reading() as session:
         info = queries.series_info(session, series_id)
         if info is None:
             abort(404, description=f"series {series_id} does not exist; the Series page lists them")
-        points = queries.series_points(session, series_id, last or None)
-        markers = queries.series_markers(session, series_id)
+        points = queries.series_points(session, series_id, last or None, branch)
+        markers = queries.series_markers(session, series_id, branch)
         history = queries.triage_history(session, [m["id"] for m in markers])
     chart = chart_payload(points, markers)
     return render_template("series.html", info=info, chart=chart, markers=markers, history=history, last=last,
-                           statuses=TRIAGE_STATUSES, back=request.full_path)  # fmt: skip
+                           branch=branch, statuses=TRIAGE_STATUSES, back=request.full_path)  # fmt: skip

@@ -19,6 +19,7 @@ from perfci.cli.common import (
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
 from perfci.pipeline import process_document
 from perfci.store.ingest import RunConflict, check_conflicts
+from perfci.store.recorded import restore
 
 
 def load_documents(paths: list[Path]) -> list[ResultsDocument]:
@@ -51,7 +52,7 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
     documents = load_documents(list(files))
     config = load_config_or_fail(config_path)
     store = open_store_or_fail(db_url)
-    stored = skipped = results = problems = 0
+    stored = skipped = results = problems = restored = 0
     try:
         try:
             check_conflicts(store, documents)
@@ -68,8 +69,12 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
                 report_not_judged(processed.not_judged, document.run.commit.sha)
             else:
                 skipped += 1
+        # an export's findings and triage replace the re-judgement where it carries them
+        restored = sum(restore(store, document) for document in documents)
     finally:
         store.dispose()
+    if restored:
+        click.echo(f"restored {restored} recorded finding(s) with their triage from the export", err=True)
     click.echo(f"imported {stored} run(s) with {results} result(s); {skipped} already stored")
     if problems:
         click.echo(f"{problems} regression(s) found; `perfci regressions` lists them")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 from perfci.document import SCHEMA_ID
 from perfci.store import models
 from perfci.store.ingest import unpack_samples
+from perfci.store.recorded import recorded_by_place
 
 
 def _iso(value: Any) -> str | None:
@@ -109,7 +110,8 @@ def run_document(session: Session, run: models.Run) -> dict[str, Any]:
 
 
 def export_documents(session: Session, commit_sha: str | None = None, repo: str | None = None) -> list[dict[str, Any]]:
-    """Every stored run (of one commit, if given; sha prefixes allowed), oldest commit first."""
+    """Every stored run (of one commit, if given; sha prefixes allowed), oldest commit first; the
+    first run of each (repository, environment, commit) carries the findings recorded there."""
     query = (
         select(models.Run)
         .join(models.Commit, models.Commit.id == models.Run.commit_id)
@@ -126,4 +128,12 @@ def export_documents(session: Session, commit_sha: str | None = None, repo: str 
         query = query.join(models.Repository, models.Repository.id == models.Run.repository_id).where(
             models.Repository.name == repo
         )
-    return [run_document(session, run) for run in session.scalars(query).unique()]
+    recorded = recorded_by_place(session)
+    documents = []
+    for run in session.scalars(query).unique():
+        document = run_document(session, run)
+        place = (run.repository_id, run.environment_id, run.commit_id)
+        if place in recorded:  # the first run of each place carries its findings and their triage
+            document["regressions"] = recorded.pop(place)
+        documents.append(document)
+    return documents

@@ -123,3 +123,42 @@ def test_regressions_json_lists_open_ones_and_exits_1(db_url, tmp_path):
     assert row["change"] == pytest.approx(0.052)
     assert row["environment"]["device_name"] == "NVIDIA H100 80GB HBM3"
     assert _invoke("regressions", "--status", "fixed", "--db", db_url).exit_code == 0
+
+
+def _findings(db_url: str) -> list[tuple]:
+    listed = _invoke("regressions", "--json", "--status", "all", "--db", db_url)
+    return sorted((r["case"], r["kind"], r["commit"], r["baseline_commit"], r["status"], r["note"], r["author"])
+                  for r in json.loads(listed.output))  # fmt: skip
+
+
+def test_export_then_import_into_a_fresh_store_keeps_findings_and_triage(db_url, tmp_path, postgres_problem):
+    from tests.conftest import fresh_database
+    from tests.dashboard.conftest import populate
+
+    populate(db_url)
+    latency = next(r for r in json.loads(_invoke("regressions", "--json", "--db", db_url).output)
+                   if r["kind"] == "latency")  # fmt: skip
+    assert _invoke("triage", str(latency["id"]), "acknowledged", "--note", "tiling change", "--author", "ada",
+                   "--db", db_url).exit_code == 0  # fmt: skip
+    assert _invoke("triage", str(latency["id"]), "expected", "--note", "accepted: new tiling", "--author", "bo",
+                   "--db", db_url).exit_code == 0  # fmt: skip
+    before = _findings(db_url)
+    history_before = json.loads(_invoke("triage", str(latency["id"]), "--db", db_url).output)
+    exported = tmp_path / "export.jsonl"
+    assert _invoke("export", "-o", str(exported), "--db", db_url).exit_code == 0
+
+    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    (tmp_path / "fresh").mkdir()
+    with fresh_database(kind, tmp_path / "fresh", postgres_problem) as fresh:
+        imported = CliRunner().invoke(main, ["import", str(exported), "--db", fresh])
+        assert imported.exit_code in (0, 1) and "restored" in imported.output, imported.output
+        assert _findings(fresh) == before
+        moved = next(r for r in json.loads(_invoke("regressions", "--json", "--status", "all", "--db", fresh).output)
+                     if r["kind"] == "latency")  # fmt: skip
+        assert moved["status"] == "expected" and moved["note"] == "accepted: new tiling"
+        history = json.loads(_invoke("triage", str(moved["id"]), "--db", fresh).output)
+        assert [(h["status"], h["note"], h["author"]) for h in history] == [
+            (h["status"], h["note"], h["author"]) for h in history_before
+        ]
+        again = CliRunner().invoke(main, ["import", str(exported), "--db", fresh])  # idempotent
+        assert again.exit_code in (0, 1) and _findings(fresh) == before

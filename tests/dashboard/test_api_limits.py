@@ -1,4 +1,5 @@
-"""POST /api/runs at the schema's limits and with conflicting re-sends, on SQLite and PostgreSQL: a
+"""POST /api/runs at the schema's limits, with hostile values and conflicting re-sends, and the branch filter, on
+SQLite and PostgreSQL: a
 1,000,000-sample run is stored and judged in bounded memory; a run id re-sent with other content is
 a 409 naming run.id and changes nothing, the same content stays idempotent (also for
 ``perfci import``)."""
@@ -171,3 +172,28 @@ def test_a_non_finite_value_already_stored_answers_null_not_infinity(client, db_
     store.dispose()
     (item,) = _strict_json(client.get("/api/results?commit=" + _doc(0, [1.0], seed=0)["run"]["commit"]["sha"]))["items"]
     assert item["max"] is None
+
+
+def test_the_branch_filter_narrows_series_lists_and_points(client):
+    for commit in range(3):
+        doc = _doc(commit, [1.0, 2.0], seed=commit)
+        doc["run"]["commit"]["branch"] = "main"
+        assert client.post("/api/runs", json=doc, headers=HEADERS).status_code == 201
+    feature = _doc(3, [1.1], seed=3)  # only case0 runs on the feature branch
+    feature["run"]["commit"]["branch"] = "feature/x"
+    assert client.post("/api/runs", json=feature, headers=HEADERS).status_code == 201
+
+    assert client.get("/api/series").get_json()["total"] == 2
+    (only,) = client.get("/api/series?branch=feature/x").get_json()["items"]
+    assert only["case"] == "decode/bf16/case0"
+    assert client.get("/api/series?branch=nowhere").get_json()["total"] == 0
+    assert len(client.get(f"/api/series/{only['id']}").get_json()["points"]) == 4
+    points = client.get(f"/api/series/{only['id']}?branch=feature/x").get_json()["points"]
+    assert [p["branch"] for p in points] == ["feature/x"]
+    assert {p["branch"] for p in client.get(f"/api/series/{only['id']}?branch=main").get_json()["points"]} == {"main"}
+
+    listed = client.get("/series?branch=feature/x").get_data(as_text=True)
+    assert "decode/bf16/case0" in listed and "decode/bf16/case1" not in listed
+    page = client.get(f"/series/{only['id']}?branch=feature/x").get_data(as_text=True)
+    assert "(showing 1)" in page and "feature/x" in page
+    assert "(showing 4)" in client.get(f"/series/{only['id']}").get_data(as_text=True)
