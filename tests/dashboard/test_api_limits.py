@@ -1,8 +1,7 @@
-"""POST /api/runs at the schema's limits, with hostile values and conflicting re-sends, and the branch filter, on
-SQLite and PostgreSQL: a
-1,000,000-sample run is stored and judged in bounded memory; a run id re-sent with other content is
-a 409 naming run.id and changes nothing, the same content stays idempotent (also for
-``perfci import``)."""
+"""POST /api/runs on SQLite and PostgreSQL: a 1,000,000-sample run is stored and judged in bounded
+memory; hostile values are refused naming the field (also by ``perfci import``); a run id re-sent
+with other content is a 409 naming run.id and changes nothing, the same content stays idempotent;
+no answer holds Infinity; the branch filter narrows series and points."""
 
 from __future__ import annotations
 
