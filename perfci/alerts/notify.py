@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ from perfci.store.queries import recorded_findings, run_identity
 
 #: a delivery left "sending" this long by a sender that stopped is claimed again
 DEFAULT_LEASE_S = 300.0
+#: deliveries tried at once by one sender
+SENDERS = 8
 
 
 @dataclass(frozen=True)
@@ -67,24 +70,30 @@ def _try_once(hook: Webhook, payload: dict) -> tuple[bool, str | None, bool]:
         return False, str(error), True
 
 
+def _send_one(store: Store, hooks: dict[str, Webhook], claimed: outbox.ClaimedDelivery) -> Delivery:
+    hook = hooks.get(claimed.webhook) or Webhook(name=claimed.webhook, url=claimed.url)
+    sent, error, final = _try_once(hook, claimed.payload)
+    attempts = claimed.attempts + 1
+    if sent:
+        status, retry_at = "sent", None
+    elif final or attempts >= hook.attempts:
+        status, retry_at = "failed", None
+    else:
+        status, retry_at = "pending", models.utcnow() + timedelta(seconds=hook.backoff_s * 2 ** (attempts - 1))
+    outbox.finish(store, claimed.id, status=status, error=error, retry_at=retry_at)
+    return Delivery(claimed.id, claimed.webhook, status, attempts, error)
+
+
 def send_due(store: Store, config: PerfciConfig, *, ids: list[int] | None = None,
              lease_s: float = DEFAULT_LEASE_S, limit: int = 20) -> list[Delivery]:  # fmt: skip
-    """Claim the due deliveries (``ids``: only those), try each once, record the outcome."""
+    """Claim the due deliveries (``ids``: only those), try each once — side by side, so a webhook
+    that hangs holds up only its own deliveries — and record the outcomes."""
     hooks = {hook.name: hook for hook in config.webhooks}
-    done = []
-    for claimed in outbox.claim_due(store, lease_s=lease_s, limit=limit, ids=ids):
-        hook = hooks.get(claimed.webhook) or Webhook(name=claimed.webhook, url=claimed.url)
-        sent, error, final = _try_once(hook, claimed.payload)
-        attempts = claimed.attempts + 1
-        if sent:
-            status, retry_at = "sent", None
-        elif final or attempts >= hook.attempts:
-            status, retry_at = "failed", None
-        else:
-            status, retry_at = "pending", models.utcnow() + timedelta(seconds=hook.backoff_s * 2 ** (attempts - 1))
-        outbox.finish(store, claimed.id, status=status, error=error, retry_at=retry_at)
-        done.append(Delivery(claimed.id, claimed.webhook, status, attempts, error))
-    return done
+    claimed = outbox.claim_due(store, lease_s=lease_s, limit=limit, ids=ids)
+    if not claimed:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(claimed), SENDERS)) as pool:
+        return list(pool.map(lambda c: _send_one(store, hooks, c), claimed))
 
 
 def deliver_now(store: Store, config: PerfciConfig, ids: list[int], *, poll_s: float = 0.2) -> list[Delivery]:
