@@ -4,7 +4,7 @@
         docs/perf/results/kernels-h200-s7-run2-prefill.json
 
 One row per case: timing mode, our median time, the useful rate (TFLOP/s on visible pairs for
-prefill, GB/s on swa-kernels.md's minimum bytes for decode), that time as a fraction of the roofline
+prefill, GB/s on docs/spec/swa-kernels.md's minimum bytes for decode), that time as a fraction of the roofline
 at the ceilings measured in the same run, FlexAttention's time and our speed-up over it, the error
 against the float64 reference (or against FlexAttention, marked, where the reference would not
 fit), and the config (with the int8 prefill path) the call launched. The tables in the docs are

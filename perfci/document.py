@@ -195,7 +195,7 @@ class RecordedRegression(_Open):
 
     case: CaseId
     kind: Literal["latency", "correctness", "missing", "improvement", "suspected"]
-    baseline_commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,64}$")] | None = None
+    baseline_commit: Sha | None = None
     change: float | None = None
     verdict: dict[str, Any] = Field(default_factory=dict)
     status: Literal["open", "acknowledged", "expected", "invalid", "fixed"] = "open"

@@ -23,7 +23,7 @@ MAX_PAGE_SIZE = 4096
 
 @dataclass(frozen=True)
 class Windows:
-    """The mask of swa-kernels.md section 1 as two integers the kernels can compare against.
+    """The mask of docs/spec/swa-kernels.md section 1 as two integers the kernels can compare against.
 
     A key k is visible to query position p iff k <= p and (p - k <= local or k < sinks).
     ``local = -1`` switches the band off (only sinks set); ``sinks = 0`` switches sinks off.

@@ -455,7 +455,7 @@ def paged_prefill(
 ) -> torch.Tensor:
     """Varlen paged prefill: ``q (T, Hq, D)`` packed by ``cu_seqlens_q``; keys/values already in the
     paged cache (``seqlens_kv`` counts them, new tokens included; None means kv_len = q_len).
-    Returns ``(T, Hq, D)`` in q's dtype. Semantics: swa-kernels.md sections 1-3."""
+    Returns ``(T, Hq, D)`` in q's dtype. Semantics: docs/spec/swa-kernels.md sections 1-3."""
     return paged_prefill_with_config(
         q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables,
         local_window=local_window, global_window=global_window, causal=causal, softmax_scale=softmax_scale,

@@ -1,7 +1,7 @@
 """Float64 golden implementations of both ops: same signatures as the kernels, written for clarity.
 
 Inputs are upcast to float64 (int8 caches dequantized with their per-(KV head, channel) scales),
-the mask of swa-kernels.md section 1 is built explicitly, and rows with no visible key output 0
+the mask of docs/spec/swa-kernels.md section 1 is built explicitly, and rows with no visible key output 0
 (never NaN). Without ``out`` the result is float64, so error measurements see the kernel's error only.
 """
 

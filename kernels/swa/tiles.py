@@ -82,7 +82,7 @@ def load_v_tile(V, head, rows, n, kv_len, offs_d, d_mask):
     return tl.load(V + head + rows[:, None] + offs_d[None, :], mask=(n < kv_len)[:, None] & d_mask[None, :], other=0.0)
 
 
-#: Which part of the mask of swa-kernels.md section 1 a KV tile needs (a constexpr per walk, so
+#: Which part of the mask of docs/spec/swa-kernels.md section 1 a KV tile needs (a constexpr per walk, so
 #: each loop only pays for the comparisons its tiles can fail).
 MASK_NONE = tl.constexpr(0)  # every row sees every key of the tile
 MASK_CAUSAL = tl.constexpr(1)  # only n <= p can fail (diagonal tiles)
@@ -252,7 +252,7 @@ def tile_scores(q, q_lo, k_t, COMPUTE_DTYPE: tl.constexpr, SPLIT_Q: tl.constexpr
 @triton.jit
 def _full_mask(qk, n, kv_len, p_rows, local, sinks):
     """Scores of keys ``n`` that rows at ``p_rows`` may not see set to -inf: causality, kv_len,
-    and the window unless the key is a sink (swa-kernels.md section 1)."""
+    and the window unless the key is a sink (docs/spec/swa-kernels.md section 1)."""
     visible = (n[None, :] <= p_rows[:, None]) & (n < kv_len)[None, :]
     visible = visible & ((p_rows[:, None] - n[None, :] <= local) | (n[None, :] < sinks))
     return tl.where(visible, qk, float("-inf"))

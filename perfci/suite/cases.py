@@ -14,7 +14,7 @@ from perfci.suite.model import decode_min_bytes, prefill_flops, prefill_pairs
 
 Op = Literal["paged_prefill", "paged_decode"]
 TIERS = ("tiny", "smoke", "full")
-#: rel = ||out - ref|| / ||ref|| limits of swa-kernels.md section 4.
+#: rel = ||out - ref|| / ||ref|| limits of docs/spec/swa-kernels.md section 4.
 TOLERANCE = {"bf16": 1e-2, "fp16": 5e-3, "int8": 2e-2}
 #: Below this per-call time, event timing measures the host's launch overhead, not the GPU (seen on an
 #: H200: a 14 us decode case read 25-110 us with events, 14 us in a graph); graph replay removes it.
@@ -76,7 +76,7 @@ class SuiteCase:
         return prefill_flops(pairs, self.q_heads, self.head_dim)
 
     def min_bytes(self) -> int:
-        """Decode: swa-kernels.md section 5. Prefill: q and out once, each visible K/V row once."""
+        """Decode: docs/spec/swa-kernels.md section 5. Prefill: q and out once, each visible K/V row once."""
         kv_elem = 1 if self.cache == "int8" else 2
         if self.op == "paged_decode":
             return decode_min_bytes(

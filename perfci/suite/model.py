@@ -1,4 +1,4 @@
-"""Useful work of an SWA case (swa-kernels.md section 5): exact FLOPs and minimum bytes.
+"""Useful work of an SWA case (docs/spec/swa-kernels.md section 5): exact FLOPs and minimum bytes.
 
 Independent of ``kernels/`` on purpose: perfci measures old commits whose kernels may differ, with
 today's model. Masked work inside boundary tiles is never counted.

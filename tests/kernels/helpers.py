@@ -1,4 +1,4 @@
-"""Run a kernel and its float64 reference on the same inputs; judge by swa-kernels.md section 4."""
+"""Run a kernel and its float64 reference on the same inputs; judge by docs/spec/swa-kernels.md section 4."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""paged_decode against the float64 reference on the edge cases of swa-kernels.md section 4."""
+"""paged_decode against the float64 reference on the edge cases of docs/spec/swa-kernels.md section 4."""
 
 from __future__ import annotations
 
