@@ -70,9 +70,9 @@ INTERPRETER_CONFIGS = (
 
 def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelConfig:
     """Small pages: 32-token tiles stay inside a page; otherwise 64-token tiles (GPU kernel time on an
-    H200: 10% faster than 128-token tiles for int8 too, docs/perf/kernels-history.md). int8 caches take two
-    warps a program and keep two tiles in flight (five stages): 8% and 7% faster there (fifth and
-    sixth sessions); bf16 is the same with two warps and slower with five stages (fewer blocks an SM)."""
+    H200: 10% faster than 128-token tiles for int8 too, ``benchmarks/kernels_bench.py``). int8 caches take
+    two warps a program and keep two tiles in flight (five stages): 8% and 7% faster there; bf16 is the
+    same with two warps and slower with five stages (fewer blocks an SM)."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
     if page_size <= 32:
@@ -93,7 +93,7 @@ def choose_splits(
     kv32k 43% and B32 x kv4096 11% slower). int8 decode is latency-bound at 12.5% occupancy, so it
     fills its resident program slots once (:data:`INT8_PROGRAMS_PER_SM`), one split where B x Hkv
     programs fill them alone: B8 x kv32k 0.0371 -> 0.0320 ms at 8 splits instead of 5, B64 x kv16k
-    0.1746 -> 0.1687 ms at 1 instead of 2 (seventh session). Short live ranges are never split (the
+    0.1746 -> 0.1687 ms at 1 instead of 2. Short live ranges are never split (the
     merge costs more than the work: B64 x L127 0.025 vs 0.059 ms).
     """
     live = max_kv_len

@@ -91,12 +91,12 @@ SHORT_BAND = 256
 def default_config(
     q: torch.Tensor, head_dim: int, quantized: bool = False, local_window: int | None = None
 ) -> KernelConfig:
-    """The fastest config per band length in the H200 sweeps of docs/perf/kernels-history.md (GPU kernel
-    time, interleaved rounds): TMA loads with 128-row GQA-packed blocks on long bands and for int8
+    """The fastest config per band length in config sweeps on an H200 (``benchmarks/kernels_bench.py``,
+    GPU kernel time, interleaved rounds): TMA loads with 128-row GQA-packed blocks on long bands and for int8
     caches (each int8 tile converted once for 4 heads outweighs the registers that block spills),
     64x64 TMA tiles with a 2-deep pipeline on medium bands, and 64x32 TMA tiles on short bands
-    (150 registers: three blocks an SM; 5% faster than 256-row GQA-packed blocks at L127, sixth
-    session, measured on that one short-band case)."""
+    (150 registers: three blocks an SM; 5% faster than 256-row GQA-packed blocks at L127, measured
+    on that one short-band case)."""
     if interpreted(q):
         return INTERPRETER_CONFIGS[0]
     if head_dim > 128:  # a 256-wide Q block and K/V stages of the larger tiles would overflow shared memory
@@ -114,7 +114,7 @@ def default_config(
 def split_band(local: int) -> bool:
     """Whether the band is walked as one loop per mask kind rather than one loop with a masking
     branch. One loop fills the K/V pipeline once per program: 4-7% faster on bands of 127 and
-    1023 keys (H200, docs/perf/kernels-history.md), and up to 6% slower on 4095-key bands."""
+    1023 keys (H200, ``benchmarks/kernels_bench.py``), and up to 6% slower on 4095-key bands."""
     return local >= LONG_BAND
 
 

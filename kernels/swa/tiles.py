@@ -56,7 +56,8 @@ def kv_row_offsets(
 ):  # fmt: skip
     """int64 element offsets of tokens ``start + offs_n`` (page base + slot), without the head term.
     ``HOIST`` (page-aligned tiles only) adds a loop-invariant per-row term to a scalar base: fewer
-    instructions per tile but more live registers, which pays in int8 decode only (docs/perf/kernels-history.md)."""
+    instructions per tile but more live registers, which pays in int8 decode only (H200,
+    ``benchmarks/kernels_bench.py``)."""
     if PAGE_ALIGNED and HOIST:
         page = tl.load(bt_row + start // PAGE).to(tl.int64)
         base = page * stride_page + (start % PAGE) * stride_slot

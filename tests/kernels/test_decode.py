@@ -144,7 +144,7 @@ def test_splits_follow_the_live_window_not_the_sequence():
 
 
 def test_splits_on_an_h200_fill_the_card(monkeypatch):
-    """The GPU rule with the H200's 132 SMs (decode_splits.py, seventh session: each pick is the measured
+    """The GPU rule with the H200's 132 SMs (``benchmarks/decode_splits.py``: each pick is the measured
     best or within 3% of it): bf16 about 2 programs an SM and at least 2 splits on a long live range,
     int8 its 4 resident slots once (one split where B x Hkv fills them), at least 4 tiles a split."""
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(multi_processor_count=132))
