@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select
 
 from dashboard import create_app
-from dashboard.auth import hash_token
 from perfci.config import PerfciConfig, ServerConfig
 from perfci.store import models
 from perfci.store.engine import open_store
+from perfci.tokens import hash_token
 from tests.factories import make_document, sha_for
 
 TOKEN = "bench-token"

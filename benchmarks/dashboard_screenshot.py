@@ -19,8 +19,8 @@ import waitress
 from playwright.sync_api import sync_playwright
 
 from dashboard import create_app
-from dashboard.auth import hash_token
 from perfci.config import PerfciConfig, ServerConfig
+from perfci.tokens import hash_token
 
 
 def main() -> None:

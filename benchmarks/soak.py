@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, func, select, text
 
-from dashboard.auth import hash_token
 from perfci.store import models
 from perfci.store.engine import open_store
+from perfci.tokens import hash_token
 
 RUNNERS, DOCUMENTS, STEP_AT = 8, 100, 60
 TOKEN = "soak-write-token"

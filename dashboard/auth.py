@@ -1,12 +1,8 @@
-"""Who may read and write: hashed bearer tokens for the API, a token login for the pages' forms, CSRF.
-
-Tokens are random (``perfci token``), so one SHA-256 is enough to store them safely (no password to
-stretch); a presented token is hashed and compared with every configured hash in constant time.
-"""
+"""Who may read and write: bearer tokens for the API (``perfci.tokens``), a token sign-in for the
+pages' forms kept server-side, CSRF."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -18,33 +14,16 @@ from flask import Flask, abort, g, redirect, request, session, url_for
 from dashboard.errors import ApiError
 from dashboard.store_access import config, store
 from perfci.store import web_sessions
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
-
-
-def _matches(presented: str | None, hashes: list[str]) -> bool:
-    if not presented:
-        return False
-    digest = hash_token(presented)
-    found = False
-    for stored in hashes:  # every hash is compared: the time does not say which one matched
-        found |= hmac.compare_digest(digest, stored)
-    return found
+from perfci.tokens import hash_token, matches
 
 
 def can_write(token: str | None) -> bool:
-    return _matches(token, config().server.write_tokens)
+    return matches(token, config().server.write_tokens)
 
 
 def is_known_token(token: str | None) -> bool:
     server = config().server
-    return _matches(token, server.write_tokens + server.read_tokens)
+    return matches(token, server.write_tokens + server.read_tokens)
 
 
 def can_read(token: str | None) -> bool:

@@ -39,7 +39,6 @@ ShortText = Annotated[str, StringConstraints(max_length=512)]
 LongText = Annotated[str, StringConstraints(max_length=65_536)]
 CaseId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_./:+=,-]+$")]
 
-RESULT_STATUSES = ("ok", "incorrect", "failed", "timeout", "skipped")
 ResultStatus = Literal["ok", "incorrect", "failed", "timeout", "skipped"]
 Trigger = Literal["push", "pr", "nightly", "manual", "bisect", "calibration"]
 DeviceKind = Literal["cuda", "interpreter", "cpu"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from dashboard.api import api
 from perfci import __version__
+from perfci.findings import FINDING_KINDS
 from perfci.store.models import TRIAGE_STATUSES
 
 
@@ -142,9 +143,7 @@ SPEC: dict[str, Any] = {
                 + FILTERS
                 + [
                     _param("status", schema={"type": "string", "enum": [*TRIAGE_STATUSES, "all"]}),
-                    _param(
-                        "kind", schema={"type": "string", "enum": ["latency", "correctness", "missing", "improvement"]}
-                    ),
+                    _param("kind", schema={"type": "string", "enum": list(FINDING_KINDS)}),
                     _param("order", schema={"type": "string", "enum": ["newest", "worst"]}),
                 ],
                 "responses": {"200": _ok("a page of regressions"), **_errors(400, 401)},

@@ -11,17 +11,16 @@ from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import choice_arg, page_body, pagination, reading, store
-from perfci.store.models import REGRESSION_KINDS, TRIAGE_STATUSES
+from perfci.findings import FINDING_KINDS
+from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.triage import TriageError, history, set_status
-
-KINDS = (*REGRESSION_KINDS, "improvement")
 
 
 @api.get("/regressions")
 def list_regressions() -> dict[str, Any]:
     page, per_page = pagination()
     status = choice_arg("status", (*TRIAGE_STATUSES, "all"), "open")
-    kind = choice_arg("kind", KINDS, None)
+    kind = choice_arg("kind", FINDING_KINDS, None)
     order = choice_arg("order", ("newest", "worst"), "newest")
     with reading() as session:
         rows, total = queries.regressions(

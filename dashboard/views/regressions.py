@@ -10,16 +10,15 @@ from dashboard.auth import local_target, signed_in
 from dashboard.store_access import choice_arg, int_arg, reading, store
 from dashboard.views import views
 from dashboard.views.common import filter_context
+from perfci.findings import FINDING_KINDS
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.triage import TriageError, set_status
-
-KINDS = ("latency", "correctness", "missing", "improvement")
 
 
 @views.get("/regressions")
 def regressions_page() -> str:
     status = choice_arg("status", (*TRIAGE_STATUSES, "all"), "open")
-    kind = choice_arg("kind", KINDS, None)
+    kind = choice_arg("kind", FINDING_KINDS, None)
     order = choice_arg("order", ("newest", "worst"), "worst")
     page = int_arg("page", 1, 1, 1_000_000)
     with reading() as db:
@@ -28,7 +27,7 @@ def regressions_page() -> str:
                                           kind=kind, page=page, per_page=50, worst_first=order == "worst")  # fmt: skip
         history = queries.triage_history(db, [r["id"] for r in rows])
     return render_template("regressions.html", rows=rows, total=total, page=page, status=status, kind=kind,
-                           order=order, kinds=KINDS, statuses=TRIAGE_STATUSES, history=history,
+                           order=order, kinds=FINDING_KINDS, statuses=TRIAGE_STATUSES, history=history,
                            back=request.full_path, **context)  # fmt: skip
 
 

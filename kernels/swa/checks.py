@@ -175,11 +175,6 @@ def softmax_scale_or_default(softmax_scale: float | None, head_dim: int) -> floa
     return float(softmax_scale)
 
 
-def kv_head_index(q_head: int, q_heads: int, kv_heads: int, gqa_interleave: bool) -> int:
-    """AABB (default): q_head // group. ABAB (interleave): q_head % Hkv."""
-    return q_head % kv_heads if gqa_interleave else q_head // (q_heads // kv_heads)
-
-
 def check_capacity(name: str, block_tables: torch.Tensor, page_size: int, lengths: torch.Tensor) -> None:
     """Lengths must fit in each sequence's block-table row (one host read; skipped on CUDA-graph capture)."""
     if lengths.numel() == 0:

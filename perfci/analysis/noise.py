@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ThresholdPolicy:
 
 
 #: 1 / the normal distribution's 0.75 quantile: scales a MAD to a sigma (scipy's scale="normal")
-NORMAL_MAD_SCALE = float(1.0 / stats.norm.ppf(0.75))
+NORMAL_MAD_SCALE = 1.0 / NormalDist().inv_cdf(0.75)
 
 
 def robust_sigma(deviations: np.ndarray) -> float:

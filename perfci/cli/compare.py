@@ -22,6 +22,7 @@ from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy
+from perfci.analysis.summary import summarize
 from perfci.cli.common import BadInput, resolve_device, select_cases
 from perfci.findings import Finding, worst_first
 from perfci.jsonvalues import finite
@@ -35,9 +36,9 @@ FINDING_KIND = {"regression": "latency", "improvement": "improvement", "correctn
 
 
 def _side(side: Any) -> dict[str, Any]:
-    samples = sorted(side.samples)
+    samples = side.samples
     return {"status": side.status, "error": side.error, "n_samples": len(samples),
-            "median": samples[len(samples) // 2] if samples else None,
+            "median": summarize(samples).median if samples else None,
             "rel_err": side.correctness.get("rel_err"), "config": side.config}  # fmt: skip
 
 

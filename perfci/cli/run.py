@@ -23,6 +23,7 @@ from rich.table import Table
 
 from perfci.alerts.markdown import render_markdown
 from perfci.alerts.notify import deliver_now
+from perfci.analysis.summary import summarize
 from perfci.cli.common import (
     BadInput,
     config_option,
@@ -63,8 +64,8 @@ def _summary(document: dict[str, Any]) -> Table:
         "case", "status", "median ms", "±CI", "rel err", "rate", "roofline", title=document["run"]["commit"]["sha"][:12]
     )
     for result in document["results"]:
-        samples = sorted(result.get("samples") or [])
-        median = f"{samples[len(samples) // 2]:.4f}" if samples else "-"
+        samples = result.get("samples") or []
+        median = f"{summarize(samples).median:.4f}" if samples else "-"  # the median the store keeps
         timing = result.get("timing") or {}
         ci = f"{timing['median_ci_rel_halfwidth']:.1%}" if "median_ci_rel_halfwidth" in timing else "-"
         correctness = result.get("correctness") or {}

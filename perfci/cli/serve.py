@@ -1,5 +1,4 @@
-"""``perfci serve``: the dashboard and JSON API on waitress (a production WSGI server), and
-``perfci token``: a new write token with the hash line for perfci.toml."""
+"""``perfci serve``: the dashboard and JSON API on waitress (a production WSGI server)."""
 
 from __future__ import annotations
 
@@ -63,13 +62,3 @@ def _bind(app: Any, host: str, port: int, threads: int, config: PerfciConfig) ->
             f"--host/--port: cannot listen on {host}:{port} ({error.strerror or error}); "
             "pick another --port or stop what listens there"
         ) from None
-
-
-@click.command("token")
-def token_command() -> None:
-    """Print a new random write token and the line that allows it in perfci.toml's [server] section."""
-    from dashboard.auth import hash_token, new_token
-
-    token = new_token()
-    click.echo(f"token (give it to the runner as PERFCI_TOKEN; it is not stored anywhere): {token}")
-    click.echo(f'perfci.toml:\n[server]\nwrite_tokens = ["{hash_token(token)}"]')

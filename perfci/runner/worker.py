@@ -189,6 +189,7 @@ def _error_text(prepared: PreparedCase) -> str | None:
 
 
 def run_case(request: dict[str, Any]) -> dict[str, Any]:
+    from perfci.analysis.summary import summarize
     from perfci.measure.adaptive import sample_until_precise
     from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
 
@@ -203,7 +204,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         min_samples=20 if on_cuda else 3,
     )  # fmt: skip
     after = nvml_snapshot() if on_cuda else {}
-    median_s = sorted(samples)[len(samples) // 2] / 1000.0
+    median_s = summarize(samples).median / 1000.0  # the median the store keeps
     flops, nbytes = case.flops(), case.min_bytes()
     metrics: dict[str, float | None] = {"tflops": flops / median_s / 1e12, "gbps": nbytes / median_s / 1e9,
                                         "useful_flops": float(flops), "min_bytes": float(nbytes)}  # fmt: skip

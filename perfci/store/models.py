@@ -38,8 +38,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_STATUSES = ("running", "complete", "aborted")
-REGRESSION_KINDS = ("latency", "correctness", "missing")
 #: The largest row id either store holds: ids are INTEGER columns, 32-bit on PostgreSQL. Ids read
 #: from users above it name no row (a 404 / "not stored"), never an overflow in the driver.
 MAX_ID = 2**31 - 1

@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dashboard import create_app
-from dashboard.auth import hash_token
 from perfci.alerts.notify import queue_unalerted, send_due
 from perfci.alerts.sender import OutboxSender
 from perfci.config import PerfciConfig, ServerConfig, Webhook
@@ -27,6 +26,7 @@ from perfci.document import parse_document
 from perfci.pipeline import process_document
 from perfci.store import models, outbox
 from perfci.store.engine import open_store
+from perfci.tokens import hash_token
 from tests.store.test_judge import _doc
 
 TOKEN = "outbox-write-token"

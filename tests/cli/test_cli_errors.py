@@ -55,3 +55,25 @@ def test_a_full_disk_is_exit_2(tmp_path):
     assert _perfci("import", str(document), "--db", db).returncode == 0
     result = _perfci("export", "-o", "/dev/full", "--db", db)  # every write: ENOSPC
     assert result.returncode == 2 and "No space left on device" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["token"]])
+def test_help_and_token_import_no_heavy_library(args):
+    """Subcommands are imported when run: the listing and `perfci token` load neither scipy,
+    SQLAlchemy, Flask nor torch (they took about 2 s when every subcommand was imported)."""
+    code = ("import sys; from perfci.cli import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('scipy', 'sqlalchemy', 'flask', 'torch') if m in sys.modules))")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_every_listed_command_loads_under_its_name():
+    import click
+
+    from perfci.cli import COMMANDS, main
+
+    context = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(context, name)
+        assert isinstance(command, click.Command) and command.name == name

@@ -8,12 +8,12 @@ import json
 import pytest
 
 from dashboard import create_app
-from dashboard.auth import hash_token
 from perfci.config import PerfciConfig, ServerConfig
 from perfci.document import parse_document
 from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import judge_run
+from perfci.tokens import hash_token
 from tests.store.test_judge import _doc
 
 WRITE_TOKEN = "write-token-for-tests"

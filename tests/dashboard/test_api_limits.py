@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from dashboard import create_app
-from dashboard.auth import hash_token
 from perfci.cli import main
 from perfci.config import PerfciConfig, ServerConfig
+from perfci.tokens import hash_token
 from tests.store.test_judge import _doc
 
 TOKEN = "limits-write-token"

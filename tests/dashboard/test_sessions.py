@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard import create_app
-from dashboard.auth import hash_token
 from perfci.config import PerfciConfig, ServerConfig
+from perfci.tokens import hash_token
 from tests.dashboard.conftest import READ_TOKEN, WRITE_TOKEN, _config, as_json
 from tests.dashboard.test_pages import _csrf
 

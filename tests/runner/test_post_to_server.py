@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.auth import hash_token
+from perfci.tokens import hash_token
 from tests.runner.tracked_repo import CASE, commit_kernel, perfci
 from tests.serving import served
 
