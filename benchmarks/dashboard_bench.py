@@ -35,8 +35,8 @@ from dashboard import create_app
 from perfci.config import PerfciConfig, ServerConfig
 from perfci.store import models
 from perfci.store.engine import open_store
+from perfci.testing import make_document, sha_for
 from perfci.tokens import hash_token
-from tests.factories import make_document, sha_for
 
 TOKEN = "bench-token"
 ENVIRONMENTS = [("NVIDIA H100 80GB HBM3", "h100fingerprint0"), ("NVIDIA H200", "h200fingerprint0")]

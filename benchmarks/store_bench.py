@@ -26,7 +26,7 @@ from perfci.store import models
 from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.queries import series_history
-from tests.factories import make_document
+from perfci.testing import make_document
 
 
 def import_rate(directory: Path, documents: int, cases: int, samples: int) -> dict:

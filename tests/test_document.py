@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, parse_document, parse_documents_text
-from tests.factories import make_document
+from perfci.testing import make_document
 
 
 def _error(data) -> str:

@@ -48,7 +48,7 @@ from perfci.document import parse_document
 from perfci.pipeline import process_document
 from perfci.runner.interleave import interleave
 from perfci.store.engine import open_store
-from tests.factories import make_document
+from perfci.testing import make_document
 
 COMMITS = 24
 AA_HISTORIES = 20

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.factories import make_document
+from perfci.testing import make_document
 from tests.store.test_judge import _doc
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from perfci.cli import main
 from perfci.store import models
 from perfci.store.engine import open_store
-from tests.factories import make_document
+from perfci.testing import make_document
 
 
 def _invoke(*args: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from perfci.analysis.summary import summarize
 from perfci.cli.run import _summary
-from tests.factories import make_document
+from perfci.testing import make_document
 
 
 def test_the_printed_median_is_the_stored_one():

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from perfci.testing import make_document, sha_for
 from tests.dashboard.conftest import READ_TOKEN, WRITE_TOKEN, as_json, auth
-from tests.factories import make_document, sha_for
 from tests.store.test_judge import _doc
 
 

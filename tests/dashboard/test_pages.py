@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from perfci.testing import sha_for
 from tests.dashboard.conftest import HOSTILE, READ_TOKEN, WRITE_TOKEN, as_json, auth
-from tests.factories import sha_for
 from tests.store.test_judge import _doc
 
 PAGES = ["/", "/series", "/series/1", "/series/1?last=5", "/regressions", "/regressions?status=all&order=newest",

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.factories import make_document
+from perfci.testing import make_document
 from tests.serving import served
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import judge_run
 from perfci.store.queries import regressions
-from tests.factories import make_document, sha_for
+from perfci.testing import make_document, sha_for
 from tests.store.test_judge import _doc
 
 

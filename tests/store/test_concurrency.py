@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from perfci.store import models
 from perfci.store.engine import open_store
-from tests.factories import make_document
+from perfci.testing import make_document
 
 pytestmark = pytest.mark.slow
 PROCESSES = 8

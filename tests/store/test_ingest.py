@@ -13,7 +13,7 @@ from perfci.store.engine import open_store
 from perfci.store.export import export_documents
 from perfci.store.ingest import ingest_document
 from perfci.store.queries import series_history
-from tests.factories import make_document
+from perfci.testing import make_document
 
 
 def _count(store, model) -> int:

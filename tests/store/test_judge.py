@@ -14,7 +14,7 @@ from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import judge_run
 from perfci.store.queries import regressions
-from tests.factories import make_document
+from perfci.testing import make_document
 
 
 def _doc(commit: int, levels: list[float], seed: int, status: list[str] | None = None, suite: str = "smoke",

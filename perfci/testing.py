@@ -1,4 +1,5 @@
-"""Builders of valid perfci.results/1 documents for tests (plain dicts, as they travel)."""
+"""Builders of valid perfci.results/1 documents (plain dicts, as they travel), for tests and
+benchmarks of perfci and of tools that feed it."""
 
 from __future__ import annotations
 
