@@ -11,7 +11,7 @@ import click
 
 from perfci.alerts.notify import failed_deliveries, retry_failed
 from perfci.alerts.sender import OutboxSender
-from perfci.cli.common import config_option, db_option, load_config_or_fail, open_store_or_fail
+from perfci.cli.common import config_option, db_option, load_config_or_fail, opened_store
 
 
 @click.command("alerts")
@@ -30,8 +30,7 @@ def command(retry: bool, send: bool, as_json: bool, config_path: Path | None, db
     A run's alerts are queued with its judgement and sent afterwards, so a failed delivery never
     loses data: it is kept here with its payload until `perfci alerts --retry` delivers it.
     """
-    store = open_store_or_fail(db_url)
-    try:
+    with opened_store(db_url) as store:
         if send:
             sender = OutboxSender(store, load_config_or_fail(config_path))
             click.echo("sending queued alerts; Ctrl-C stops", err=True)
@@ -46,8 +45,6 @@ def command(retry: bool, send: bool, as_json: bool, config_path: Path | None, db
                 state = "sent" if delivery.status == "sent" else f"failed again: {delivery.error}"
                 click.echo(f"delivery {delivery.id} to {delivery.webhook!r}: {state}", err=True)
         rows = failed_deliveries(store)
-    finally:
-        store.dispose()
     listed = [{"id": r.id, "run": str(r.run_uuid), "webhook": r.webhook, "url": r.url, "attempts": r.attempts,
                "last_error": r.last_error, "created_at": r.created_at.isoformat()} for r in rows]  # fmt: skip
     if as_json:

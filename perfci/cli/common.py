@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,16 @@ def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
         metavar="URL",
         help=f"Database URL (sqlite:///file.db or postgresql://...); default ${DB_ENV_VAR}, else sqlite:///perfci.db.",
     )(function)
+
+
+@contextmanager
+def opened_store(db_url: str | None) -> Iterator[Store]:
+    """The store for ``--db``, disposed of when the block ends (a bad URL is exit 2)."""
+    store = open_store_or_fail(db_url)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def open_store_or_fail(db_url: str | None) -> Store:

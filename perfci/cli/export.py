@@ -6,7 +6,7 @@ import json
 
 import click
 
-from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.cli.common import BadInput, db_option, opened_store
 from perfci.store.export import export_documents
 
 
@@ -17,12 +17,8 @@ from perfci.store.export import export_documents
 @db_option
 def command(commit_sha: str | None, repo: str | None, output: click.utils.LazyFile, db_url: str | None) -> None:
     """Write stored runs as JSON Lines, one perfci.results/1 document per run (what import reads)."""
-    store = open_store_or_fail(db_url)
-    try:
-        with store.read() as session:
-            documents = export_documents(session, commit_sha=commit_sha, repo=repo)
-    finally:
-        store.dispose()
+    with opened_store(db_url) as store, store.read() as session:
+        documents = export_documents(session, commit_sha=commit_sha, repo=repo)
     if commit_sha and not documents:
         raise BadInput(f"--commit: no stored run matches {commit_sha!r}; `perfci export` lists every run")
     for document in documents:

@@ -12,7 +12,7 @@ from perfci.cli.common import (
     config_option,
     db_option,
     load_config_or_fail,
-    open_store_or_fail,
+    opened_store,
     report_deliveries,
     report_not_judged,
 )
@@ -51,9 +51,8 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
     """
     documents = load_documents(list(files))
     config = load_config_or_fail(config_path)
-    store = open_store_or_fail(db_url)
     stored = skipped = results = problems = restored = 0
-    try:
+    with opened_store(db_url) as store:
         try:
             check_conflicts(store, documents)
         except RunConflict as error:
@@ -71,8 +70,6 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
                 skipped += 1
         # an export's findings and triage replace the re-judgement where it carries them
         restored = sum(restore(store, document) for document in documents)
-    finally:
-        store.dispose()
     if restored:
         click.echo(f"restored {restored} recorded finding(s) with their triage from the export", err=True)
     click.echo(f"imported {stored} run(s) with {results} result(s); {skipped} already stored")

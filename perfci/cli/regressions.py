@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from perfci.cli.common import db_option, open_store_or_fail
+from perfci.cli.common import db_option, opened_store
 from perfci.jsonvalues import finite
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.queries import regressions
@@ -30,12 +30,8 @@ def command(as_json: bool, status: str, db_url: str | None) -> None:
     Exit code 1 when any listed latency, correctness or missing-data regression is open, so CI can gate
     on it (improvements are listed, never gating).
     """
-    store = open_store_or_fail(db_url)
-    try:
-        with store.read() as session:
-            rows = regressions(session, None if status == "all" else status)
-    finally:
-        store.dispose()
+    with opened_store(db_url) as store, store.read() as session:
+        rows = regressions(session, None if status == "all" else status)
     if as_json:
         click.echo(json.dumps(finite(rows), indent=2))
     else:

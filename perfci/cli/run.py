@@ -29,7 +29,7 @@ from perfci.cli.common import (
     config_option,
     db_option,
     load_config_or_fail,
-    open_store_or_fail,
+    opened_store,
     report_deliveries,
     report_not_judged,
     resolve_device,
@@ -148,13 +148,10 @@ def _deliver(
     findings: list[Finding] = []
     not_judged: list[Unjudged] = []
     if store_locally:
-        store = open_store_or_fail(db_url)
-        try:
+        with opened_store(db_url) as store:
             processed = process_document(store, config, parsed, confirm=confirm)
             findings, not_judged = processed.findings, processed.not_judged
             report_deliveries(deliver_now(store, config, processed.deliveries))
-        finally:
-            store.dispose()
     if not post_url:
         return findings, not_judged, True
     try:
@@ -270,7 +267,8 @@ def command(
     except gitops.GitInputError as error:
         raise BadInput(str(error)) from None
     if not no_store:
-        open_store_or_fail(db_url).dispose()  # a bad --db fails now, not after an hour of measuring
+        with opened_store(db_url):  # a bad --db fails now, not after an hour of measuring
+            pass
 
     from perfci.document import Environment
     from perfci.measure.environment import describe_environment
@@ -292,10 +290,8 @@ def command(
     bad = undelivered = False
     for commit in commits:
         if rev_range and not no_store:
-            store = open_store_or_fail(db_url)
-            with store.read() as session:
+            with opened_store(db_url) as store, store.read() as session:
                 done = stored_case_keys(session, meta["repo"], commit.hexsha, fingerprint)
-            store.dispose()
             if {c.id for c in cases} <= done:
                 console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
                 continue

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from perfci.cli.common import BadInput, db_option, open_store_or_fail
+from perfci.cli.common import BadInput, db_option, opened_store
 from perfci.jsonvalues import finite
 from perfci.store.models import MAX_ID, TRIAGE_STATUSES
 from perfci.store.triage import TriageError, history, set_status
@@ -25,14 +25,12 @@ def command(regression_id: int, status: str | None, note: str | None, author: st
     `expected` accepts the change: the commit becomes the series' new baseline. Without STATUS,
     prints the regression's triage history (every change with note, author and time) as JSON.
     """
-    store = open_store_or_fail(db_url)
-    try:
-        if status is None:
-            click.echo(json.dumps(history(store, regression_id), indent=1))
-            return
-        row = set_status(store, regression_id, status, note, author or getpass.getuser())
-    except TriageError as error:
-        raise BadInput(str(error)) from None
-    finally:
-        store.dispose()
+    with opened_store(db_url) as store:
+        try:
+            if status is None:
+                click.echo(json.dumps(history(store, regression_id), indent=1))
+                return
+            row = set_status(store, regression_id, status, note, author or getpass.getuser())
+        except TriageError as error:
+            raise BadInput(str(error)) from None
     click.echo(json.dumps(finite(row)))
