@@ -9,11 +9,11 @@ tries to upgrade. Read transactions stay deferred so the dashboard never waits o
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import tenacity
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -100,17 +100,15 @@ def _is_transient(error: DBAPIError) -> bool:
 
 
 def retry_transient(action: Callable[[], T], attempts: int = 8, first_delay_s: float = 0.05) -> T:
-    """Run ``action`` again on lock contention or a serialization failure; other errors pass through."""
-    delay = first_delay_s
-    for attempt in range(attempts):
-        try:
-            return action()
-        except DBAPIError as error:
-            if attempt == attempts - 1 or not _is_transient(error):
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")
+    """Run ``action`` again on lock contention or a serialization failure (back-off doubling from
+    ``first_delay_s`` up to 2 s); other errors, and the last transient one, pass through."""
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(lambda error: isinstance(error, DBAPIError) and _is_transient(error)),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=first_delay_s, max=2.0),
+        reraise=True,
+    )
+    return retrying(action)
 
 
 class Store:
