@@ -24,8 +24,15 @@ from perfci.suite.inputs import prefill_inputs
 
 
 def main() -> None:
-    options = {"local_window": 1023, "global_window": 16, "causal": True, "softmax_scale": None, "k_scale": None,
-               "v_scale": None, "out": None}  # fmt: skip
+    options = {
+        "local_window": 1023,
+        "global_window": 16,
+        "causal": True,
+        "softmax_scale": None,
+        "k_scale": None,
+        "v_scale": None,
+        "out": None,
+    }
     for lengths in ([4096] * 2, [1024] * 16):
         x = prefill_inputs(lengths, lengths, 32, 8, 128, 64)
         args = (x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables)

@@ -53,8 +53,16 @@ def generate(db_url: str, n_series: int, n_commits: int, n_samples: int) -> dict
         session.flush()
         envs = []
         for name, fingerprint in ENVIRONMENTS:
-            env = models.Environment(fingerprint=fingerprint, device_kind="cuda", device_name=name, driver="570.86",
-                                     cuda="12.8", torch="2.11.0", triton="3.6.0", python="3.12")  # fmt: skip
+            env = models.Environment(
+                fingerprint=fingerprint,
+                device_kind="cuda",
+                device_name=name,
+                driver="570.86",
+                cuda="12.8",
+                torch="2.11.0",
+                triton="3.6.0",
+                python="3.12",
+            )
             session.add(env)
             envs.append(env)
         cases = []
@@ -76,11 +84,18 @@ def generate(db_url: str, n_series: int, n_commits: int, n_samples: int) -> dict
         repo_id = repo.id
         series_rows = [(s.id, c.id, e.id, c.op) for s, c, e in series]
         env_ids = [e.id for e in envs]
-    commits = [{"repository_id": repo_id, "sha": sha_for(f"bench-{i}"),
-                "parents": [sha_for(f"bench-{i - 1}")] if i else [], "branch": "main",
-                "authored_at": start + timedelta(minutes=30 * i),
-                "author": "Bench <bench@example.com>", "message": f"kernels: change {i} <with> markup & text"}
-               for i in range(n_commits)]  # fmt: skip
+    commits = [
+        {
+            "repository_id": repo_id,
+            "sha": sha_for(f"bench-{i}"),
+            "parents": [sha_for(f"bench-{i - 1}")] if i else [],
+            "branch": "main",
+            "authored_at": start + timedelta(minutes=30 * i),
+            "author": "Bench <bench@example.com>",
+            "message": f"kernels: change {i} <with> markup & text",
+        }
+        for i in range(n_commits)
+    ]
     engine = store.engine
     with engine.begin() as connection:
         connection.execute(insert(models.Commit.__table__), commits)
@@ -88,15 +103,29 @@ def generate(db_url: str, n_series: int, n_commits: int, n_samples: int) -> dict
         runs = []
         for i in range(n_commits):
             for env_id in env_ids:
-                runs.append({"uuid": uuid.UUID(int=i * 16 + env_id), "repository_id": repo_id,
-                             "commit_id": commit_ids[sha_for(f"bench-{i}")], "environment_id": env_id,
-                             "trigger": "push", "status": "complete", "started_at": None, "finished_at": None,
-                             "ingested_at": (start + timedelta(minutes=30 * i + 20)),
-                             "hostname": "runner", "extra": {"run": {"suite": "full"}, "environment_extra": {
-                                 "ceilings": {"copy_gbps": 4100.0, "bf16_tflops": 720.0}}}})  # fmt: skip
+                runs.append(
+                    {
+                        "uuid": uuid.UUID(int=i * 16 + env_id),
+                        "repository_id": repo_id,
+                        "commit_id": commit_ids[sha_for(f"bench-{i}")],
+                        "environment_id": env_id,
+                        "trigger": "push",
+                        "status": "complete",
+                        "started_at": None,
+                        "finished_at": None,
+                        "ingested_at": (start + timedelta(minutes=30 * i + 20)),
+                        "hostname": "runner",
+                        "extra": {
+                            "run": {"suite": "full"},
+                            "environment_extra": {"ceilings": {"copy_gbps": 4100.0, "bf16_tflops": 720.0}},
+                        },
+                    }
+                )
         connection.execute(insert(models.Run.__table__), runs)
-        run_ids = {(r.commit_id, r.environment_id): r.id for r in connection.execute(
-            select(models.Run.id, models.Run.commit_id, models.Run.environment_id))}  # fmt: skip
+        run_ids = {
+            (r.commit_id, r.environment_id): r.id
+            for r in connection.execute(select(models.Run.id, models.Run.commit_id, models.Run.environment_id))
+        }
     level = {sid: rng.uniform(0.05, 5.0) for sid, *_ in series_rows}
     steps = {sid: sorted(rng.sample(range(100, n_commits), 2)) for sid, *_ in series_rows}
     regressions = []
@@ -110,27 +139,64 @@ def generate(db_url: str, n_series: int, n_commits: int, n_samples: int) -> dict
             if i in steps[sid]:
                 factor = 1.05 if steps[sid].index(i) == 0 else 0.97
                 level[sid] *= factor
-                regressions.append({"series_id": sid, "commit_id": commit_id,
-                                    "baseline_commit_id": commit_ids[sha_for(f"bench-{i - 1}")],
-                                    "kind": "latency" if factor > 1 else "improvement", "change": factor - 1,
-                                    "verdict": {"detector": "verdict", "p_value": 1e-6, "ci_low": factor - 1.01,
-                                                "ci_high": factor - 0.99, "threshold": 0.02,
-                                                "min_detectable_change": 0.004},
-                                    "status": "open", "created_at": at, "updated_at": at})  # fmt: skip
+                regressions.append(
+                    {
+                        "series_id": sid,
+                        "commit_id": commit_id,
+                        "baseline_commit_id": commit_ids[sha_for(f"bench-{i - 1}")],
+                        "kind": "latency" if factor > 1 else "improvement",
+                        "change": factor - 1,
+                        "verdict": {
+                            "detector": "verdict",
+                            "p_value": 1e-6,
+                            "ci_low": factor - 1.01,
+                            "ci_high": factor - 0.99,
+                            "threshold": 0.02,
+                            "min_detectable_change": 0.004,
+                        },
+                        "status": "open",
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
             values = [level[sid] * (1 + rng.gauss(0, 0.004)) for _ in range(n_samples)]
             ordered = sorted(values)
             median = ordered[n_samples // 2]
-            batch.append({"id": next_id, "run_id": run_ids[(commit_id, env_id)], "case_id": case_id, "series_id": sid,
-                          "commit_id": commit_id, "authored_at": at, "status": "ok", "error": None, "unit": "ms",
-                          "n_samples": n_samples, "median": median, "mean": sum(values) / n_samples,
-                          "minimum": ordered[0], "maximum": ordered[-1], "q1": ordered[n_samples // 4],
-                          "q3": ordered[3 * n_samples // 4], "stdev": 0.0, "rel_err": 0.003, "max_abs_err": 0.01,
-                          "tolerance": 0.01, "correct": True,
-                          "metrics": {"tflops": 1e12 / median / 1e9 if op == "paged_prefill" else 1.0,
-                                      "gbps": 2e9 / median / 1e6, "useful_flops": 1e12, "min_bytes": 1e9,
-                                      "roofline_fraction": 0.5},
-                          "config": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4},
-                          "telemetry": {"sm_clock_mhz": 1980, "temp_c": 45}, "extra": {}})  # fmt: skip
+            batch.append(
+                {
+                    "id": next_id,
+                    "run_id": run_ids[(commit_id, env_id)],
+                    "case_id": case_id,
+                    "series_id": sid,
+                    "commit_id": commit_id,
+                    "authored_at": at,
+                    "status": "ok",
+                    "error": None,
+                    "unit": "ms",
+                    "n_samples": n_samples,
+                    "median": median,
+                    "mean": sum(values) / n_samples,
+                    "minimum": ordered[0],
+                    "maximum": ordered[-1],
+                    "q1": ordered[n_samples // 4],
+                    "q3": ordered[3 * n_samples // 4],
+                    "stdev": 0.0,
+                    "rel_err": 0.003,
+                    "max_abs_err": 0.01,
+                    "tolerance": 0.01,
+                    "correct": True,
+                    "metrics": {
+                        "tflops": 1e12 / median / 1e9 if op == "paged_prefill" else 1.0,
+                        "gbps": 2e9 / median / 1e6,
+                        "useful_flops": 1e12,
+                        "min_bytes": 1e9,
+                        "roofline_fraction": 0.5,
+                    },
+                    "config": {"BLOCK_M": 64, "BLOCK_N": 64, "num_warps": 4},
+                    "telemetry": {"sm_clock_mhz": 1980, "temp_c": 45},
+                    "extra": {},
+                }
+            )
             blobs.append({"result_id": next_id, "values": struct.pack(f"<{n_samples}d", *values)})
             next_id += 1
         if len(batch) >= 50_000 or i == n_commits - 1:
@@ -142,11 +208,13 @@ def generate(db_url: str, n_series: int, n_commits: int, n_samples: int) -> dict
         connection.execute(insert(models.Regression.__table__), regressions)
         connection.exec_driver_sql("ANALYZE")
     with store.read() as session:
-        counts = {"results": session.scalar(select(func.count()).select_from(models.Result)),
-                  "samples": session.scalar(select(func.sum(models.Result.n_samples))),
-                  "series": session.scalar(select(func.count()).select_from(models.Series)),
-                  "commits": session.scalar(select(func.count()).select_from(models.Commit)),
-                  "regressions": session.scalar(select(func.count()).select_from(models.Regression))}  # fmt: skip
+        counts = {
+            "results": session.scalar(select(func.count()).select_from(models.Result)),
+            "samples": session.scalar(select(func.sum(models.Result.n_samples))),
+            "series": session.scalar(select(func.count()).select_from(models.Series)),
+            "commits": session.scalar(select(func.count()).select_from(models.Commit)),
+            "regressions": session.scalar(select(func.count()).select_from(models.Regression)),
+        }
     store.dispose()
     return {**counts, "build_s": time.perf_counter() - t0}
 
@@ -223,8 +291,15 @@ def measure(db_url: str, repeats: int, n_commits: int) -> list[dict]:
 def _stats(label: str, path: str, times: list[float], size: int) -> dict:
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"call": label, "path": path, "n": len(times), "p50_ms": statistics.median(times), "p95_ms": p95,
-            "max_ms": ordered[-1], "bytes": size}  # fmt: skip
+    return {
+        "call": label,
+        "path": path,
+        "n": len(times),
+        "p50_ms": statistics.median(times),
+        "p95_ms": p95,
+        "max_ms": ordered[-1],
+        "bytes": size,
+    }
 
 
 def main() -> None:
@@ -250,8 +325,13 @@ def main() -> None:
     print(f"{'call':48} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'bytes':>10}")
     for row in rows:
         print(f"{row['call']:48} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['max_ms']:8.1f} {row['bytes']:10d}")
-    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-              "store": built, "db_bytes": os.path.getsize(args.db), "repeats": args.repeats, "calls": rows}  # fmt: skip
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "store": built,
+        "db_bytes": os.path.getsize(args.db),
+        "repeats": args.repeats,
+        "calls": rows,
+    }
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
 

@@ -57,8 +57,10 @@ def main() -> None:
         order = list(calls) if repeat % 2 == 0 else list(reversed(calls))
         for key in order:
             samples[key].append(statistics.median(time_with_graph(calls[key])))
-    rows = [{"variant": variant, "kv_len": kv, "ms_per_repeat": values, "ms": statistics.median(values)}
-            for (variant, kv), values in samples.items()]  # fmt: skip
+    rows = [
+        {"variant": variant, "kv_len": kv, "ms_per_repeat": values, "ms": statistics.median(values)}
+        for (variant, kv), values in samples.items()
+    ]
     for row in rows:
         print(f"{row['variant']:18} kv {row['kv_len']:6d}: {row['ms']:.4f} ms  {row['ms_per_repeat']}")
     args.out.write_text(json.dumps({"device": torch.cuda.get_device_name(), "rows": rows}, indent=1))

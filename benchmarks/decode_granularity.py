@@ -39,13 +39,29 @@ def main() -> None:
     args = parser.parse_args()
     calls, nbytes = {}, {}
     for name, (head_dim, cache_dtype) in VARIANTS.items():
-        x = decode_inputs([KV_LEN] * BATCH, q_heads=32, kv_heads=8, head_dim=head_dim, page_size=PAGE,
-                          cache_dtype=cache_dtype, device="cuda", seed=1)  # fmt: skip
+        x = decode_inputs(
+            [KV_LEN] * BATCH,
+            q_heads=32,
+            kv_heads=8,
+            head_dim=head_dim,
+            page_size=PAGE,
+            cache_dtype=cache_dtype,
+            device="cuda",
+            seed=1,
+        )
         out = torch.empty_like(x.q)
         calls[name] = lambda x=x, out=out: swa.paged_decode(
-            x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, local_window=WINDOW, global_window=SINKS,
-            k_scale=x.k_scale, v_scale=x.v_scale, out=out,
-        )  # fmt: skip
+            x.q,
+            x.k_cache,
+            x.v_cache,
+            x.seqlens,
+            x.block_tables,
+            local_window=WINDOW,
+            global_window=SINKS,
+            k_scale=x.k_scale,
+            v_scale=x.v_scale,
+            out=out,
+        )
         live = min(KV_LEN, WINDOW + 1 + SINKS)
         nbytes[name] = BATCH * live * 8 * head_dim * x.k_cache.element_size() * 2  # K and V rows read
         calls[name]()
@@ -57,8 +73,15 @@ def main() -> None:
     rows = []
     for name, values in samples.items():
         ms = statistics.median(values)
-        rows.append({"variant": name, "ms": ms, "ms_per_round": values, "kv_bytes": nbytes[name],
-                     "gbps": nbytes[name] / ms / 1e6})  # fmt: skip
+        rows.append(
+            {
+                "variant": name,
+                "ms": ms,
+                "ms_per_round": values,
+                "kv_bytes": nbytes[name],
+                "gbps": nbytes[name] / ms / 1e6,
+            }
+        )
         print(f"{name:10s} {ms:.4f} ms  {nbytes[name] / ms / 1e6:7.0f} GB/s of K/V rows", flush=True)
     args.out.write_text(json.dumps({"device": torch.cuda.get_device_name(), "rows": rows}, indent=1))
 

@@ -43,14 +43,30 @@ def main() -> None:
             x = decode_inputs([kv_len] * batch, cache_dtype=cache_dtype, device="cuda", seed=1, **SHAPE)
             name = f"b{batch}-kv{kv_len}-{'int8' if cache_dtype else 'bf16'}"
             config = default_config(x.q, SHAPE["page_size"], cache_dtype is not None)
-            picks[name] = choose_splits(batch, SHAPE["kv_heads"], kv_len, Windows(WINDOW, SINKS), config.block_n,
-                                        x.q.device, cache_dtype is not None)  # fmt: skip
+            picks[name] = choose_splits(
+                batch,
+                SHAPE["kv_heads"],
+                kv_len,
+                Windows(WINDOW, SINKS),
+                config.block_n,
+                x.q.device,
+                cache_dtype is not None,
+            )
             out = torch.empty_like(x.q)
             for splits in sorted({*SPLITS, picks[name]}):
                 calls[(name, splits)] = lambda x=x, splits=splits, out=out: paged_decode_with_config(
-                    x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, splits=splits, local_window=WINDOW,
-                    global_window=SINKS, k_scale=x.k_scale, v_scale=x.v_scale, out=out,
-                )  # fmt: skip
+                    x.q,
+                    x.k_cache,
+                    x.v_cache,
+                    x.seqlens,
+                    x.block_tables,
+                    splits=splits,
+                    local_window=WINDOW,
+                    global_window=SINKS,
+                    k_scale=x.k_scale,
+                    v_scale=x.v_scale,
+                    out=out,
+                )
     for call in calls.values():
         call()
     torch.cuda.synchronize()
@@ -62,10 +78,22 @@ def main() -> None:
     for name, pick in picks.items():
         times = {splits: statistics.median(values) for (case, splits), values in samples.items() if case == name}
         best = min(times, key=times.get)
-        report["cases"].append({"case": name, "chosen": pick, "chosen_ms": times[pick], "best": best,
-                                "best_ms": times[best], "ms_by_splits": times, "rounds": args.rounds})  # fmt: skip
-        print(f"{name:20s} chosen {pick:2d}: {times[pick]:.4f} ms   best {best:2d}: {times[best]:.4f} ms   "
-              + " ".join(f"{s}:{t:.4f}" for s, t in times.items()), flush=True)  # fmt: skip
+        report["cases"].append(
+            {
+                "case": name,
+                "chosen": pick,
+                "chosen_ms": times[pick],
+                "best": best,
+                "best_ms": times[best],
+                "ms_by_splits": times,
+                "rounds": args.rounds,
+            }
+        )
+        print(
+            f"{name:20s} chosen {pick:2d}: {times[pick]:.4f} ms   best {best:2d}: {times[best]:.4f} ms   "
+            + " ".join(f"{s}:{t:.4f}" for s, t in times.items()),
+            flush=True,
+        )
     args.out.write_text(json.dumps(report, indent=1))
 
 

@@ -40,15 +40,32 @@ def main() -> None:
     args = parser.parse_args()
     report = {"device": torch.cuda.get_device_name(), "paths": {}}
     for name, (cache_dtype, dequantize) in PATHS.items():
-        x = prefill_inputs([Q_LEN] * BATCH, [Q_LEN] * BATCH, q_heads=32, kv_heads=8, head_dim=128, page_size=PAGE,
-                           cache_dtype=cache_dtype, device="cuda", seed=1)  # fmt: skip
+        x = prefill_inputs(
+            [Q_LEN] * BATCH,
+            [Q_LEN] * BATCH,
+            q_heads=32,
+            kv_heads=8,
+            head_dim=128,
+            page_size=PAGE,
+            cache_dtype=cache_dtype,
+            device="cuda",
+            seed=1,
+        )
 
         def call(x=x, dequantize=dequantize if cache_dtype is not None else None) -> None:
             prefill.paged_prefill_with_config(
-                x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, local_window=WINDOW,
-                global_window=SINKS, k_scale=x.k_scale, v_scale=x.v_scale,
+                x.q,
+                x.k_cache,
+                x.v_cache,
+                x.cu_seqlens_q,
+                x.seqlens_kv,
+                x.block_tables,
+                local_window=WINDOW,
+                global_window=SINKS,
+                k_scale=x.k_scale,
+                v_scale=x.v_scale,
                 dequantize=dequantize,
-            )  # fmt: skip
+            )
 
         for _ in range(3):
             call()
@@ -75,16 +92,24 @@ def main() -> None:
             "call_to_sync_ms": statistics.median(total_ms),
             "events_after_flush_ms": events_ms,
             "functions": [
-                {"function": f"{Path(file).name}:{line}:{function}", "calls": count / 10, "own_us": own * 1e5,
-                 "cumulative_us": cumulative * 1e5}
+                {
+                    "function": f"{Path(file).name}:{line}:{function}",
+                    "calls": count / 10,
+                    "own_us": own * 1e5,
+                    "cumulative_us": cumulative * 1e5,
+                }
                 for (file, line, function), (_, count, own, cumulative, _) in functions
             ],
-        }  # fmt: skip
-        print(f"{name:16s} host {statistics.median(host_ms):.3f} ms, to sync {statistics.median(total_ms):.3f} ms, "
-              f"events after a flush {events_ms:.3f} ms")  # fmt: skip
+        }
+        print(
+            f"{name:16s} host {statistics.median(host_ms):.3f} ms, to sync {statistics.median(total_ms):.3f} ms, "
+            f"events after a flush {events_ms:.3f} ms"
+        )
         for row in report["paths"][name]["functions"]:
-            print(f"    {row['function'][:70]:70s} x{row['calls']:<5.1f} own {row['own_us']:7.1f} us  "
-                  f"cum {row['cumulative_us']:7.1f} us")  # fmt: skip
+            print(
+                f"    {row['function'][:70]:70s} x{row['calls']:<5.1f} own {row['own_us']:7.1f} us  "
+                f"cum {row['cumulative_us']:7.1f} us"
+            )
     args.out.write_text(json.dumps(report, indent=1))
 
 

@@ -41,8 +41,11 @@ def compile_kernel(
     for name, value in constants.items():
         if value is None:
             signature[name] = "constexpr"
-    aligned = {(names.index(name),): [["tt.divisibility", 16]] for name, kind in signature.items()
-               if kind.startswith("*") or (name.startswith("stride") and name != "stride_bt")}  # fmt: skip
+    aligned = {
+        (names.index(name),): [["tt.divisibility", 16]]
+        for name, kind in signature.items()
+        if kind.startswith("*") or (name.startswith("stride") and name != "stride_bt")
+    }
     source = ASTSource(fn, signature, constants, aligned)
     kernel = triton.compile(
         source, target=GPUTarget("cuda", 90, 32), options={"num_warps": warps, "num_stages": stages}
@@ -52,19 +55,45 @@ def compile_kernel(
 
 def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     kv = "i8" if args.int8 else "bf16"
-    types = {"Q": "*bf16", "K": f"*{kv}", "V": f"*{kv}", "KS": "*fp32", "VS": "*fp32", "O": "*bf16",
-             "CU_Q": "*i32", "SEQ_KV": "*i32", "BT": "*i32", "qk_scale": "fp32", "local": "i32",
-             "sinks": "i32"}  # fmt: skip
+    types = {
+        "Q": "*bf16",
+        "K": f"*{kv}",
+        "V": f"*{kv}",
+        "KS": "*fp32",
+        "VS": "*fp32",
+        "O": "*bf16",
+        "CU_Q": "*i32",
+        "SEQ_KV": "*i32",
+        "BT": "*i32",
+        "qk_scale": "fp32",
+        "local": "i32",
+        "sinks": "i32",
+    }
     types |= {name: "i32" for name in prefill._prefill_kernel.arg_names if name.startswith("stride")}
     if args.tma:
         types |= {
             "DESC_K": f"tensordesc<{kv}[{args.block_n}, 128]>",
             "DESC_V": f"tensordesc<{kv}[{args.block_n}, 128]>",
         }
-    constants = {"GROUP": 4, "PACK": args.pack, "NUM_KV_HEADS": 8, "INTERLEAVE": False, "HEAD_DIM": 128,
-                 "BLOCK_D": 128, "BLOCK_M": args.block_m, "BLOCK_N": args.block_n, "PAGE": 64,
-                 "PAGE_ALIGNED": True, "CAUSAL": True, "HAS_SEQ_KV": True, "QUANT": args.int8, "UPCAST": False,
-                 "USE_TMA": args.tma, "BLOCK_S": min(16, args.block_n), "SPLIT_BAND": args.long_band}  # fmt: skip
+    constants = {
+        "GROUP": 4,
+        "PACK": args.pack,
+        "NUM_KV_HEADS": 8,
+        "INTERLEAVE": False,
+        "HEAD_DIM": 128,
+        "BLOCK_D": 128,
+        "BLOCK_M": args.block_m,
+        "BLOCK_N": args.block_n,
+        "PAGE": 64,
+        "PAGE_ALIGNED": True,
+        "CAUSAL": True,
+        "HAS_SEQ_KV": True,
+        "QUANT": args.int8,
+        "UPCAST": False,
+        "USE_TMA": args.tma,
+        "BLOCK_S": min(16, args.block_n),
+        "SPLIT_BAND": args.long_band,
+    }
     if not args.tma:
         constants |= {"DESC_K": None, "DESC_V": None}
     if not args.int8:
@@ -74,13 +103,39 @@ def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
 
 def decode_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     kv = "i8" if args.int8 else "bf16"
-    types = {"Q": "*bf16", "K": f"*{kv}", "V": f"*{kv}", "KS": "*fp32", "VS": "*fp32", "O": "*bf16", "SEQ": "*i32",
-             "BT": "*i32", "M_WS": "*fp32", "L_WS": "*fp32", "ACC_WS": "*fp32", "qk_scale": "fp32", "local": "i32",
-             "sinks": "i32", "capacity": "i32"}  # fmt: skip
+    types = {
+        "Q": "*bf16",
+        "K": f"*{kv}",
+        "V": f"*{kv}",
+        "KS": "*fp32",
+        "VS": "*fp32",
+        "O": "*bf16",
+        "SEQ": "*i32",
+        "BT": "*i32",
+        "M_WS": "*fp32",
+        "L_WS": "*fp32",
+        "ACC_WS": "*fp32",
+        "qk_scale": "fp32",
+        "local": "i32",
+        "sinks": "i32",
+        "capacity": "i32",
+    }
     types |= {name: "i32" for name in decode._decode_kernel.arg_names if name.startswith("stride")}
-    constants = {"GROUP": 4, "GROUP_PAD": 16, "NUM_KV_HEADS": 8, "INTERLEAVE": False, "HEAD_DIM": 128, "BLOCK_D": 128,
-                 "BLOCK_N": args.block_n, "SPLITS": 2, "PAGE": 128, "PAGE_ALIGNED": True, "QUANT": args.int8,
-                 "UPCAST": False, "V_WORDS": args.int8}  # fmt: skip
+    constants = {
+        "GROUP": 4,
+        "GROUP_PAD": 16,
+        "NUM_KV_HEADS": 8,
+        "INTERLEAVE": False,
+        "HEAD_DIM": 128,
+        "BLOCK_D": 128,
+        "BLOCK_N": args.block_n,
+        "SPLITS": 2,
+        "PAGE": 128,
+        "PAGE_ALIGNED": True,
+        "QUANT": args.int8,
+        "UPCAST": False,
+        "V_WORDS": args.int8,
+    }
     if not args.int8:
         constants |= {"KS": None, "VS": None}
     return compile_kernel(decode._decode_kernel, types, constants, args.warps, args.stages)
@@ -89,8 +144,9 @@ def decode_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
 def loops(sass: str) -> list[tuple[int, collections.Counter]]:
     """(instruction count, opcode histogram) of every innermost loop body (backward branch) of a
     SASS listing; barrier-wait spins (a few instructions) are skipped."""
-    instructions = [(int(m.group(1), 16), m.group(2).strip())
-                    for m in re.finditer(r"/\*([0-9a-f]{4,})\*/\s+(.*?);", sass)]  # fmt: skip
+    instructions = [
+        (int(m.group(1), 16), m.group(2).strip()) for m in re.finditer(r"/\*([0-9a-f]{4,})\*/\s+(.*?);", sass)
+    ]
     index = {address: i for i, (address, _) in enumerate(instructions)}
     spans = []
     for i, (address, text) in enumerate(instructions):
@@ -137,8 +193,10 @@ def main() -> None:
         sass = subprocess.run([TOOLS / "cuobjdump", "-sass", file.name], capture_output=True, text=True).stdout
     registers = re.search(r"REG:(\d+)", usage)
     stack = re.search(r"STACK:(\d+)", usage)
-    print(f"{args.op}: registers {registers.group(1) if registers else '?'}, stack {stack.group(1) if stack else '?'} "
-          f"bytes, shared memory {shared} bytes")  # fmt: skip
+    print(
+        f"{args.op}: registers {registers.group(1) if registers else '?'}, stack {stack.group(1) if stack else '?'} "
+        f"bytes, shared memory {shared} bytes"
+    )
     print("  pipelined loads: " + ("; ".join(pipeline_buffers(ttgir)) or "none"))
     for count, ops in loops(sass):
         print(f"  loop: {count:5d} instructions/iteration  " + ", ".join(f"{k} {v}" for k, v in ops.most_common(10)))

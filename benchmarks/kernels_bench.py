@@ -105,20 +105,35 @@ def inputs_for(case: Case) -> PagedInputs:
     cache_dtype = torch.int8 if case.int8 else None
     if case.op == "decode":
         return decode_inputs([case.kv_len] * case.batch, HQ, HKV, D, case.page, cache_dtype=cache_dtype, device="cuda")
-    return prefill_inputs([case.q_len] * case.batch, [case.kv_len] * case.batch, HQ, HKV, D, case.page,
-                          cache_dtype=cache_dtype, device="cuda")  # fmt: skip
+    return prefill_inputs(
+        [case.q_len] * case.batch,
+        [case.kv_len] * case.batch,
+        HQ,
+        HKV,
+        D,
+        case.page,
+        cache_dtype=cache_dtype,
+        device="cuda",
+    )
 
 
 def kernel_call(x: PagedInputs, case: Case, config=None, dequantize: bool | None = None):
     out = torch.empty_like(x.q)
-    kwargs = {"local_window": case.local, "global_window": case.sinks, "k_scale": x.k_scale, "v_scale": x.v_scale,
-              "out": out, "config": config}  # fmt: skip
+    kwargs = {
+        "local_window": case.local,
+        "global_window": case.sinks,
+        "k_scale": x.k_scale,
+        "v_scale": x.v_scale,
+        "out": out,
+        "config": config,
+    }
     if case.op == "decode":
-        return lambda: decode_mod.paged_decode_with_config(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables,
-                                                           **kwargs), out  # fmt: skip
+        return lambda: decode_mod.paged_decode_with_config(
+            x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, **kwargs
+        ), out
     return lambda: prefill_mod.paged_prefill_with_config(
         x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, dequantize=dequantize, **kwargs
-    ), out  # fmt: skip
+    ), out
 
 
 def rel_error(out: torch.Tensor, ref: torch.Tensor) -> float:
@@ -127,9 +142,18 @@ def rel_error(out: torch.Tensor, ref: torch.Tensor) -> float:
 
 def work(case: Case) -> dict:
     if case.op == "decode":
-        nbytes = decode_min_bytes([case.kv_len] * case.batch, case.local, case.sinks, q_heads=HQ, kv_heads=HKV,
-                                  head_dim=D, q_elem=2, kv_elem=1 if case.int8 else 2, page_size=case.page,
-                                  quantized=case.int8)  # fmt: skip
+        nbytes = decode_min_bytes(
+            [case.kv_len] * case.batch,
+            case.local,
+            case.sinks,
+            q_heads=HQ,
+            kv_heads=HKV,
+            head_dim=D,
+            q_elem=2,
+            kv_elem=1 if case.int8 else 2,
+            page_size=case.page,
+            quantized=case.int8,
+        )
         return {"flops": 0, "bytes": nbytes}
     pairs = prefill_pairs([case.q_len] * case.batch, [case.kv_len] * case.batch, case.local, case.sinks)
     kv_elem = 1 if case.int8 else 2
@@ -177,8 +201,17 @@ def run_case(
     if case.check == "reference":
         ref_fn = reference.paged_decode if case.op == "decode" else reference.paged_prefill
         args = (x.seqlens,) if case.op == "decode" else (x.cu_seqlens_q, x.seqlens_kv)
-        ref = ref_fn(x.q, x.k_cache, x.v_cache, *args, x.block_tables, local_window=case.local,
-                     global_window=case.sinks, k_scale=x.k_scale, v_scale=x.v_scale)  # fmt: skip
+        ref = ref_fn(
+            x.q,
+            x.k_cache,
+            x.v_cache,
+            *args,
+            x.block_tables,
+            local_window=case.local,
+            global_window=case.sinks,
+            k_scale=x.k_scale,
+            v_scale=x.v_scale,
+        )
         record["rel_err"] = rel_error(out, ref)
     else:
         ref = None
@@ -197,8 +230,10 @@ def run_case(
             call, call_out = kernel_call(x, case, config, dequantize)
             try:  # a config that fails to compile is a result, not a crash
                 call()
-                sweep_entries[config] = {"config": config.as_dict(),
-                                         "rel_err": rel_error(call_out, ref if ref is not None else out)}  # fmt: skip
+                sweep_entries[config] = {
+                    "config": config.as_dict(),
+                    "rel_err": rel_error(call_out, ref if ref is not None else out),
+                }
                 contenders[config] = (call, mode)
             except Exception as error:
                 sweep_entries[config] = {"config": config.as_dict(), "error": str(error)[:300]}
@@ -225,9 +260,19 @@ def run_case(
     if case.op == "decode":
         record["config"] = decode_mod.default_config(x.q, case.page, case.int8).as_dict()
     else:  # the config and int8 path the call launched, as the kernel chose them
-        plan = prefill_mod.launch_plan(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
-                                       local_window=case.local, global_window=case.sinks, k_scale=x.k_scale,
-                                       v_scale=x.v_scale, dequantize=dequantize)  # fmt: skip
+        plan = prefill_mod.launch_plan(
+            x.q,
+            x.k_cache,
+            x.v_cache,
+            x.cu_seqlens_q,
+            x.seqlens_kv,
+            x.block_tables,
+            local_window=case.local,
+            global_window=case.sinks,
+            k_scale=x.k_scale,
+            v_scale=x.v_scale,
+            dequantize=dequantize,
+        )
         record.update(config=plan.config.as_dict(), int8_prefill_path=plan.path)
     if "api" in medians:
         record.update(api_round_medians_ms=medians["api"], api_median_ms=statistics.median(medians["api"]))
@@ -242,8 +287,9 @@ def run_case(
         record["flex_median_ms"] = statistics.median(medians["flex"])
         record["speedup_vs_flex"] = record["flex_median_ms"] / median_ms
     if "flex_api" in medians:
-        record.update(flex_api_round_medians_ms=medians["flex_api"],
-                      flex_api_median_ms=statistics.median(medians["flex_api"]))  # fmt: skip
+        record.update(
+            flex_api_round_medians_ms=medians["flex_api"], flex_api_median_ms=statistics.median(medians["flex_api"])
+        )
     del x, ref
     torch.cuda.empty_cache()
     return record
@@ -294,16 +340,30 @@ def main() -> None:
         parser.error(f"--configs: unknown {sorted(labels - known)}; known: {sorted(known)}")
     ceilings = measure_ceilings()
     torch.cuda.empty_cache()
-    report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
-              "triton": __import__("triton").__version__, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-              "ceilings": ceilings, "results": []}  # fmt: skip
-    print(f"{report['device']}: copy {report['ceilings']['copy_gbps']:.0f} GB/s, "
-          f"bf16 GEMM {report['ceilings']['bf16_tflops']:.0f} TFLOP/s", flush=True)  # fmt: skip
+    report = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "triton": __import__("triton").__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "ceilings": ceilings,
+        "results": [],
+    }
+    print(
+        f"{report['device']}: copy {report['ceilings']['copy_gbps']:.0f} GB/s, "
+        f"bf16 GEMM {report['ceilings']['bf16_tflops']:.0f} TFLOP/s",
+        flush=True,
+    )
     for case in cases(args.only, [text for text in args.match.split(",") if text]):
         t0 = time.time()
         try:
-            record = run_case(case, report["ceilings"], args.sweep or bool(labels), args.rounds, labels,
-                              False if args.fused_int8 else None)  # fmt: skip
+            record = run_case(
+                case,
+                report["ceilings"],
+                args.sweep or bool(labels),
+                args.rounds,
+                labels,
+                False if args.fused_int8 else None,
+            )
         except Exception as error:
             record = {"case": case.name, "error": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}
         record["wall_s"] = time.time() - t0
@@ -315,11 +375,13 @@ def main() -> None:
         flex = record.get("flex_error", "")[:80]
         if "flex_median_ms" in record:
             flex = f"flex {record['flex_median_ms']:.4f} ms x{record['speedup_vs_flex']:.2f}"
-        print(f"{case.name:45s} {record['median_ms']:.4f} ms {record['tflops']:6.1f} TF/s {record['gbps']:7.1f} GB/s "
-              f"roof {record['roofline_fraction']:.0%} err {record.get('rel_err', float('nan')):.1e} {flex} "
-              f"api {record.get('api_median_ms', float('nan')):.4f} "
-              f"flex api {record.get('flex_api_median_ms', float('nan')):.4f}",
-              flush=True)  # fmt: skip
+        print(
+            f"{case.name:45s} {record['median_ms']:.4f} ms {record['tflops']:6.1f} TF/s {record['gbps']:7.1f} GB/s "
+            f"roof {record['roofline_fraction']:.0%} err {record.get('rel_err', float('nan')):.1e} {flex} "
+            f"api {record.get('api_median_ms', float('nan')):.4f} "
+            f"flex api {record.get('flex_api_median_ms', float('nan')):.4f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,16 @@ def row(record: dict) -> str:
     if "flex_median_ms" in record:
         flex = f"{record['flex_median_ms']:.4f}", f"{record['speedup_vs_flex']:.2f}x"
     path = record.get("int8_prefill_path") if record["op"] == "prefill" and record["params"].get("int8") else None
-    cells = [record["case"], record["mode"], f"{record['median_ms']:.4f}", rate, f"{record['roofline_fraction']:.0%}",
-             *flex, error_text(record), config_label(record["config"], path)]  # fmt: skip
+    cells = [
+        record["case"],
+        record["mode"],
+        f"{record['median_ms']:.4f}",
+        rate,
+        f"{record['roofline_fraction']:.0%}",
+        *flex,
+        error_text(record),
+        config_label(record["config"], path),
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -49,8 +57,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, nargs="+", help="kernels_bench.py --out files")
     args = parser.parse_args()
-    header = ["case", "timing", "ms", "useful rate", "% of roofline", "FlexAttention ms", "ours vs Flex", "rel. error",
-              "config"]  # fmt: skip
+    header = [
+        "case",
+        "timing",
+        "ms",
+        "useful rate",
+        "% of roofline",
+        "FlexAttention ms",
+        "ours vs Flex",
+        "rel. error",
+        "config",
+    ]
     print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
     for path in args.results:
         report = json.loads(path.read_text())
@@ -59,8 +76,10 @@ def main() -> None:
     for path in args.results:
         report = json.loads(path.read_text())
         ceilings = report["ceilings"]
-        print(f"\n{path.name}: {report['device']}, {report['date']}, ceilings copy {ceilings['copy_gbps']:.0f} GB/s, "
-              f"bf16 GEMM {ceilings['bf16_tflops']:.0f} TFLOP/s")  # fmt: skip
+        print(
+            f"\n{path.name}: {report['device']}, {report['date']}, ceilings copy {ceilings['copy_gbps']:.0f} GB/s, "
+            f"bf16 GEMM {ceilings['bf16_tflops']:.0f} TFLOP/s"
+        )
 
 
 if __name__ == "__main__":

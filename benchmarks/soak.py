@@ -78,20 +78,45 @@ def _document(runner: int, commit: int) -> dict:
     for case, base in enumerate((0.5, 1.0)):
         level = base * (1.10 if case == 0 and commit >= STEP_AT else 1.0)
         groups = [[level * (1 + rng.gauss(0, 0.002)) * (1 + rng.gauss(0, 0.003)) for _ in range(20)] for _ in range(3)]
-        results.append({"case": f"decode/bf16/soak{case}", "op": "paged_decode", "params": {"B": 8}, "status": "ok",
-                        "unit": "ms", "samples": [x for g in groups for x in g],
-                        "processes": [{"samples": g} for g in groups],
-                        "correctness": {"rel_err": 0.001, "tolerance": 0.01, "passed": True}})  # fmt: skip
+        results.append(
+            {
+                "case": f"decode/bf16/soak{case}",
+                "op": "paged_decode",
+                "params": {"B": 8},
+                "status": "ok",
+                "unit": "ms",
+                "samples": [x for g in groups for x in g],
+                "processes": [{"samples": g} for g in groups],
+                "correctness": {"rel_err": 0.001, "tolerance": 0.01, "passed": True},
+            }
+        )
     sha = uuid.uuid5(uuid.NAMESPACE_URL, f"soak-{runner}-{commit}").hex + "00000000"
     parent = uuid.uuid5(uuid.NAMESPACE_URL, f"soak-{runner}-{commit - 1}").hex + "00000000"
-    return {"schema": "perfci.results/1",
-            "run": {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"soak-run-{runner}-{commit}")), "repo": f"soak-{runner}",
-                    "commit": {"sha": sha, "parents": [parent] if commit else [], "branch": "main",
-                               "authored_at": f"2026-01-01T00:{commit // 60:02d}:{commit % 60:02d}+00:00"},
-                    "trigger": "push", "status": "complete",
-                    "environment": {"device_kind": "cuda", "device_name": "NVIDIA H200", "hostname": f"runner-{runner}",
-                                    "driver": "580", "cuda": "12.8", "torch": "2.11", "triton": "3.6"}},
-            "results": results}  # fmt: skip
+    return {
+        "schema": "perfci.results/1",
+        "run": {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"soak-run-{runner}-{commit}")),
+            "repo": f"soak-{runner}",
+            "commit": {
+                "sha": sha,
+                "parents": [parent] if commit else [],
+                "branch": "main",
+                "authored_at": f"2026-01-01T00:{commit // 60:02d}:{commit % 60:02d}+00:00",
+            },
+            "trigger": "push",
+            "status": "complete",
+            "environment": {
+                "device_kind": "cuda",
+                "device_name": "NVIDIA H200",
+                "hostname": f"runner-{runner}",
+                "driver": "580",
+                "cuda": "12.8",
+                "torch": "2.11",
+                "triton": "3.6",
+            },
+        },
+        "results": results,
+    }
 
 
 class Server:
@@ -102,9 +127,23 @@ class Server:
     def start(self) -> float:
         began = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "perfci", "serve", "--port", str(self.port), "--threads", "8", "--config",
-             str(self.config), "--db", self.db_url], stderr=self.log.open("a"), stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "perfci",
+                "serve",
+                "--port",
+                str(self.port),
+                "--threads",
+                "8",
+                "--config",
+                str(self.config),
+                "--db",
+                self.db_url,
+            ],
+            stderr=self.log.open("a"),
+            stdout=subprocess.DEVNULL,
+        )
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/openapi.json", timeout=2)
@@ -127,8 +166,9 @@ def _post(url: str, body: bytes, timings: list[float], statuses: list[int]) -> d
     """POST until answered (a runner's retries): refused or reset connections and 5xx are retried."""
     delay = 0.2
     while True:
-        request = urllib.request.Request(url, body, {"Content-Type": "application/json",
-                                                     "Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+        request = urllib.request.Request(
+            url, body, {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+        )
         began = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
@@ -148,8 +188,13 @@ def _post(url: str, body: bytes, timings: list[float], statuses: list[int]) -> d
 def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-    return {"n": len(values), "p50_ms": round(pick(0.5), 1), "p95_ms": round(pick(0.95), 1),
-            "max_ms": round(ordered[-1] * 1000, 1), "mean_ms": round(statistics.fmean(values) * 1000, 1)}  # fmt: skip
+    return {
+        "n": len(values),
+        "p50_ms": round(pick(0.5), 1),
+        "p95_ms": round(pick(0.95), 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+        "mean_ms": round(statistics.fmean(values) * 1000, 1),
+    }
 
 
 def main() -> None:
@@ -169,9 +214,11 @@ def main() -> None:
     threading.Thread(target=hooks.serve_forever, daemon=True).start()
     hook_url = f"http://127.0.0.1:{hooks.server_address[1]}"
     config = work / "perfci.toml"
-    config.write_text(f'[server]\nwrite_tokens = ["{hash_token(TOKEN)}"]\nsecret_key = "soak"\n\n'
-                      f'[[webhook]]\nname = "hangs"\nurl = "{hook_url}/hang"\ntimeout_s = 5\nattempts = 2\n'
-                      f'backoff_s = 1\n\n[[webhook]]\nname = "records"\nurl = "{hook_url}/ok"\n')  # fmt: skip
+    config.write_text(
+        f'[server]\nwrite_tokens = ["{hash_token(TOKEN)}"]\nsecret_key = "soak"\n\n'
+        f'[[webhook]]\nname = "hangs"\nurl = "{hook_url}/hang"\ntimeout_s = 5\nattempts = 2\n'
+        f'backoff_s = 1\n\n[[webhook]]\nname = "records"\nurl = "{hook_url}/ok"\n'
+    )
     port = _free_port()
     server = Server(port, config, db_url, work / "server.log")
     started = [server.start()]
@@ -241,28 +288,49 @@ def main() -> None:
             .join(models.Series, models.Series.id == models.Regression.series_id)
             .join(models.Case, models.Case.id == models.Series.case_id)
             .group_by(models.Regression.kind, models.Case.key)
-        ).all()  # fmt: skip
-        deliveries = dict(session.execute(
-            select(models.AlertDelivery.webhook + ":" + models.AlertDelivery.status, func.count())
-            .group_by(models.AlertDelivery.webhook, models.AlertDelivery.status)).all())  # fmt: skip
+        ).all()
+        deliveries = dict(
+            session.execute(
+                select(models.AlertDelivery.webhook + ":" + models.AlertDelivery.status, func.count()).group_by(
+                    models.AlertDelivery.webhook, models.AlertDelivery.status
+                )
+            ).all()
+        )
     store.dispose()
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     five_hundreds = sum(1 for s in statuses + page_statuses if s >= 500)
     report = {
-        "store": "PostgreSQL", "runners": RUNNERS, "documents_each": DOCUMENTS, "server_threads": 8,
-        "killed_after_posts": kills, "server_start_s": [round(s, 1) for s in started], "elapsed_s": round(elapsed, 1),
-        "runs_stored": runs, "distinct_run_ids": distinct_runs, "results": results, "results_judged": judged,
-        "runs_with_alerts_queued": alerted, "findings": [{"kind": k, "case": c, "count": n} for k, c, n in findings],
-        "gating_findings_answered": sum(gating), "answers_5xx": five_hundreds,
-        "post_attempts_without_answer": statuses.count(0), "post_latency": _percentiles(post_timings),
+        "store": "PostgreSQL",
+        "runners": RUNNERS,
+        "documents_each": DOCUMENTS,
+        "server_threads": 8,
+        "killed_after_posts": kills,
+        "server_start_s": [round(s, 1) for s in started],
+        "elapsed_s": round(elapsed, 1),
+        "runs_stored": runs,
+        "distinct_run_ids": distinct_runs,
+        "results": results,
+        "results_judged": judged,
+        "runs_with_alerts_queued": alerted,
+        "findings": [{"kind": k, "case": c, "count": n} for k, c, n in findings],
+        "gating_findings_answered": sum(gating),
+        "answers_5xx": five_hundreds,
+        "post_attempts_without_answer": statuses.count(0),
+        "post_latency": _percentiles(post_timings),
         "pages": {path: _percentiles(t) for path, t in page_timings.items() if t},
-        "deliveries": deliveries, "recording_webhook_received": len(Hooks.received),
+        "deliveries": deliveries,
+        "recording_webhook_received": len(Hooks.received),
         "machine": f"{os.cpu_count()} cores",
-    }  # fmt: skip
-    ok = (runs == distinct_runs == RUNNERS * DOCUMENTS and judged == results and alerted == runs
-          and five_hundreds == 0 and findings and all(k == "latency" and c.endswith("soak0") and n == RUNNERS
-                                                      for k, c, n in findings))  # fmt: skip
+    }
+    ok = (
+        runs == distinct_runs == RUNNERS * DOCUMENTS
+        and judged == results
+        and alerted == runs
+        and five_hundreds == 0
+        and findings
+        and all(k == "latency" and c.endswith("soak0") and n == RUNNERS for k, c, n in findings)
+    )
     report["all_checks_hold"] = bool(ok)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")

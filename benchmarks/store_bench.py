@@ -38,8 +38,13 @@ def import_rate(directory: Path, documents: int, cases: int, samples: int) -> di
     elapsed = time.perf_counter() - start
     store.dispose()
     results = documents * cases
-    return {"documents": documents, "results": results, "samples_per_result": samples,
-            "seconds": elapsed, "results_per_s": results / elapsed}  # fmt: skip
+    return {
+        "documents": documents,
+        "results": results,
+        "samples_per_result": samples,
+        "seconds": elapsed,
+        "results_per_s": results / elapsed,
+    }
 
 
 def history_read(directory: Path, commits: int, cases: int, samples: int, repeats: int) -> dict:
@@ -64,9 +69,15 @@ def history_read(directory: Path, commits: int, cases: int, samples: int, repeat
     assert len(rows) == commits
     store.dispose()
     timings.sort()
-    return {"store_samples": int(total_samples), "series_points": len(rows), "build_s": build_s,
-            "read_ms_median": statistics.median(timings), "read_ms_p95": timings[int(0.95 * (len(timings) - 1))],
-            "read_ms_min": timings[0], "repeats": repeats}  # fmt: skip
+    return {
+        "store_samples": int(total_samples),
+        "series_points": len(rows),
+        "build_s": build_s,
+        "read_ms_median": statistics.median(timings),
+        "read_ms_p95": timings[int(0.95 * (len(timings) - 1))],
+        "read_ms_min": timings[0],
+        "repeats": repeats,
+    }
 
 
 def main() -> None:

@@ -33,10 +33,20 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for case in [case for case in tier(args.tier) if args.match in case.id]:
-        request = {"worktree": str(ROOT), "device": args.device, "case": dataclasses.asdict(case),
-                   "budget_s": args.budget}  # fmt: skip
-        done = subprocess.run([sys.executable, "-m", "perfci.runner.worker"], input=json.dumps(request), cwd=ROOT,
-                              capture_output=True, text=True, check=False)  # fmt: skip
+        request = {
+            "worktree": str(ROOT),
+            "device": args.device,
+            "case": dataclasses.asdict(case),
+            "budget_s": args.budget,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "perfci.runner.worker"],
+            input=json.dumps(request),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
         result = json.loads(lines[-1][len(RESULT_PREFIX) :]) if lines else {"status": "failed", "error": done.stderr}
         result["case"] = case.id

@@ -45,8 +45,15 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> tuple[Response | str, int]:
-        names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-                 413: "too_large", 422: "invalid"}  # fmt: skip
+        names = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            409: "conflict",
+            413: "too_large",
+            422: "invalid",
+        }
         return _respond(error.status, names.get(error.status, "error"), error.message, **error.details)
 
     @app.errorhandler(HTTPException)

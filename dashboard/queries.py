@@ -36,8 +36,13 @@ def environments(session: Session) -> list[dict[str, Any]]:
 
 
 def branches(session: Session) -> list[str]:
-    query = select(models.Commit.branch).where(models.Commit.branch.is_not(None)).distinct().order_by(
-        models.Commit.branch).limit(200)  # fmt: skip
+    query = (
+        select(models.Commit.branch)
+        .where(models.Commit.branch.is_not(None))
+        .distinct()
+        .order_by(models.Commit.branch)
+        .limit(200)
+    )
     return list(session.scalars(query))
 
 
@@ -45,12 +50,25 @@ def branches(session: Session) -> list[str]:
 
 
 def regressions(
-    session: Session, filters: Filters, *, status: str | None = "open", kind: str | None = None, page: int = 1,
-    per_page: int = 50, worst_first: bool = False,
-) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+    session: Session,
+    filters: Filters,
+    *,
+    status: str | None = "open",
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    worst_first: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
     """(one page of rows, total) of the store's regression list."""
-    rows = stored_regressions(session, status, filters=filters, kind=kind, limit=per_page,
-                              offset=(page - 1) * per_page, worst_first=worst_first)  # fmt: skip
+    rows = stored_regressions(
+        session,
+        status,
+        filters=filters,
+        kind=kind,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+        worst_first=worst_first,
+    )
     return rows, count_regressions(session, status, filters=filters, kind=kind)
 
 
@@ -58,13 +76,15 @@ def triage_history(session: Session, regression_ids: list[int]) -> dict[int, lis
     if not regression_ids:
         return {}
     events = session.scalars(
-        select(models.TriageEvent).where(models.TriageEvent.regression_id.in_(regression_ids))
+        select(models.TriageEvent)
+        .where(models.TriageEvent.regression_id.in_(regression_ids))
         .order_by(models.TriageEvent.at, models.TriageEvent.id)
-    )  # fmt: skip
+    )
     out: dict[int, list[dict[str, Any]]] = {}
     for e in events:
-        out.setdefault(e.regression_id, []).append({"status": e.status, "note": e.note, "author": e.author,
-                                                    "at": _iso(e.at)})  # fmt: skip
+        out.setdefault(e.regression_id, []).append(
+            {"status": e.status, "note": e.note, "author": e.author, "at": _iso(e.at)}
+        )
     return out
 
 
@@ -90,7 +110,8 @@ def latest_runs(session: Session, filters: Filters, limit: int = 50) -> list[dic
         ranked = ranked.where(models.Commit.branch == filters.branch)
     if filters.env:
         ranked = ranked.join(models.Environment, models.Environment.id == models.Run.environment_id).where(
-            models.Environment.fingerprint == filters.env)  # fmt: skip
+            models.Environment.fingerprint == filters.env
+        )
     latest = ranked.subquery()
     query = (
         select(models.Run, models.Commit, models.Environment)
@@ -109,10 +130,20 @@ def latest_runs(session: Session, filters: Filters, limit: int = 50) -> list[dic
             .group_by(models.Result.run_id, models.Result.status)
         ):
             counts.setdefault(run_id, {})[status] = n
-    return [{"run": str(run.uuid), "status": run.status, "trigger": run.trigger, "branch": commit.branch,
-             "commit": commit.sha, "message": (commit.message or "").split("\n", 1)[0][:200],
-             "authored_at": _iso(commit.authored_at), "environment": environment_row(env),
-             "results": counts.get(run.id, {})} for run, commit, env in rows]  # fmt: skip
+    return [
+        {
+            "run": str(run.uuid),
+            "status": run.status,
+            "trigger": run.trigger,
+            "branch": commit.branch,
+            "commit": commit.sha,
+            "message": (commit.message or "").split("\n", 1)[0][:200],
+            "authored_at": _iso(commit.authored_at),
+            "environment": environment_row(env),
+            "results": counts.get(run.id, {}),
+        }
+        for run, commit, env in rows
+    ]
 
 
 # --- series ------------------------------------------------------------------------------------
@@ -137,8 +168,10 @@ def series_list(session: Session, filters: Filters, page: int = 1, per_page: int
     query = (
         query.order_by(models.Case.key, models.Environment.device_name).limit(per_page).offset((page - 1) * per_page)
     )
-    rows = [{"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo,
-             "environment": environment_row(e)} for s, c, e, repo in session.execute(query)]  # fmt: skip
+    rows = [
+        {"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo, "environment": environment_row(e)}
+        for s, c, e, repo in session.execute(query)
+    ]
     return rows, total
 
 
@@ -156,23 +189,34 @@ def series_info(session: Session, series_id: int) -> dict[str, Any] | None:
     return {"id": s.id, "case": c.key, "op": c.op, "params": c.params, "repo": repo, "environment": environment_row(e)}
 
 
-def series_points(session: Session, series_id: int, last: int | None = None,
-                  branch: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def series_points(
+    session: Session, series_id: int, last: int | None = None, branch: str | None = None
+) -> list[dict[str, Any]]:
     """The trend's points, oldest first (the last ``last`` when given; only commits of ``branch``
     when given): one index range scan."""
     query = (
         select(
-            models.Result.id, type_coerce(models.Result.authored_at, DateTime()).label("at"), models.Result.status,
-            models.Result.median, models.Result.q1, models.Result.q3, models.Result.n_samples, models.Result.correct,
-            models.Result.rel_err, cast(models.Result.config, Text).label("config"),
+            models.Result.id,
+            type_coerce(models.Result.authored_at, DateTime()).label("at"),
+            models.Result.status,
+            models.Result.median,
+            models.Result.q1,
+            models.Result.q3,
+            models.Result.n_samples,
+            models.Result.correct,
+            models.Result.rel_err,
+            cast(models.Result.config, Text).label("config"),
             cast(models.Result.telemetry, Text).label("telemetry"),
-            cast(models.Result.metrics, Text).label("metrics"), timing_mode_column.label("timing"),
-            models.Commit.sha, func.substr(models.Commit.message, 1, 120).label("message"), models.Commit.branch,
+            cast(models.Result.metrics, Text).label("metrics"),
+            timing_mode_column.label("timing"),
+            models.Commit.sha,
+            func.substr(models.Commit.message, 1, 120).label("message"),
+            models.Commit.branch,
         )
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
         .where(models.Result.series_id == series_id)
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
-    )  # fmt: skip
+    )
     if branch:
         query = query.where(models.Commit.branch == branch)
     if last:
@@ -188,11 +232,27 @@ def series_points(session: Session, series_id: int, last: int | None = None,
             decoded[text] = json.loads(text)
         return decoded[text]
 
-    return [{"result": r.id, "at": r.at.isoformat(), "status": r.status, "median": r.median, "q1": r.q1, "q3": r.q3,
-             "n": r.n_samples, "correct": r.correct, "rel_err": r.rel_err, "config": json_value(r.config),
-             "telemetry": json_value(r.telemetry), "roofline": json_value(r.metrics).get("roofline_fraction"),
-             "timing": r.timing, "sha": r.sha, "message": (r.message or "").split("\n", 1)[0], "branch": r.branch}
-            for r in rows]  # fmt: skip
+    return [
+        {
+            "result": r.id,
+            "at": r.at.isoformat(),
+            "status": r.status,
+            "median": r.median,
+            "q1": r.q1,
+            "q3": r.q3,
+            "n": r.n_samples,
+            "correct": r.correct,
+            "rel_err": r.rel_err,
+            "config": json_value(r.config),
+            "telemetry": json_value(r.telemetry),
+            "roofline": json_value(r.metrics).get("roofline_fraction"),
+            "timing": r.timing,
+            "sha": r.sha,
+            "message": (r.message or "").split("\n", 1)[0],
+            "branch": r.branch,
+        }
+        for r in rows
+    ]
 
 
 def series_markers(session: Session, series_id: int, branch: str | None = None) -> list[dict[str, Any]]:
@@ -204,9 +264,21 @@ def series_markers(session: Session, series_id: int, branch: str | None = None) 
     )
     if branch:
         query = query.where(models.Commit.branch == branch)
-    return [{"id": r.id, "sha": sha, "kind": r.kind, "change": r.change, "status": r.status,
-             "detector": (r.verdict or {}).get("detector"), "verdict": r.verdict, "note": r.note,
-             "author": r.author, "created_at": _iso(r.created_at)} for r, sha in session.execute(query)]  # fmt: skip
+    return [
+        {
+            "id": r.id,
+            "sha": sha,
+            "kind": r.kind,
+            "change": r.change,
+            "status": r.status,
+            "detector": (r.verdict or {}).get("detector"),
+            "verdict": r.verdict,
+            "note": r.note,
+            "author": r.author,
+            "created_at": _iso(r.created_at),
+        }
+        for r, sha in session.execute(query)
+    ]
 
 
 # --- commits and runs --------------------------------------------------------------------------
@@ -222,8 +294,14 @@ def find_commit(session: Session, ref: str) -> models.Commit | None:
 
 
 def commit_info(commit: models.Commit) -> dict[str, Any]:
-    return {"sha": commit.sha, "parents": commit.parents, "branch": commit.branch,
-            "authored_at": _iso(commit.authored_at), "author": commit.author, "message": commit.message}  # fmt: skip
+    return {
+        "sha": commit.sha,
+        "parents": commit.parents,
+        "branch": commit.branch,
+        "authored_at": _iso(commit.authored_at),
+        "author": commit.author,
+        "message": commit.message,
+    }
 
 
 def commits(session: Session, branch: str | None, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
@@ -237,11 +315,30 @@ def commits(session: Session, branch: str | None, page: int, per_page: int) -> t
 
 
 def _result_row(r: models.Result, case_: models.Case, env: models.Environment) -> dict[str, Any]:
-    return {"id": r.id, "series_id": r.series_id, "case": case_.key, "op": case_.op, "status": r.status,
-            "error": r.error, "unit": r.unit, "n_samples": r.n_samples, "median": r.median, "q1": r.q1, "q3": r.q3,
-            "min": r.minimum, "max": r.maximum, "rel_err": r.rel_err, "tolerance": r.tolerance, "correct": r.correct,
-            "metrics": r.metrics, "config": r.config, "telemetry": r.telemetry, "judgement": r.judgement,
-            "process_values": r.process_values, "environment": environment_row(env)}  # fmt: skip
+    return {
+        "id": r.id,
+        "series_id": r.series_id,
+        "case": case_.key,
+        "op": case_.op,
+        "status": r.status,
+        "error": r.error,
+        "unit": r.unit,
+        "n_samples": r.n_samples,
+        "median": r.median,
+        "q1": r.q1,
+        "q3": r.q3,
+        "min": r.minimum,
+        "max": r.maximum,
+        "rel_err": r.rel_err,
+        "tolerance": r.tolerance,
+        "correct": r.correct,
+        "metrics": r.metrics,
+        "config": r.config,
+        "telemetry": r.telemetry,
+        "judgement": r.judgement,
+        "process_values": r.process_values,
+        "environment": environment_row(env),
+    }
 
 
 def commit_results(session: Session, commit: models.Commit) -> list[dict[str, Any]]:
@@ -253,13 +350,17 @@ def commit_results(session: Session, commit: models.Commit) -> list[dict[str, An
     base_id = (
         select(previous.id)
         .join(previous_run, previous_run.id == previous.run_id)
-        .where(previous.series_id == models.Result.series_id, previous.authored_at < models.Result.authored_at,
-               previous_run.trigger != "pr", timing_mode_of(previous) == timing_mode_column)
+        .where(
+            previous.series_id == models.Result.series_id,
+            previous.authored_at < models.Result.authored_at,
+            previous_run.trigger != "pr",
+            timing_mode_of(previous) == timing_mode_column,
+        )
         .order_by(previous.authored_at.desc(), previous.id.desc())
         .limit(1)
         .correlate(models.Result)
         .scalar_subquery()
-    )  # fmt: skip
+    )
     rows = session.execute(
         select(models.Result, models.Case, models.Environment, base_id.label("base_id"))
         .join(models.Case, models.Case.id == models.Result.case_id)
@@ -271,14 +372,16 @@ def commit_results(session: Session, commit: models.Commit) -> list[dict[str, An
     base_ids = [b for *_, b in rows if b is not None]
     if base_ids:
         for r, sha in session.execute(
-            select(models.Result, models.Commit.sha).join(models.Commit, models.Commit.id == models.Result.commit_id)
+            select(models.Result, models.Commit.sha)
+            .join(models.Commit, models.Commit.id == models.Result.commit_id)
             .where(models.Result.id.in_(base_ids))
-        ):  # fmt: skip
+        ):
             bases[r.id] = (r, sha)
     verdicts: dict[int, list[dict[str, Any]]] = {}
     for reg in session.scalars(select(models.Regression).where(models.Regression.commit_id == commit.id)):
-        verdicts.setdefault(reg.series_id, []).append({"id": reg.id, "kind": reg.kind, "status": reg.status,
-                                                       "change": reg.change, "verdict": reg.verdict})  # fmt: skip
+        verdicts.setdefault(reg.series_id, []).append(
+            {"id": reg.id, "kind": reg.kind, "status": reg.status, "change": reg.change, "verdict": reg.verdict}
+        )
     out = []
     for r, case_, env, base in rows:
         row = _result_row(r, case_, env)
@@ -296,17 +399,29 @@ def runs(session: Session, page: int, per_page: int, commit: models.Commit | Non
     if commit is not None:
         query = query.where(models.Run.commit_id == commit.id)
     total = count_rows(session, query, models.Run.id)
-    query = query.order_by(models.Run.ingested_at.desc(), models.Run.id.desc()).limit(per_page).offset(
-        (page - 1) * per_page)  # fmt: skip
+    query = (
+        query.order_by(models.Run.ingested_at.desc(), models.Run.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     return [run_info(run, c, e) for run, c, e in session.execute(query)], total
 
 
 def run_info(run: models.Run, commit: models.Commit, env: models.Environment) -> dict[str, Any]:
-    return {"id": str(run.uuid), "repo": run.repository.name, "commit": commit.sha, "branch": commit.branch,
-            "trigger": run.trigger, "status": run.status, "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at), "ingested_at": _iso(run.ingested_at), "hostname": run.hostname,
-            "baseline": (run.extra or {}).get("run", {}).get("baseline"),
-            "environment": environment_row(env)}  # fmt: skip
+    return {
+        "id": str(run.uuid),
+        "repo": run.repository.name,
+        "commit": commit.sha,
+        "branch": commit.branch,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "ingested_at": _iso(run.ingested_at),
+        "hostname": run.hostname,
+        "baseline": (run.extra or {}).get("run", {}).get("baseline"),
+        "environment": environment_row(env),
+    }
 
 
 def find_run(session: Session, ref: str) -> models.Run | None:
@@ -336,16 +451,25 @@ def run_results(session: Session, run_ids: list[int], page: int, per_page: int) 
 def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str], dict[str, Any]]] | None:
     """(label, {(case, fingerprint): result row}) of a run id or a commit (its latest complete run per series)."""
     query = (
-        select(models.Result.id, models.Result.series_id, models.Result.status, models.Result.median,
-               models.Result.n_samples, models.Result.rel_err, models.Result.process_values, models.Case.key,
-               models.Environment.fingerprint, models.Commit.sha)
+        select(
+            models.Result.id,
+            models.Result.series_id,
+            models.Result.status,
+            models.Result.median,
+            models.Result.n_samples,
+            models.Result.rel_err,
+            models.Result.process_values,
+            models.Case.key,
+            models.Environment.fingerprint,
+            models.Commit.sha,
+        )
         .join(models.Run, models.Run.id == models.Result.run_id)
         .join(models.Case, models.Case.id == models.Result.case_id)
         .join(models.Series, models.Series.id == models.Result.series_id)
         .join(models.Environment, models.Environment.id == models.Series.environment_id)
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
         .order_by(models.Run.ingested_at, models.Result.id)
-    )  # fmt: skip
+    )
     run = find_run(session, ref)
     if run is not None:
         query, label = query.where(models.Result.run_id == run.id), f"run {run.uuid}"
@@ -358,9 +482,15 @@ def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str]
     out = {}
     for row in session.execute(query):  # later runs overwrite earlier ones
         out[(row.key, row.fingerprint)] = {
-            "id": row.id, "series_id": row.series_id, "status": row.status, "median": row.median, "n": row.n_samples,
-            "rel_err": row.rel_err, "commit": row.sha, "processes": row.process_values or [row.median],
-        }  # fmt: skip
+            "id": row.id,
+            "series_id": row.series_id,
+            "status": row.status,
+            "median": row.median,
+            "n": row.n_samples,
+            "rel_err": row.rel_err,
+            "commit": row.sha,
+            "processes": row.process_values or [row.median],
+        }
     return label, out
 
 
@@ -373,12 +503,20 @@ def compare(session: Session, base_ref: str, head_ref: str, threshold: float = 0
     rows = []
     for key in sorted(set(base[1]) | set(head[1])):
         b, h = base[1].get(key), head[1].get(key)
-        row: dict[str, Any] = {"case": key[0], "fingerprint": key[1], "series_id": (b or h)["series_id"],
-                               "base": b, "head": h, "change": None, "verdict": None}  # fmt: skip
+        row: dict[str, Any] = {
+            "case": key[0],
+            "fingerprint": key[1],
+            "series_id": (b or h)["series_id"],
+            "base": b,
+            "head": h,
+            "change": None,
+            "verdict": None,
+        }
         if b and h and b["median"] and h["median"]:
             row["change"] = h["median"] / b["median"] - 1.0
-            row["verdict"] = judge_processes(b["processes"], h["processes"], threshold=threshold,
-                                             resamples=500).as_dict()  # fmt: skip
+            row["verdict"] = judge_processes(
+                b["processes"], h["processes"], threshold=threshold, resamples=500
+            ).as_dict()
         if h and h["status"] != "ok" and b and b["status"] == "ok":
             row["verdict"] = {"kind": "correctness"}
         rows.append(row)
@@ -407,10 +545,20 @@ def roofline(session: Session, filters: Filters) -> dict[str, Any]:
     for series_id, case_, env, result in session.execute(query):
         m = result.metrics or {}
         flops, nbytes = m.get("useful_flops"), m.get("min_bytes")
-        points.append({"series_id": series_id, "case": case_.key, "op": case_.op, "fingerprint": env.fingerprint,
-                       "device": env.device_name, "median": result.median, "tflops": m.get("tflops"),
-                       "gbps": m.get("gbps"), "roofline_fraction": m.get("roofline_fraction"),
-                       "intensity": (flops / nbytes) if flops and nbytes else None})  # fmt: skip
+        points.append(
+            {
+                "series_id": series_id,
+                "case": case_.key,
+                "op": case_.op,
+                "fingerprint": env.fingerprint,
+                "device": env.device_name,
+                "median": result.median,
+                "tflops": m.get("tflops"),
+                "gbps": m.get("gbps"),
+                "roofline_fraction": m.get("roofline_fraction"),
+                "intensity": (flops / nbytes) if flops and nbytes else None,
+            }
+        )
         if env.fingerprint not in ceilings:
             ceilings[env.fingerprint] = _ceilings(session, env.id) | {"device": env.device_name}
     return {"points": points, "ceilings": ceilings}
@@ -419,9 +567,11 @@ def roofline(session: Session, filters: Filters) -> dict[str, Any]:
 def _ceilings(session: Session, environment_id: int) -> dict[str, Any]:
     """Ceilings measured in the environment's latest run that has them (perfci run measures them)."""
     for extra in session.scalars(
-        select(models.Run.extra).where(models.Run.environment_id == environment_id)
-        .order_by(models.Run.ingested_at.desc()).limit(20)
-    ):  # fmt: skip
+        select(models.Run.extra)
+        .where(models.Run.environment_id == environment_id)
+        .order_by(models.Run.ingested_at.desc())
+        .limit(20)
+    ):
         found = ((extra or {}).get("environment_extra") or {}).get("ceilings")
         if found:
             return dict(found)

@@ -57,5 +57,4 @@ def pagination() -> tuple[int, int]:
 
 
 def page_body(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
-    return {"items": items, "page": page, "per_page": per_page, "total": total,
-            "pages": max(1, -(-total // per_page))}  # fmt: skip
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "pages": max(1, -(-total // per_page))}

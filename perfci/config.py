@@ -104,8 +104,9 @@ class ServerConfig(_Strict):
     def resolved_secret_key(self) -> str | None:
         if self.secret_key is None:
             return None
-        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: _env(m.group(1), "server.secret_key"),
-                      self.secret_key)  # fmt: skip
+        return re.sub(
+            r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: _env(m.group(1), "server.secret_key"), self.secret_key
+        )
 
 
 def _env(name: str, where: str) -> str:

@@ -56,8 +56,10 @@ def _finite_positive(samples: list[float]) -> list[float]:
     low, high = SAMPLE_RANGE
     for index, value in enumerate(samples):
         if not math.isfinite(value) or not low <= value <= high:
-            raise ValueError(f"sample [{index}] is {value!r}; every sample must be a finite time between {low:g} "
-                             f"and {high:g} in the result's unit")  # fmt: skip
+            raise ValueError(
+                f"sample [{index}] is {value!r}; every sample must be a finite time between {low:g} "
+                f"and {high:g} in the result's unit"
+            )
     return samples
 
 
@@ -169,8 +171,10 @@ class Result(_Open):
         if self.processes is not None:
             counted = sum(len(process.samples) for process in self.processes)
             if counted != len(self.samples or []):
-                raise ValueError(f"processes hold {counted} samples but samples has {len(self.samples or [])}; "
-                                 "samples must be every process's samples together")  # fmt: skip
+                raise ValueError(
+                    f"processes hold {counted} samples but samples has {len(self.samples or [])}; "
+                    "samples must be every process's samples together"
+                )
         return self
 
     def process_values(self) -> list[float] | None:
@@ -248,8 +252,10 @@ class ResultsDocument(_Open):
 
 
 #: left out of the content digest: samples (hashed as doubles) and the exporting store's triage
-_SAMPLE_FIELDS: Any = {"regressions": True,
-                       "results": {"__all__": {"samples": True, "processes": {"__all__": {"samples"}}}}}  # fmt: skip
+_SAMPLE_FIELDS: Any = {
+    "regressions": True,
+    "results": {"__all__": {"samples": True, "processes": {"__all__": {"samples"}}}},
+}
 
 
 class DocumentError(ValueError):

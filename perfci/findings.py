@@ -38,8 +38,14 @@ class Finding:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Finding:
         """A finding from a server's answer (``POST /api/runs``); unknown keys are ignored."""
-        return cls(str(data["case"]), str(data["kind"]), str(data["commit"]), data.get("baseline_commit"),
-                   data.get("change"), dict(data.get("verdict") or {}))  # fmt: skip
+        return cls(
+            str(data["case"]),
+            str(data["kind"]),
+            str(data["commit"]),
+            data.get("baseline_commit"),
+            data.get("change"),
+            dict(data.get("verdict") or {}),
+        )
 
 
 def describe(kind: str, verdict: dict[str, Any]) -> str:
@@ -91,8 +97,9 @@ def autotune_note(choices: list[dict[str, Any]]) -> str | None:
     """``autotune chose A / B`` when the processes' choices differ (each kernel's config, compactly)."""
     distinct: list[str] = []
     for choice in choices:
-        text = "; ".join(f"{kernel} {' '.join(f'{k} {v}' for k, v in config.items())}"
-                         for kernel, config in sorted(choice.items()))  # fmt: skip
+        text = "; ".join(
+            f"{kernel} {' '.join(f'{k} {v}' for k, v in config.items())}" for kernel, config in sorted(choice.items())
+        )
         if text and text not in distinct:
             distinct.append(text)
     return f"autotune chose {' / '.join(distinct)}" if len(distinct) > 1 else None

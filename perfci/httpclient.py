@@ -25,9 +25,14 @@ class _Retryable(Exception):
 
 
 def post_json(
-    url: str, payload: Any, *, headers: dict[str, str] | None = None, attempts: int = 5, first_delay_s: float = 1.0,
+    url: str,
+    payload: Any,
+    *,
+    headers: dict[str, str] | None = None,
+    attempts: int = 5,
+    first_delay_s: float = 1.0,
     timeout_s: float = 30.0,
-) -> tuple[dict[str, Any], int]:  # fmt: skip
+) -> tuple[dict[str, Any], int]:
     """(the response as JSON, or {"response": text}; the attempts it took). Back-off doubles from
     ``first_delay_s`` between tries."""
     body = json.dumps(payload).encode()
@@ -47,9 +52,12 @@ def post_json(
         except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as error:
             raise _Retryable(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
 
-    retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(_Retryable),
-                                 stop=tenacity.stop_after_attempt(attempts),
-                                 wait=tenacity.wait_exponential(multiplier=first_delay_s), reraise=True)  # fmt: skip
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(_Retryable),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=first_delay_s),
+        reraise=True,
+    )
     try:
         for attempt in retrying:
             with attempt:

@@ -128,8 +128,13 @@ def perfci(work: Path, out: Path, name: str, *args: str) -> dict:
     ``out/records.jsonl`` at once, so a campaign cut short keeps what it measured."""
     start = time.time()
     proc = subprocess.run([sys.executable, "-m", "perfci", *args], cwd=work, capture_output=True, text=True)
-    record = {"name": name, "args": list(args), "exit": proc.returncode, "seconds": round(time.time() - start, 1),
-              "stderr": proc.stderr[-6000:]}  # fmt: skip
+    record = {
+        "name": name,
+        "args": list(args),
+        "exit": proc.returncode,
+        "seconds": round(time.time() - start, 1),
+        "stderr": proc.stderr[-6000:],
+    }
     try:
         record["json"] = json.loads(proc.stdout)
     except ValueError:
@@ -160,26 +165,49 @@ def main() -> None:
         (args.out / "push-shas.json").write_text(json.dumps(push_shas, indent=1) + "\n")
         db = f"sqlite:///{args.out / 'push.db'}"
         (push_work / "perfci.toml").write_text("[detection]\nconfirm_max_pairs = 16\nconfirm_budget_s = 150\n")
-        records.append(perfci(push_work, args.out, "base", "run", "--commit", push_shas["base"], *common, "--budget",
-                              "1", "--db", db))  # fmt: skip
+        records.append(
+            perfci(
+                push_work, args.out, "base", "run", "--commit", push_shas["base"], *common, "--budget", "1", "--db", db
+            )
+        )
         report = str(args.out / "push-report.md")
-        records.append(perfci(push_work, args.out, "range", "run", "--range",
-                              f"{push_shas['base']}..{push_shas['after2']}", *common, "--budget", "1", "--db", db,
-                              "--report", report))  # fmt: skip
-        records.append(perfci(push_work, args.out, "regressions", "regressions", "--json", "--status", "all",
-                              "--db", db))  # fmt: skip
+        records.append(
+            perfci(
+                push_work,
+                args.out,
+                "range",
+                "run",
+                "--range",
+                f"{push_shas['base']}..{push_shas['after2']}",
+                *common,
+                "--budget",
+                "1",
+                "--db",
+                db,
+                "--report",
+                report,
+            )
+        )
+        records.append(
+            perfci(push_work, args.out, "regressions", "regressions", "--json", "--status", "all", "--db", db)
+        )
     if args.what in ("compare", "all"):
         pairs = ["--json", "--max-pairs", args.max_pairs, "--budget", "150"]
         records.append(perfci(args.work, args.out, "plus10", "compare", shas["same7"], shas["plus10"], *common, *pairs))
         # the A/A compares run side by side: a busy GPU, as a shared CI runner's
         with ThreadPoolExecutor(args.repeats) as pool:
-            records += pool.map(lambda i: perfci(args.work, args.out, f"aa{i + 1}", "compare", shas["same6"],
-                                                 shas["same7"], *common, *pairs), range(args.repeats))  # fmt: skip
+            records += pool.map(
+                lambda i: perfci(
+                    args.work, args.out, f"aa{i + 1}", "compare", shas["same6"], shas["same7"], *common, *pairs
+                ),
+                range(args.repeats),
+            )
     if args.what == "aa":
         pairs = ["--json", "--max-pairs", args.max_pairs, "--budget", "150"]
         for i in range(args.first, args.first + args.repeats):
-            records.append(perfci(args.work, args.out, f"aa{i}", "compare", shas["same6"], shas["same7"], *common,
-                                  *pairs))  # fmt: skip
+            records.append(
+                perfci(args.work, args.out, f"aa{i}", "compare", shas["same6"], shas["same7"], *common, *pairs)
+            )
     print(json.dumps([{k: r[k] for k in ("name", "exit", "seconds")} for r in records]))
 
 

@@ -25,8 +25,13 @@ def convert(documents: list[Path]) -> list[dict]:
     lines = []
     for path in documents:
         document = json.loads(path.read_text())
-        lines.append({r["case"]: {"median": statistics.median(r["samples"]), "all": r["samples"]}
-                      for r in document["results"] if r.get("samples")})  # fmt: skip
+        lines.append(
+            {
+                r["case"]: {"median": statistics.median(r["samples"]), "all": r["samples"]}
+                for r in document["results"]
+                if r.get("samples")
+            }
+        )
     return lines
 
 
@@ -35,9 +40,27 @@ def record(runs: int, directory: Path) -> list[Path]:
     for index in range(runs):
         out = directory / f"run-{index + 1}.json"
         selection = [arg for case in CASES for arg in ("--cases", case)]
-        subprocess.run([sys.executable, "-m", "perfci", "run", "--suite", "tiny", *selection, "--device",
-                        "interpreter", "--budget", "1", "--no-store", "-o", str(out), "--allow-dirty"],
-                       check=False, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "perfci",
+                "run",
+                "--suite",
+                "tiny",
+                *selection,
+                "--device",
+                "interpreter",
+                "--budget",
+                "1",
+                "--no-store",
+                "-o",
+                str(out),
+                "--allow-dirty",
+            ],
+            check=False,
+            capture_output=True,
+        )
         if out.exists():
             paths.append(out)
     return paths

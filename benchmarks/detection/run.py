@@ -69,10 +69,17 @@ def _pair_opener(process: Any, rng: np.random.Generator, base_level: float, head
     return open_pair
 
 
-def simulated_compare(process: Any, rng: np.random.Generator, base_level: float, head_level: float,
-                      threshold: float, max_pairs: int = 16) -> dict[str, Any]:  # fmt: skip
-    outcome = interleave(_pair_opener(process, rng, base_level, head_level), partial(judge_pairs, threshold=threshold),
-                         rounds_per_pair=1, min_pairs=2, max_pairs=max_pairs, budget_s=1e9)  # fmt: skip
+def simulated_compare(
+    process: Any, rng: np.random.Generator, base_level: float, head_level: float, threshold: float, max_pairs: int = 16
+) -> dict[str, Any]:
+    outcome = interleave(
+        _pair_opener(process, rng, base_level, head_level),
+        partial(judge_pairs, threshold=threshold),
+        rounds_per_pair=1,
+        min_pairs=2,
+        max_pairs=max_pairs,
+        budget_s=1e9,
+    )
     assert outcome.verdict is not None
     return {**outcome.verdict.as_dict(), "pairs": outcome.pairs, "reason": outcome.verdict.reason}
 
@@ -146,10 +153,15 @@ def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
             aa_gating += any(kind == "latency" for _, kind, _ in trial["found"])
         else:
             recall.setdefault(f"{change:+.1%}", []).append(hit)
-    return {"tests": tests, "gating_false_alarms": gating_false, "gating_false_alarm_rate": gating_false / tests,
-            "other_false_findings": other_false, "aa_histories_gating": aa_gating,
-            "recall_at_exact_commit": {k: sum(v) / len(v) for k, v in sorted(recall.items())},
-            "confirmations": sum(t["confirmations"] for t in trials)}  # fmt: skip
+    return {
+        "tests": tests,
+        "gating_false_alarms": gating_false,
+        "gating_false_alarm_rate": gating_false / tests,
+        "other_false_findings": other_false,
+        "aa_histories_gating": aa_gating,
+        "recall_at_exact_commit": {k: sum(v) / len(v) for k, v in sorted(recall.items())},
+        "confirmations": sum(t["confirmations"] for t in trials),
+    }
 
 
 def compare_trials(family: str, seed: int) -> dict[str, Any]:
@@ -168,8 +180,10 @@ def replay() -> dict[str, Any]:
         store = open_store(f"sqlite:///{tmp}/r.db")
         for line in lines:
             processed = process_document(store, PerfciConfig(), parse_document(line))
-            found += [{"commit": position[f.commit], "case": f.case, "kind": f.kind, "change": f.change}
-                      for f in processed.findings]  # fmt: skip
+            found += [
+                {"commit": position[f.commit], "case": f.case, "kind": f.kind, "change": f.change}
+                for f in processed.findings
+            ]
         store.dispose()
     return {"findings": found}
 
@@ -193,11 +207,15 @@ def main() -> None:
                 jobs.append((family, round(change, 4), seed))
     with ProcessPoolExecutor(args.workers) as pool:
         trials = list(pool.map(push_trial, jobs, chunksize=2))
-        compares = dict(zip(args.families, pool.map(compare_trials, args.families, range(len(args.families))),
-                            strict=True))  # fmt: skip
+        compares = dict(
+            zip(args.families, pool.map(compare_trials, args.families, range(len(args.families))), strict=True)
+        )
     for family in args.families:
-        report["families"][family] = {"mde": mdes[family], "push": score([t for t in trials if t["family"] == family]),
-                                      "compare": compares[family]}  # fmt: skip
+        report["families"][family] = {
+            "mde": mdes[family],
+            "push": score([t for t in trials if t["family"] == family]),
+            "compare": compares[family],
+        }
     report["replay"] = replay()
     report["seconds"] = time.time() - start
     print(json.dumps(report, indent=1))

@@ -10,10 +10,16 @@ from perfci.findings import FINDING_KINDS
 from perfci.store.models import TRIAGE_STATUSES
 
 
-def _param(name: str, where: str = "query", schema: dict[str, Any] | None = None, required: bool = False,
-           description: str = "") -> dict[str, Any]:  # fmt: skip
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema or {"type": "string"},
-            "description": description}  # fmt: skip
+def _param(
+    name: str, where: str = "query", schema: dict[str, Any] | None = None, required: bool = False, description: str = ""
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
 
 
 PAGE = [
@@ -32,8 +38,10 @@ JSON_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 def _ok(description: str, schema: str = "Page") -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}  # fmt: skip
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
 
 
 def _errors(*codes: int) -> dict[str, Any]:

@@ -24,9 +24,14 @@ def list_regressions() -> dict[str, Any]:
     order = choice_arg("order", ("newest", "worst"), "newest")
     with reading() as session:
         rows, total = queries.regressions(
-            session, queries.Filters.from_args(request.args), status=None if status == "all" else status, kind=kind,
-            page=page, per_page=per_page, worst_first=order == "worst",
-        )  # fmt: skip
+            session,
+            queries.Filters.from_args(request.args),
+            status=None if status == "all" else status,
+            kind=kind,
+            page=page,
+            per_page=per_page,
+            worst_first=order == "worst",
+        )
     return page_body(rows, total, page, per_page)
 
 

@@ -73,12 +73,18 @@ def post_run() -> tuple[dict[str, Any], int]:
         processed = process_document(store(), config(), document)
     except RunConflict as error:
         raise ApiError(409, f"request body: {error}") from None
-    body = {"run_id": str(processed.run_uuid), "stored": processed.stored, "results": processed.results,
-            "findings": [f.as_json() for f in processed.findings]}  # fmt: skip
+    body = {
+        "run_id": str(processed.run_uuid),
+        "stored": processed.stored,
+        "results": processed.results,
+        "findings": [f.as_json() for f in processed.findings],
+    }
     if not processed.stored:  # a re-sent run: the findings recorded when it was first stored
         return body, 200
     body["not_judged"] = [{"case": u.case, "reason": u.reason} for u in processed.not_judged]
     # queued with the judgement; perfci serve's outbox sender delivers them after this answer
-    body["alerts"] = [{"id": d.id, "webhook": d.webhook, "status": d.status}
-                      for d in outbox.deliveries(store(), ids=processed.deliveries)]  # fmt: skip
+    body["alerts"] = [
+        {"id": d.id, "webhook": d.webhook, "status": d.status}
+        for d in outbox.deliveries(store(), ids=processed.deliveries)
+    ]
     return body, 201

@@ -15,8 +15,9 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("login.html", next=request.args.get("next", ""))
     token = request.form.get("token", "")
     if not is_known_token(token):
-        return render_template("login.html", next=request.form.get("next", ""),
-                               problem="that token is not one of this server's tokens"), 403  # fmt: skip
+        return render_template(
+            "login.html", next=request.form.get("next", ""), problem="that token is not one of this server's tokens"
+        ), 403
     writer = sign_in(token)
     flash("signed in" + ("; you can triage" if writer else " (read only)"))
     return redirect(local_target(request.form.get("next"), url_for("views.overview")))

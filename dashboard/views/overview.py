@@ -17,9 +17,11 @@ def overview() -> str:
         context = filter_context(session)
         filters = context["filters"]
         runs = queries.latest_runs(session, filters)
-        worst, open_total = queries.regressions(session, filters, status="open", kind="latency", per_page=25,
-                                                worst_first=True)  # fmt: skip
+        worst, open_total = queries.regressions(
+            session, filters, status="open", kind="latency", per_page=25, worst_first=True
+        )
         broken, _ = queries.regressions(session, filters, status="open", kind="correctness", per_page=25)
         missing, _ = queries.regressions(session, filters, status="open", kind="missing", per_page=25)
-    return render_template("overview.html", runs=runs, worst=worst, open_total=open_total, broken=broken,
-                           missing=missing, **context)  # fmt: skip
+    return render_template(
+        "overview.html", runs=runs, worst=worst, open_total=open_total, broken=broken, missing=missing, **context
+    )

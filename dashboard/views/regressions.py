@@ -23,12 +23,30 @@ def regressions_page() -> str:
     page = int_arg("page", 1, 1, 1_000_000)
     with reading() as db:
         context = filter_context(db)
-        rows, total = queries.regressions(db, context["filters"], status=None if status == "all" else status,
-                                          kind=kind, page=page, per_page=50, worst_first=order == "worst")  # fmt: skip
+        rows, total = queries.regressions(
+            db,
+            context["filters"],
+            status=None if status == "all" else status,
+            kind=kind,
+            page=page,
+            per_page=50,
+            worst_first=order == "worst",
+        )
         history = queries.triage_history(db, [r["id"] for r in rows])
-    return render_template("regressions.html", rows=rows, total=total, page=page, status=status, kind=kind,
-                           order=order, kinds=FINDING_KINDS, statuses=TRIAGE_STATUSES, history=history,
-                           back=request.full_path, **context)  # fmt: skip
+    return render_template(
+        "regressions.html",
+        rows=rows,
+        total=total,
+        page=page,
+        status=status,
+        kind=kind,
+        order=order,
+        kinds=FINDING_KINDS,
+        statuses=TRIAGE_STATUSES,
+        history=history,
+        back=request.full_path,
+        **context,
+    )
 
 
 @views.post("/regressions/<id:regression_id>/triage")

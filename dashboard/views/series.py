@@ -59,5 +59,14 @@ def series_page(series_id: int) -> str:
         markers = queries.series_markers(session, series_id, branch)
         history = queries.triage_history(session, [m["id"] for m in markers])
     chart = chart_payload(points, markers)
-    return render_template("series.html", info=info, chart=chart, markers=markers, history=history, last=last,
-                           branch=branch, statuses=TRIAGE_STATUSES, back=request.full_path)  # fmt: skip
+    return render_template(
+        "series.html",
+        info=info,
+        chart=chart,
+        markers=markers,
+        history=history,
+        last=last,
+        branch=branch,
+        statuses=TRIAGE_STATUSES,
+        back=request.full_path,
+    )

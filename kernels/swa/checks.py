@@ -243,9 +243,16 @@ def _check_lengths(
 
 
 def _check_common(
-    q: object, q_layout: str, k_cache: object, v_cache: object, k_scale: object, v_scale: object,
-    local_window: int | None, global_window: int | None, softmax_scale: float | None,
-) -> tuple[torch.Tensor, CacheLayout, Windows, float]:  # fmt: skip
+    q: object,
+    q_layout: str,
+    k_cache: object,
+    v_cache: object,
+    k_scale: object,
+    v_scale: object,
+    local_window: int | None,
+    global_window: int | None,
+    softmax_scale: float | None,
+) -> tuple[torch.Tensor, CacheLayout, Windows, float]:
     """What prefill and decode check alike: q, the caches and scales, the windows, the softmax scale."""
     q = check_query(q, 3, q_layout)
     _, q_heads, head_dim = q.shape
@@ -254,13 +261,25 @@ def _check_common(
 
 
 def check_prefill(
-    q: object, k_cache: object, v_cache: object, cu_seqlens_q: object, seqlens_kv: object, block_tables: object,
-    *, local_window: int | None, global_window: int | None, causal: object, softmax_scale: float | None,
-    k_scale: object, v_scale: object, out: object,
-) -> Problem:  # fmt: skip
+    q: object,
+    k_cache: object,
+    v_cache: object,
+    cu_seqlens_q: object,
+    seqlens_kv: object,
+    block_tables: object,
+    *,
+    local_window: int | None,
+    global_window: int | None,
+    causal: object,
+    softmax_scale: float | None,
+    k_scale: object,
+    v_scale: object,
+    out: object,
+) -> Problem:
     """Every argument of paged_prefill (one host read of the varlen metadata)."""
-    q, layout, windows, scale = _check_common(q, "(T, Hq, D)", k_cache, v_cache, k_scale, v_scale,
-                                              local_window, global_window, softmax_scale)  # fmt: skip
+    q, layout, windows, scale = _check_common(
+        q, "(T, Hq, D)", k_cache, v_cache, k_scale, v_scale, local_window, global_window, softmax_scale
+    )
     cu_seqlens_q = _require_int32_vector("cu_seqlens_q", cu_seqlens_q, None, q.device)
     if cu_seqlens_q.shape[0] < 1:
         raise ValueError("cu_seqlens_q must be of shape (B+1,) and start with 0, got an empty tensor")
@@ -272,19 +291,31 @@ def check_prefill(
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be a bool, got {causal!r}")
     q_lens, kv_lens = _check_lengths(cu_seqlens_q, seqlens_kv, q.shape[0], tables, layout.page_size)
-    return Problem(q, layout, windows, scale, batch, tables, checked_out, max(q_lens, default=0), tuple(q_lens),
-                   tuple(kv_lens))  # fmt: skip
+    return Problem(
+        q, layout, windows, scale, batch, tables, checked_out, max(q_lens, default=0), tuple(q_lens), tuple(kv_lens)
+    )
 
 
 def check_decode(
-    q: object, k_cache: object, v_cache: object, seqlens: object, block_tables: object,
-    *, local_window: int | None, global_window: int | None, softmax_scale: float | None,
-    k_scale: object, v_scale: object, out: object, host_capacity_check: bool,
-) -> Problem:  # fmt: skip
+    q: object,
+    k_cache: object,
+    v_cache: object,
+    seqlens: object,
+    block_tables: object,
+    *,
+    local_window: int | None,
+    global_window: int | None,
+    softmax_scale: float | None,
+    k_scale: object,
+    v_scale: object,
+    out: object,
+    host_capacity_check: bool,
+) -> Problem:
     """Every argument of paged_decode. ``host_capacity_check=False`` skips the one check that reads
     seqlens on the host (CUDA: the kernel poisons such rows with NaN instead of syncing)."""
-    q, layout, windows, scale = _check_common(q, "(B, Hq, D)", k_cache, v_cache, k_scale, v_scale,
-                                              local_window, global_window, softmax_scale)  # fmt: skip
+    q, layout, windows, scale = _check_common(
+        q, "(B, Hq, D)", k_cache, v_cache, k_scale, v_scale, local_window, global_window, softmax_scale
+    )
     batch = q.shape[0]
     seqlens = _require_int32_vector("seqlens", seqlens, batch, q.device)
     tables = check_block_tables(block_tables, batch, q.device)

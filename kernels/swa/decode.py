@@ -81,9 +81,14 @@ def default_config(q: torch.Tensor, page_size: int, quantized: bool) -> KernelCo
 
 
 def choose_splits(
-    batch: int, kv_heads: int, max_kv_len: int, windows: Windows, block_n: int, device: torch.device,
+    batch: int,
+    kv_heads: int,
+    max_kv_len: int,
+    windows: Windows,
+    block_n: int,
+    device: torch.device,
     quantized: bool = False,
-) -> int:  # fmt: skip
+) -> int:
     """Splits per (sequence, KV head) from shapes alone (no host sync, CUDA-graph safe).
 
     Tuned on an H200 with ``perfci run --suite smoke`` (docs/perf/runner.md) and
@@ -117,14 +122,43 @@ def choose_splits(
 
 @triton.jit
 def _decode_kernel(
-    Q, K, V, KS, VS, O, SEQ, BT, M_WS, L_WS, ACC_WS,
-    stride_qb, stride_qh, stride_ob, stride_oh, stride_kp, stride_kh, stride_ks, stride_bt,
-    qk_scale, local, sinks, capacity,
-    GROUP: tl.constexpr, GROUP_PAD: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
-    HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, SPLITS: tl.constexpr,
-    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, QUANT: tl.constexpr, UPCAST: tl.constexpr,
+    Q,
+    K,
+    V,
+    KS,
+    VS,
+    O,
+    SEQ,
+    BT,
+    M_WS,
+    L_WS,
+    ACC_WS,
+    stride_qb,
+    stride_qh,
+    stride_ob,
+    stride_oh,
+    stride_kp,
+    stride_kh,
+    stride_ks,
+    stride_bt,
+    qk_scale,
+    local,
+    sinks,
+    capacity,
+    GROUP: tl.constexpr,
+    GROUP_PAD: tl.constexpr,
+    NUM_KV_HEADS: tl.constexpr,
+    INTERLEAVE: tl.constexpr,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    SPLITS: tl.constexpr,
+    PAGE: tl.constexpr,
+    PAGE_ALIGNED: tl.constexpr,
+    QUANT: tl.constexpr,
+    UPCAST: tl.constexpr,
     V_WORDS: tl.constexpr,
-):  # fmt: skip
+):
     b = tl.program_id(0)
     kvh = tl.program_id(1)
     split = tl.program_id(2)
@@ -152,10 +186,12 @@ def _decode_kernel(
     d_mask = offs_d < HEAD_DIM
     q = tl.load(
         Q + b.to(tl.int64) * stride_qb + heads[:, None] * stride_qh + offs_d[None, :],
-        mask=g_mask[:, None] & d_mask[None, :], other=0.0,
-    )  # fmt: skip
-    q, q_lo, qk_scale = query_operands(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, QUANT, SPLIT_Q, UPCAST,
-                                       COMPUTE_DTYPE)  # fmt: skip
+        mask=g_mask[:, None] & d_mask[None, :],
+        other=0.0,
+    )
+    q, q_lo, qk_scale = query_operands(
+        q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, QUANT, SPLIT_Q, UPCAST, COMPUTE_DTYPE
+    )
 
     p_query = kv_len - 1
     band_lo = (tl.maximum(p_query - local, 0) // BLOCK_N) * BLOCK_N
@@ -204,11 +240,23 @@ def _decode_kernel(
 
 @triton.jit
 def _merge_kernel(
-    O, VS, M_WS, L_WS, ACC_WS, stride_ob, stride_oh,
-    NUM_Q_HEADS: tl.constexpr, GROUP: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
-    HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, SPLITS: tl.constexpr, SPLITS_PAD: tl.constexpr,
+    O,
+    VS,
+    M_WS,
+    L_WS,
+    ACC_WS,
+    stride_ob,
+    stride_oh,
+    NUM_Q_HEADS: tl.constexpr,
+    GROUP: tl.constexpr,
+    NUM_KV_HEADS: tl.constexpr,
+    INTERLEAVE: tl.constexpr,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    SPLITS: tl.constexpr,
+    SPLITS_PAD: tl.constexpr,
     QUANT: tl.constexpr,
-):  # fmt: skip
+):
     """Merge per-split softmax states (m, l, acc) of one (sequence, query head) into the output."""
     b = tl.program_id(0)
     h = tl.program_id(1)
@@ -255,10 +303,19 @@ def paged_decode_with_config(
 ) -> torch.Tensor:
     """:func:`paged_decode` with an explicit launch config and split count (for sweeps and tests)."""
     problem = check_decode(
-        q, k_cache, v_cache, seqlens, block_tables, local_window=local_window, global_window=global_window,
-        softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale, out=out,
+        q,
+        k_cache,
+        v_cache,
+        seqlens,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        softmax_scale=softmax_scale,
+        k_scale=k_scale,
+        v_scale=v_scale,
+        out=out,
         host_capacity_check=not getattr(q, "is_cuda", False),
-    )  # fmt: skip
+    )
     q, layout, windows, tables, batch = problem.q, problem.layout, problem.windows, problem.tables, problem.batch
     _, q_heads, head_dim = q.shape
     result = problem.out if problem.out is not None else torch.empty_like(q)
@@ -282,24 +339,65 @@ def paged_decode_with_config(
     else:
         m_ws = l_ws = acc_ws = None
     _decode_kernel[(batch, layout.num_kv_heads, splits)](
-        q, k_cache, v_cache, k_scale, v_scale, result, seqlens, tables, m_ws, l_ws, acc_ws,
-        q.stride(0), q.stride(1), result.stride(0), result.stride(1),
-        k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
-        problem.scale * LOG2E, windows.local, windows.sinks, capacity,
-        GROUP=group, GROUP_PAD=max(config.block_m, next_power_of_2(group)),
-        NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
-        HEAD_DIM=head_dim, BLOCK_D=block_d, BLOCK_N=config.block_n, SPLITS=splits,
-        PAGE=layout.page_size, PAGE_ALIGNED=layout.page_size % config.block_n == 0,
-        QUANT=layout.quantized, UPCAST=interpreted(q), V_WORDS=int8_words(v_cache),
-        num_warps=config.num_warps, num_stages=config.num_stages,
-    )  # fmt: skip
+        q,
+        k_cache,
+        v_cache,
+        k_scale,
+        v_scale,
+        result,
+        seqlens,
+        tables,
+        m_ws,
+        l_ws,
+        acc_ws,
+        q.stride(0),
+        q.stride(1),
+        result.stride(0),
+        result.stride(1),
+        k_cache.stride(0),
+        k_cache.stride(1),
+        k_cache.stride(2),
+        tables.stride(0),
+        problem.scale * LOG2E,
+        windows.local,
+        windows.sinks,
+        capacity,
+        GROUP=group,
+        GROUP_PAD=max(config.block_m, next_power_of_2(group)),
+        NUM_KV_HEADS=layout.num_kv_heads,
+        INTERLEAVE=gqa_interleave,
+        HEAD_DIM=head_dim,
+        BLOCK_D=block_d,
+        BLOCK_N=config.block_n,
+        SPLITS=splits,
+        PAGE=layout.page_size,
+        PAGE_ALIGNED=layout.page_size % config.block_n == 0,
+        QUANT=layout.quantized,
+        UPCAST=interpreted(q),
+        V_WORDS=int8_words(v_cache),
+        num_warps=config.num_warps,
+        num_stages=config.num_stages,
+    )
     if splits > 1:
         _merge_kernel[(batch, q_heads)](
-            result, v_scale, m_ws, l_ws, acc_ws, result.stride(0), result.stride(1),
-            NUM_Q_HEADS=q_heads, GROUP=group, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
-            HEAD_DIM=head_dim, BLOCK_D=block_d, SPLITS=splits, SPLITS_PAD=max(2, next_power_of_2(splits)),
-            QUANT=layout.quantized, num_warps=4,
-        )  # fmt: skip
+            result,
+            v_scale,
+            m_ws,
+            l_ws,
+            acc_ws,
+            result.stride(0),
+            result.stride(1),
+            NUM_Q_HEADS=q_heads,
+            GROUP=group,
+            NUM_KV_HEADS=layout.num_kv_heads,
+            INTERLEAVE=gqa_interleave,
+            HEAD_DIM=head_dim,
+            BLOCK_D=block_d,
+            SPLITS=splits,
+            SPLITS_PAD=max(2, next_power_of_2(splits)),
+            QUANT=layout.quantized,
+            num_warps=4,
+        )
     return result
 
 
@@ -321,7 +419,16 @@ def paged_decode(
     """One new query per sequence, ``q (B, Hq, D)`` at position ``seqlens[b] - 1``; keys/values in the
     paged cache. Returns ``(B, Hq, D)`` in q's dtype; ``seqlens[b] == 0`` gives zeros."""
     return paged_decode_with_config(
-        q, k_cache, v_cache, seqlens, block_tables,
-        local_window=local_window, global_window=global_window, softmax_scale=softmax_scale,
-        gqa_interleave=gqa_interleave, k_scale=k_scale, v_scale=v_scale, out=out,
-    )  # fmt: skip
+        q,
+        k_cache,
+        v_cache,
+        seqlens,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        softmax_scale=softmax_scale,
+        gqa_interleave=gqa_interleave,
+        k_scale=k_scale,
+        v_scale=v_scale,
+        out=out,
+    )

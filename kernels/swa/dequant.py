@@ -76,9 +76,23 @@ def touched_pages(
 
 @triton.jit
 def _dequantize_pages_kernel(
-    K, V, KS, VS, K_OUT, V_OUT, BT, BT_OUT, RANGES, stride_page, stride_bt, stride_bt_out,
-    PAGE_ELEMS: tl.constexpr, HEAD_ELEMS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK: tl.constexpr,
-):  # fmt: skip
+    K,
+    V,
+    KS,
+    VS,
+    K_OUT,
+    V_OUT,
+    BT,
+    BT_OUT,
+    RANGES,
+    stride_page,
+    stride_bt,
+    stride_bt_out,
+    PAGE_ELEMS: tl.constexpr,
+    HEAD_ELEMS: tl.constexpr,
+    HEAD_DIM: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     """The j-th touched page of sequence b (``RANGES[4 b:4 b + 4]`` = sink_end, first, end, offset: pages
     [0, sink_end) then [first, end)) of the int8 caches, times the (KV head, channel) scales, into
     page offset + j of the outputs; the first program of a page also writes that index into the
@@ -114,9 +128,14 @@ def page_ranges(pages: TouchedPages) -> torch.Tensor:
 
 
 def dequantized_cache(
-    k_cache: torch.Tensor, v_cache: torch.Tensor, k_scale: torch.Tensor, v_scale: torch.Tensor,
-    tables: torch.Tensor, pages: TouchedPages, dtype: torch.dtype,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    k_scale: torch.Tensor,
+    v_scale: torch.Tensor,
+    tables: torch.Tensor,
+    pages: TouchedPages,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The touched pages as a compact ``dtype`` cache, and a block table into it (entries of pages not
     touched are 0: the kernel never reads them). Host work: four ints per sequence, one copy of them
     to the device and the allocations (it runs after the checks' host read, while the GPU waits)."""
@@ -127,8 +146,21 @@ def dequantized_cache(
     v_out = torch.empty_like(k_out)
     page_elems = page_size * heads * dim
     _dequantize_pages_kernel[(max(counts), len(counts), cdiv(page_elems, BLOCK))](
-        k_cache, v_cache, k_scale.float().contiguous(), v_scale.float().contiguous(), k_out, v_out, tables,
-        compact_tables, ranges, k_cache.stride(0), tables.stride(0), compact_tables.stride(0),
-        PAGE_ELEMS=page_elems, HEAD_ELEMS=page_size * dim, HEAD_DIM=dim, BLOCK=BLOCK,
-    )  # fmt: skip
+        k_cache,
+        v_cache,
+        k_scale.float().contiguous(),
+        v_scale.float().contiguous(),
+        k_out,
+        v_out,
+        tables,
+        compact_tables,
+        ranges,
+        k_cache.stride(0),
+        tables.stride(0),
+        compact_tables.stride(0),
+        PAGE_ELEMS=page_elems,
+        HEAD_ELEMS=page_size * dim,
+        HEAD_DIM=dim,
+        BLOCK=BLOCK,
+    )
     return k_out, v_out, compact_tables

@@ -136,11 +136,41 @@ def gqa_pack(group: int, block_m: int) -> int:
 
 @triton.jit
 def _walk(
-    acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, lo, hi, offs_n, kv_len, offs_d, d_mask,
-    p_rows, local, sinks, qk_scale, stride_kp, stride_ks, clear_lo, clear_hi,
-    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, BLOCK_N: tl.constexpr, MASK: tl.constexpr,
-    COMPUTE_DTYPE: tl.constexpr, USE_TMA: tl.constexpr, NUM_KV_HEADS: tl.constexpr, SPLIT_Q: tl.constexpr,
-):  # fmt: skip
+    acc,
+    m_i,
+    l_i,
+    q,
+    q_lo,
+    K,
+    V,
+    DESC_K,
+    DESC_V,
+    head,
+    kvh,
+    bt_row,
+    lo,
+    hi,
+    offs_n,
+    kv_len,
+    offs_d,
+    d_mask,
+    p_rows,
+    local,
+    sinks,
+    qk_scale,
+    stride_kp,
+    stride_ks,
+    clear_lo,
+    clear_hi,
+    PAGE: tl.constexpr,
+    PAGE_ALIGNED: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    MASK: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr,
+    USE_TMA: tl.constexpr,
+    NUM_KV_HEADS: tl.constexpr,
+    SPLIT_Q: tl.constexpr,
+):
     """Online softmax over the KV tiles [lo, hi), each masked as ``MASK`` says (MASK_EDGES: every
     tile outside [clear_lo, clear_hi), which every row sees whole). ``SPLIT_Q``: q and q_lo are
     tiles.split_query's int8 parts and K tiles stay int8."""
@@ -156,8 +186,9 @@ def _walk(
             rows = kv_row_offsets(bt_row, start, offs_n, kv_len, PAGE, PAGE_ALIGNED, stride_kp, stride_ks)
             k_t = load_k_tile(K, head, rows, n, kv_len, offs_d, d_mask)
         qk = tile_scores(q, q_lo, k_t, COMPUTE_DTYPE, SPLIT_Q)
-        probs, alpha, m_i, l_i = softmax_scores(m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK,
-                                                (start < clear_lo) | (start >= clear_hi))  # fmt: skip
+        probs, alpha, m_i, l_i = softmax_scores(
+            m_i, l_i, qk, n, kv_len, p_rows, local, sinks, qk_scale, MASK, (start < clear_lo) | (start >= clear_hi)
+        )
         if USE_TMA:
             v = DESC_V.load([row, 0])
             if PAST_KV_LEN:  # slots past kv_len hold whatever the pool holds (maybe NaN): 0 * NaN must not reach acc
@@ -170,15 +201,46 @@ def _walk(
 
 @triton.jit
 def _prefill_kernel(
-    Q, K, V, DESC_K, DESC_V, KS, VS, O, CU_Q, SEQ_KV, BT,
-    stride_qt, stride_qh, stride_ot, stride_oh, stride_kp, stride_kh, stride_ks, stride_bt,
-    qk_scale, local, sinks,
-    GROUP: tl.constexpr, PACK: tl.constexpr, NUM_KV_HEADS: tl.constexpr, INTERLEAVE: tl.constexpr,
-    HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-    PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, CAUSAL: tl.constexpr, HAS_SEQ_KV: tl.constexpr,
-    QUANT: tl.constexpr, UPCAST: tl.constexpr, USE_TMA: tl.constexpr, BLOCK_S: tl.constexpr,
+    Q,
+    K,
+    V,
+    DESC_K,
+    DESC_V,
+    KS,
+    VS,
+    O,
+    CU_Q,
+    SEQ_KV,
+    BT,
+    stride_qt,
+    stride_qh,
+    stride_ot,
+    stride_oh,
+    stride_kp,
+    stride_kh,
+    stride_ks,
+    stride_bt,
+    qk_scale,
+    local,
+    sinks,
+    GROUP: tl.constexpr,
+    PACK: tl.constexpr,
+    NUM_KV_HEADS: tl.constexpr,
+    INTERLEAVE: tl.constexpr,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    PAGE: tl.constexpr,
+    PAGE_ALIGNED: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    HAS_SEQ_KV: tl.constexpr,
+    QUANT: tl.constexpr,
+    UPCAST: tl.constexpr,
+    USE_TMA: tl.constexpr,
+    BLOCK_S: tl.constexpr,
     SPLIT_BAND: tl.constexpr,
-):  # fmt: skip
+):
     # A program's BLOCK_M rows are BLOCK_P query positions x PACK query heads of one KV head
     # (row r: position r // PACK, head r % PACK), so each K/V tile it loads serves PACK heads.
     BLOCK_P: tl.constexpr = BLOCK_M // PACK
@@ -220,8 +282,9 @@ def _prefill_kernel(
     q = tl.load(q_ptrs, mask=row_mask[:, None] & d_mask[None, :], other=0.0)
     # int8 keys meet q on int8 tensor cores (the MMA's K dimension is 32 at least); V still converts
     SPLIT_Q: tl.constexpr = QUANT and BLOCK_D >= 32
-    q, q_lo, qk_scale = query_operands(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, QUANT, SPLIT_Q, UPCAST,
-                                       COMPUTE_DTYPE)  # fmt: skip
+    q, q_lo, qk_scale = query_operands(
+        q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, QUANT, SPLIT_Q, UPCAST, COMPUTE_DTYPE
+    )
 
     prefix = kv_len - q_len
     if CAUSAL:
@@ -255,44 +318,268 @@ def _prefill_kernel(
     # They are BLOCK_S keys wide (a few sinks do not pay for a whole BLOCK_N tile), loaded through
     # pointers when narrower than the TMA descriptors' tile.
     SINK_TMA: tl.constexpr = USE_TMA and BLOCK_S == BLOCK_N
-    acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, 0, sink_hi,
-                          tl.arange(0, BLOCK_S), kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp,
-                          stride_ks, 0, 0, PAGE, PAGE_ALIGNED, BLOCK_S, MASK_BAND, COMPUTE_DTYPE, SINK_TMA,
-                          NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+    acc, m_i, l_i = _walk(
+        acc,
+        m_i,
+        l_i,
+        q,
+        q_lo,
+        K,
+        V,
+        DESC_K,
+        DESC_V,
+        head,
+        kvh,
+        bt_row,
+        0,
+        sink_hi,
+        tl.arange(0, BLOCK_S),
+        kv_len,
+        offs_d,
+        d_mask,
+        p_rows,
+        local,
+        sinks,
+        qk_scale,
+        stride_kp,
+        stride_ks,
+        0,
+        0,
+        PAGE,
+        PAGE_ALIGNED,
+        BLOCK_S,
+        MASK_BAND,
+        COMPUTE_DTYPE,
+        SINK_TMA,
+        NUM_KV_HEADS,
+        SPLIT_Q,
+    )
     if SPLIT_BAND:
         # Long bands: a walk per mask kind (lower edge, fully masked left part, middle, diagonal), each
         # loop paying only for the comparisons its tiles can fail.
         left_hi = tl.minimum(mid_lo, hi)
         edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, edge_hi, offs_n,
-                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_BAND, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, edge_hi, left_hi, offs_n,
-                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_lo, mid_hi, offs_n,
-                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_NONE, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, mid_hi, hi, offs_n,
-                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_CAUSAL, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+        acc, m_i, l_i = _walk(
+            acc,
+            m_i,
+            l_i,
+            q,
+            q_lo,
+            K,
+            V,
+            DESC_K,
+            DESC_V,
+            head,
+            kvh,
+            bt_row,
+            band_lo,
+            edge_hi,
+            offs_n,
+            kv_len,
+            offs_d,
+            d_mask,
+            p_rows,
+            local,
+            sinks,
+            qk_scale,
+            stride_kp,
+            stride_ks,
+            0,
+            0,
+            PAGE,
+            PAGE_ALIGNED,
+            BLOCK_N,
+            MASK_BAND,
+            COMPUTE_DTYPE,
+            USE_TMA,
+            NUM_KV_HEADS,
+            SPLIT_Q,
+        )
+        acc, m_i, l_i = _walk(
+            acc,
+            m_i,
+            l_i,
+            q,
+            q_lo,
+            K,
+            V,
+            DESC_K,
+            DESC_V,
+            head,
+            kvh,
+            bt_row,
+            edge_hi,
+            left_hi,
+            offs_n,
+            kv_len,
+            offs_d,
+            d_mask,
+            p_rows,
+            local,
+            sinks,
+            qk_scale,
+            stride_kp,
+            stride_ks,
+            0,
+            0,
+            PAGE,
+            PAGE_ALIGNED,
+            BLOCK_N,
+            MASK_FULL,
+            COMPUTE_DTYPE,
+            USE_TMA,
+            NUM_KV_HEADS,
+            SPLIT_Q,
+        )
+        acc, m_i, l_i = _walk(
+            acc,
+            m_i,
+            l_i,
+            q,
+            q_lo,
+            K,
+            V,
+            DESC_K,
+            DESC_V,
+            head,
+            kvh,
+            bt_row,
+            mid_lo,
+            mid_hi,
+            offs_n,
+            kv_len,
+            offs_d,
+            d_mask,
+            p_rows,
+            local,
+            sinks,
+            qk_scale,
+            stride_kp,
+            stride_ks,
+            0,
+            0,
+            PAGE,
+            PAGE_ALIGNED,
+            BLOCK_N,
+            MASK_NONE,
+            COMPUTE_DTYPE,
+            USE_TMA,
+            NUM_KV_HEADS,
+            SPLIT_Q,
+        )
+        acc, m_i, l_i = _walk(
+            acc,
+            m_i,
+            l_i,
+            q,
+            q_lo,
+            K,
+            V,
+            DESC_K,
+            DESC_V,
+            head,
+            kvh,
+            bt_row,
+            mid_hi,
+            hi,
+            offs_n,
+            kv_len,
+            offs_d,
+            d_mask,
+            p_rows,
+            local,
+            sinks,
+            qk_scale,
+            stride_kp,
+            stride_ks,
+            0,
+            0,
+            PAGE,
+            PAGE_ALIGNED,
+            BLOCK_N,
+            MASK_CAUSAL,
+            COMPUTE_DTYPE,
+            USE_TMA,
+            NUM_KV_HEADS,
+            SPLIT_Q,
+        )
     else:
         # Shorter bands: the band up to the last whole tile of keys as one loop, so its K/V pipeline
         # fills once per program; the tiles outside [mid_lo, mid_hi) take the full mask in a branch.
         # A tile that reaches past kv_len (only the last query blocks see one) is walked on its own.
         tail_lo = tl.maximum(band_lo, tl.minimum(hi, (kv_len // BLOCK_N) * BLOCK_N))
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, band_lo, tail_lo, offs_n,
-                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, mid_lo,
-                              mid_hi, PAGE, PAGE_ALIGNED, BLOCK_N, MASK_EDGES, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
-        acc, m_i, l_i = _walk(acc, m_i, l_i, q, q_lo, K, V, DESC_K, DESC_V, head, kvh, bt_row, tail_lo, hi, offs_n,
-                              kv_len, offs_d, d_mask, p_rows, local, sinks, qk_scale, stride_kp, stride_ks, 0, 0,
-                              PAGE, PAGE_ALIGNED, BLOCK_N, MASK_FULL, COMPUTE_DTYPE, USE_TMA,
-                              NUM_KV_HEADS, SPLIT_Q)  # fmt: skip
+        acc, m_i, l_i = _walk(
+            acc,
+            m_i,
+            l_i,
+            q,
+            q_lo,
+            K,
+            V,
+            DESC_K,
+            DESC_V,
+            head,
+            kvh,
+            bt_row,
+            band_lo,
+            tail_lo,
+            offs_n,
+            kv_len,
+            offs_d,
+            d_mask,
+            p_rows,
+            local,
+            sinks,
+            qk_scale,
+            stride_kp,
+            stride_ks,
+            mid_lo,
+            mid_hi,
+            PAGE,
+            PAGE_ALIGNED,
+            BLOCK_N,
+            MASK_EDGES,
+            COMPUTE_DTYPE,
+            USE_TMA,
+            NUM_KV_HEADS,
+            SPLIT_Q,
+        )
+        acc, m_i, l_i = _walk(
+            acc,
+            m_i,
+            l_i,
+            q,
+            q_lo,
+            K,
+            V,
+            DESC_K,
+            DESC_V,
+            head,
+            kvh,
+            bt_row,
+            tail_lo,
+            hi,
+            offs_n,
+            kv_len,
+            offs_d,
+            d_mask,
+            p_rows,
+            local,
+            sinks,
+            qk_scale,
+            stride_kp,
+            stride_ks,
+            0,
+            0,
+            PAGE,
+            PAGE_ALIGNED,
+            BLOCK_N,
+            MASK_FULL,
+            COMPUTE_DTYPE,
+            USE_TMA,
+            NUM_KV_HEADS,
+            SPLIT_Q,
+        )
 
     out = tl.where(l_i[:, None] > 0, acc / tl.where(l_i > 0, l_i, 1.0)[:, None], 0.0)
     if QUANT:
@@ -325,10 +612,20 @@ def paged_prefill_with_config(
     ``dequantize`` picks the int8 path: True converts the touched pages first (kernels.swa.dequant),
     False converts each tile inside the kernel, None (default) converts first where it can."""
     problem = check_prefill(
-        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
-        global_window=global_window, causal=causal, softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale,
+        q,
+        k_cache,
+        v_cache,
+        cu_seqlens_q,
+        seqlens_kv,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        causal=causal,
+        softmax_scale=softmax_scale,
+        k_scale=k_scale,
+        v_scale=v_scale,
         out=out,
-    )  # fmt: skip
+    )
     q, layout, windows, tables = problem.q, problem.layout, problem.windows, problem.tables
     _, q_heads, head_dim = q.shape
     result = problem.out if problem.out is not None else torch.empty_like(q)
@@ -355,18 +652,48 @@ def paged_prefill_with_config(
     pack = gqa_pack(group, config.block_m) if config.pack_gqa else 1
     grid = (cdiv(problem.max_q_len, config.block_m // pack), problem.batch, q_heads // pack)
     _prefill_kernel[grid](
-        q, k_cache, v_cache, desc_k, desc_v, k_scale, v_scale, result, cu_seqlens_q, seqlens_kv, tables,
-        q.stride(0), q.stride(1), result.stride(0), result.stride(1),
-        k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), tables.stride(0),
-        problem.scale * LOG2E, local, sinks,
-        GROUP=group, PACK=pack, NUM_KV_HEADS=layout.num_kv_heads, INTERLEAVE=gqa_interleave,
-        HEAD_DIM=head_dim, BLOCK_D=max(16, next_power_of_2(head_dim)),
-        BLOCK_M=config.block_m, BLOCK_N=config.block_n,
-        PAGE=layout.page_size, PAGE_ALIGNED=page_aligned,
-        CAUSAL=causal, HAS_SEQ_KV=seqlens_kv is not None, QUANT=layout.quantized, UPCAST=interpreted(q),
-        USE_TMA=use_tma, BLOCK_S=sink_block(sinks, config.block_n), SPLIT_BAND=split_band(local),
-        num_warps=config.num_warps, num_stages=config.num_stages,
-    )  # fmt: skip
+        q,
+        k_cache,
+        v_cache,
+        desc_k,
+        desc_v,
+        k_scale,
+        v_scale,
+        result,
+        cu_seqlens_q,
+        seqlens_kv,
+        tables,
+        q.stride(0),
+        q.stride(1),
+        result.stride(0),
+        result.stride(1),
+        k_cache.stride(0),
+        k_cache.stride(1),
+        k_cache.stride(2),
+        tables.stride(0),
+        problem.scale * LOG2E,
+        local,
+        sinks,
+        GROUP=group,
+        PACK=pack,
+        NUM_KV_HEADS=layout.num_kv_heads,
+        INTERLEAVE=gqa_interleave,
+        HEAD_DIM=head_dim,
+        BLOCK_D=max(16, next_power_of_2(head_dim)),
+        BLOCK_M=config.block_m,
+        BLOCK_N=config.block_n,
+        PAGE=layout.page_size,
+        PAGE_ALIGNED=page_aligned,
+        CAUSAL=causal,
+        HAS_SEQ_KV=seqlens_kv is not None,
+        QUANT=layout.quantized,
+        UPCAST=interpreted(q),
+        USE_TMA=use_tma,
+        BLOCK_S=sink_block(sinks, config.block_n),
+        SPLIT_BAND=split_band(local),
+        num_warps=config.num_warps,
+        num_stages=config.num_stages,
+    )
     return result
 
 
@@ -396,9 +723,14 @@ class LaunchPlan:
 
 
 def _plan(
-    q: torch.Tensor, k_cache: torch.Tensor, problem: Problem, config: KernelConfig | None,
-    dequantize: bool | None, local: int, sinks: int,
-) -> LaunchPlan:  # fmt: skip
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    problem: Problem,
+    config: KernelConfig | None,
+    dequantize: bool | None,
+    local: int,
+    sinks: int,
+) -> LaunchPlan:
     """The one place the path and config are chosen: two-step runs the bf16 kernel with its config,
     unless the touched pages exceed the budget (then the fused kernel keeps its own default config)."""
     layout, head_dim = problem.layout, q.shape[2]
@@ -430,9 +762,20 @@ def launch_plan(
     """The path and config :func:`paged_prefill` runs for these arguments (checked as it checks them):
     what perfci's worker annotates a result with, so the annotation cannot drift from the launch."""
     problem = check_prefill(
-        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
-        global_window=global_window, causal=causal, softmax_scale=None, k_scale=k_scale, v_scale=v_scale, out=None,
-    )  # fmt: skip
+        q,
+        k_cache,
+        v_cache,
+        cu_seqlens_q,
+        seqlens_kv,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        causal=causal,
+        softmax_scale=None,
+        k_scale=k_scale,
+        v_scale=v_scale,
+        out=None,
+    )
     return _plan(problem.q, k_cache, problem, None, dequantize, *_kernel_windows(problem.windows, causal))
 
 
@@ -457,7 +800,18 @@ def paged_prefill(
     paged cache (``seqlens_kv`` counts them, new tokens included; None means kv_len = q_len).
     Returns ``(T, Hq, D)`` in q's dtype. Semantics: docs/spec/swa-kernels.md sections 1-3."""
     return paged_prefill_with_config(
-        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables,
-        local_window=local_window, global_window=global_window, causal=causal, softmax_scale=softmax_scale,
-        gqa_interleave=gqa_interleave, k_scale=k_scale, v_scale=v_scale, out=out,
-    )  # fmt: skip
+        q,
+        k_cache,
+        v_cache,
+        cu_seqlens_q,
+        seqlens_kv,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        causal=causal,
+        softmax_scale=softmax_scale,
+        gqa_interleave=gqa_interleave,
+        k_scale=k_scale,
+        v_scale=v_scale,
+        out=out,
+    )

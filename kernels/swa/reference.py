@@ -70,12 +70,28 @@ def paged_prefill(
 ) -> torch.Tensor:
     """Reference varlen paged prefill; see kernels.swa.paged_prefill for the contract."""
     problem = check_prefill(
-        q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, local_window=local_window,
-        global_window=global_window, causal=causal, softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale,
+        q,
+        k_cache,
+        v_cache,
+        cu_seqlens_q,
+        seqlens_kv,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        causal=causal,
+        softmax_scale=softmax_scale,
+        k_scale=k_scale,
+        v_scale=v_scale,
         out=out,
-    )  # fmt: skip
-    q, layout, windows, scale, batch, tables = (problem.q, problem.layout, problem.windows, problem.scale,
-                                                problem.batch, problem.tables)  # fmt: skip
+    )
+    q, layout, windows, scale, batch, tables = (
+        problem.q,
+        problem.layout,
+        problem.windows,
+        problem.scale,
+        problem.batch,
+        problem.tables,
+    )
     q_heads = q.shape[1]
     starts = cu_seqlens_q.tolist()
     q_lens = [starts[i + 1] - starts[i] for i in range(batch)]
@@ -117,9 +133,19 @@ def paged_decode(
 ) -> torch.Tensor:
     """Reference paged decode: one query per sequence at position seqlens[b] - 1."""
     problem = check_decode(
-        q, k_cache, v_cache, seqlens, block_tables, local_window=local_window, global_window=global_window,
-        softmax_scale=softmax_scale, k_scale=k_scale, v_scale=v_scale, out=out, host_capacity_check=True,
-    )  # fmt: skip
+        q,
+        k_cache,
+        v_cache,
+        seqlens,
+        block_tables,
+        local_window=local_window,
+        global_window=global_window,
+        softmax_scale=softmax_scale,
+        k_scale=k_scale,
+        v_scale=v_scale,
+        out=out,
+        host_capacity_check=True,
+    )
     q, layout, windows, scale, tables = problem.q, problem.layout, problem.windows, problem.scale, problem.tables
     q_heads = q.shape[1]
     result = problem.out

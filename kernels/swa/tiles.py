@@ -40,8 +40,14 @@ class KernelConfig:
         return f"{self.block_m}x{self.block_n}w{self.num_warps}s{self.num_stages}{flags}"
 
     def as_dict(self) -> dict[str, int | bool]:
-        return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "num_warps": self.num_warps,
-                "num_stages": self.num_stages, "TMA": self.tma, "PACK_GQA": self.pack_gqa}  # fmt: skip
+        return {
+            "BLOCK_M": self.block_m,
+            "BLOCK_N": self.block_n,
+            "num_warps": self.num_warps,
+            "num_stages": self.num_stages,
+            "TMA": self.tma,
+            "PACK_GQA": self.pack_gqa,
+        }
 
 
 def interpreted(tensor: torch.Tensor) -> bool:
@@ -51,9 +57,16 @@ def interpreted(tensor: torch.Tensor) -> bool:
 
 @triton.jit
 def kv_row_offsets(
-    bt_row, start, offs_n, kv_len, PAGE: tl.constexpr, PAGE_ALIGNED: tl.constexpr, stride_page, stride_slot,
+    bt_row,
+    start,
+    offs_n,
+    kv_len,
+    PAGE: tl.constexpr,
+    PAGE_ALIGNED: tl.constexpr,
+    stride_page,
+    stride_slot,
     HOIST: tl.constexpr = False,
-):  # fmt: skip
+):
     """int64 element offsets of tokens ``start + offs_n`` (page base + slot), without the head term.
     ``HOIST`` (page-aligned tiles only) adds a loop-invariant per-row term to a scalar base: fewer
     instructions per tile but more live registers, which pays in int8 decode only (H200,
@@ -149,9 +162,13 @@ def load_v_words(V, head, rows, n, kv_len, BLOCK_D: tl.constexpr, HEAD_DIM: tl.c
 def int8_words_to_fp16(w):
     """Four int8 packed in each int32 of ``w`` (..., W) -> fp16 (..., 4 W), in the same order."""
     e0, e1, e2, e3 = tl.inline_asm_elementwise(
-        asm=_INT32_TO_FP16X4, constraints="=h,=h,=h,=h,r", args=[w],
-        dtype=(tl.float16, tl.float16, tl.float16, tl.float16), is_pure=True, pack=1,
-    )  # fmt: skip
+        asm=_INT32_TO_FP16X4,
+        constraints="=h,=h,=h,=h,r",
+        args=[w],
+        dtype=(tl.float16, tl.float16, tl.float16, tl.float16),
+        is_pure=True,
+        pack=1,
+    )
     x = tl.join(tl.join(e0, e2), tl.join(e1, e3))
     return tl.reshape(x, (w.shape[0], w.shape[1] * 4))
 
@@ -222,15 +239,25 @@ def split_scores(q_hi, q_lo, k_t):
 
 @triton.jit
 def query_operands(
-    q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM: tl.constexpr, QUANT: tl.constexpr, SPLIT_Q: tl.constexpr,
-    UPCAST: tl.constexpr, COMPUTE_DTYPE: tl.constexpr,
-):  # fmt: skip
+    q,
+    KS,
+    kvh,
+    offs_d,
+    d_mask,
+    qk_scale,
+    HEAD_DIM: tl.constexpr,
+    QUANT: tl.constexpr,
+    SPLIT_Q: tl.constexpr,
+    UPCAST: tl.constexpr,
+    COMPUTE_DTYPE: tl.constexpr,
+):
     """q as the QK^T operands of both kernels, (q, q_lo, softmax scale): :func:`split_query`'s int8 parts
     where ``SPLIT_Q`` (int8 keys on int8 tensor cores), else q in ``COMPUTE_DTYPE`` (K channel scales
     folded in for an int8 cache) with q_lo the same tensor, unused."""
     if SPLIT_Q:
-        q, q_lo, qk_scale = split_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM,
-                                        tl.float32 if UPCAST else tl.int8)  # fmt: skip
+        q, q_lo, qk_scale = split_query(
+            q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, tl.float32 if UPCAST else tl.int8
+        )
     else:
         if QUANT:
             q, qk_scale = quantized_query(q, KS, kvh, offs_d, d_mask, qk_scale, HEAD_DIM, COMPUTE_DTYPE)

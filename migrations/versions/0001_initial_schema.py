@@ -150,10 +150,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["repository_id"],
-            ["repositories.id"],
-            name=op.f("fk_runs_repository_id_repositories"),
-            ondelete="CASCADE",
+            ["repository_id"], ["repositories.id"], name=op.f("fk_runs_repository_id_repositories"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
         sa.UniqueConstraint("uuid", name=op.f("uq_runs_uuid")),

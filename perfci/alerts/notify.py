@@ -55,8 +55,9 @@ def plan(config: PerfciConfig, context: AlertContext, findings: Sequence[Finding
 def alert_context(document: ResultsDocument, run_uuid: uuid.UUID) -> AlertContext:
     """Which run a document's findings come from, for the webhook bodies."""
     run = document.run
-    return AlertContext(str(run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger,
-                        run.environment.device_name)  # fmt: skip
+    return AlertContext(
+        str(run_uuid), run.repo, run.commit.sha, run.commit.branch, run.trigger, run.environment.device_name
+    )
 
 
 def _try_once(hook: Webhook, payload: dict) -> tuple[bool, str | None, bool]:
@@ -84,8 +85,14 @@ def _send_one(store: Store, hooks: dict[str, Webhook], claimed: outbox.ClaimedDe
     return Delivery(claimed.id, claimed.webhook, status, attempts, error)
 
 
-def send_due(store: Store, config: PerfciConfig, *, ids: list[int] | None = None,
-             lease_s: float = DEFAULT_LEASE_S, limit: int = 20) -> list[Delivery]:  # fmt: skip
+def send_due(
+    store: Store,
+    config: PerfciConfig,
+    *,
+    ids: list[int] | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+    limit: int = 20,
+) -> list[Delivery]:
     """Claim the due deliveries (``ids``: only those), try each once — side by side, so a webhook
     that hangs holds up only its own deliveries — and record the outcomes."""
     hooks = {hook.name: hook for hook in config.webhooks}

@@ -22,8 +22,15 @@ SWEEP_AFTER_S = 3600.0
 
 
 class OutboxSender(threading.Thread):
-    def __init__(self, store: Store, config: PerfciConfig, *, poll_s: float = 1.0, lease_s: float = DEFAULT_LEASE_S,
-                 sweep_after_s: float = SWEEP_AFTER_S) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        config: PerfciConfig,
+        *,
+        poll_s: float = 1.0,
+        lease_s: float = DEFAULT_LEASE_S,
+        sweep_after_s: float = SWEEP_AFTER_S,
+    ) -> None:
         super().__init__(name="perfci-outbox", daemon=True)
         self.store, self.config = store, config
         self.poll_s, self.lease_s, self.sweep_after_s = poll_s, lease_s, sweep_after_s

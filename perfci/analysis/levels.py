@@ -142,11 +142,13 @@ class _Noise:
     def too_noisy(self) -> bool:
         return self.mde > self.gate_limit
 
-    def judgement(self, kind: JudgementKind, reason: str, change: float, against: int,
-                  test: dict[str, Any] | None = None) -> Judgement:  # fmt: skip
+    def judgement(
+        self, kind: JudgementKind, reason: str, change: float, against: int, test: dict[str, Any] | None = None
+    ) -> Judgement:
         label = f"; too noisy to gate at {self.gate_limit:.0%} (MDE {self.mde:.1%})" if self.too_noisy else ""
-        return Judgement(kind, reason + label, change, self.threshold, self.mde, self.sigma, against, self.too_noisy,
-                         test or {})  # fmt: skip
+        return Judgement(
+            kind, reason + label, change, self.threshold, self.mde, self.sigma, against, self.too_noisy, test or {}
+        )
 
 
 def _change_kind(

@@ -72,8 +72,10 @@ class PerfciGroup(click.Group):
             if database_errors is None or not isinstance(error, database_errors.DBAPIError):
                 raise
             detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-            raise _bad_input(f"--db / PERFCI_DB: the database cannot be used ({detail}); check the URL, that the "
-                             "server runs and the database exists, and the disk has room") from None  # fmt: skip
+            raise _bad_input(
+                f"--db / PERFCI_DB: the database cannot be used ({detail}); check the URL, that the "
+                "server runs and the database exists, and the disk has room"
+            ) from None
 
 
 def _bad_input(message: str) -> click.ClickException:

@@ -45,13 +45,24 @@ def command(retry: bool, send: bool, as_json: bool, config_path: Path | None, db
                 state = "sent" if delivery.status == "sent" else f"failed again: {delivery.error}"
                 click.echo(f"delivery {delivery.id} to {delivery.webhook!r}: {state}", err=True)
         rows = failed_deliveries(store)
-    listed = [{"id": r.id, "run": str(r.run_uuid), "webhook": r.webhook, "url": r.url, "attempts": r.attempts,
-               "last_error": r.last_error, "created_at": r.created_at.isoformat()} for r in rows]  # fmt: skip
+    listed = [
+        {
+            "id": r.id,
+            "run": str(r.run_uuid),
+            "webhook": r.webhook,
+            "url": r.url,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
     if as_json:
         click.echo(json.dumps(listed, indent=1))
     else:
         for row in listed:
-            click.echo(f"{row['id']}  {row['webhook']}  run {row['run']}  {row['attempts']} attempt(s): "
-                       f"{row['last_error']}")  # fmt: skip
+            click.echo(
+                f"{row['id']}  {row['webhook']}  run {row['run']}  {row['attempts']} attempt(s): {row['last_error']}"
+            )
         click.echo(f"{len(listed)} failed deliver{'y' if len(listed) == 1 else 'ies'}", err=True)
     sys.exit(1 if listed else 0)

@@ -93,9 +93,12 @@ def report_deliveries(deliveries: list[Any]) -> None:
         if delivery.status == "sent":
             click.echo(f"alert sent to webhook {delivery.webhook!r}", err=True)
         else:
-            click.secho(f"webhook {delivery.webhook!r} failed after {delivery.attempts} attempt(s): {delivery.error}\n"
-                        "The run is stored; `perfci alerts --retry` re-sends the alert.", fg="red",
-                        err=True)  # fmt: skip
+            click.secho(
+                f"webhook {delivery.webhook!r} failed after {delivery.attempts} attempt(s): {delivery.error}\n"
+                "The run is stored; `perfci alerts --retry` re-sends the alert.",
+                fg="red",
+                err=True,
+            )
 
 
 def report_not_judged(not_judged: list[Any], sha: str) -> None:

@@ -37,9 +37,14 @@ FINDING_KIND = {"regression": "latency", "improvement": "improvement", "correctn
 
 def _side(side: Any) -> dict[str, Any]:
     samples = side.samples
-    return {"status": side.status, "error": side.error, "n_samples": len(samples),
-            "median": summarize(samples).median if samples else None,
-            "rel_err": side.correctness.get("rel_err"), "config": side.config}  # fmt: skip
+    return {
+        "status": side.status,
+        "error": side.error,
+        "n_samples": len(samples),
+        "median": summarize(samples).median if samples else None,
+        "rel_err": side.correctness.get("rel_err"),
+        "config": side.config,
+    }
 
 
 def _as_json(item: CaseComparison) -> dict[str, Any]:
@@ -64,15 +69,31 @@ def _as_json(item: CaseComparison) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]], base: str, head: str) -> Table:
-    table = Table("case", "base ms", "head ms", "change", "99% CI", "p", "min. det.", "threshold", "pairs",
-                  "pair changes", "verdict", title=f"{base[:12]} -> {head[:12]}")  # fmt: skip
+    table = Table(
+        "case",
+        "base ms",
+        "head ms",
+        "change",
+        "99% CI",
+        "p",
+        "min. det.",
+        "threshold",
+        "pairs",
+        "pair changes",
+        "verdict",
+        title=f"{base[:12]} -> {head[:12]}",
+    )
     styles = {"regression": "red", "correctness": "red", "error": "red", "improvement": "green", "unknown": "yellow"}
     for row in rows:
         v = row["verdict"]
         cells = [f"{row[side]['median']:.4f}" if row[side]["median"] is not None else "-" for side in ("base", "head")]
         if v:
-            cells += [f"{v['change']:+.2%}", f"{v['ci_low']:+.1%}..{v['ci_high']:+.1%}", f"{v['p_value']:.1e}",
-                      f"{v['min_detectable_change']:.2%}"]  # fmt: skip
+            cells += [
+                f"{v['change']:+.2%}",
+                f"{v['ci_low']:+.1%}..{v['ci_high']:+.1%}",
+                f"{v['p_value']:.1e}",
+                f"{v['min_detectable_change']:.2%}",
+            ]
         else:
             cells += ["-"] * 4
         style = styles.get(row["outcome"], "")
@@ -82,8 +103,9 @@ def _table(rows: list[dict[str, Any]], base: str, head: str) -> Table:
         changes = " ".join(f"{c:+.1%}" for c in row["pair_changes"])
         label = f"[{style}]{label}[/{style}]" if style else label
         notes = "; ".join(note for note in (row["reason"], row["autotune"]) if note)
-        table.add_row(row["case"], *cells, f"{row['threshold']:.1%}", str(row["pairs"]), changes,
-                      f"{label} {notes}".strip())  # fmt: skip
+        table.add_row(
+            row["case"], *cells, f"{row['threshold']:.1%}", str(row["pairs"]), changes, f"{label} {notes}".strip()
+        )
     return table
 
 
@@ -149,14 +171,28 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
 )
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the Markdown report here (empty file when nothing changed).")  # fmt: skip
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Markdown report here (empty file when nothing changed).",
+)
 def command(
-    base: str, head: str, suite: str | None, case_patterns: tuple[str, ...], device: str, repo_path: str,
-    budget_s: float, rounds_per_pair: int | None, min_pairs: int, max_pairs: int,
-    threshold: float | None, timeout_s: float,
-    as_json: bool, report_path: Path | None,
-) -> None:  # fmt: skip
+    base: str,
+    head: str,
+    suite: str | None,
+    case_patterns: tuple[str, ...],
+    device: str,
+    repo_path: str,
+    budget_s: float,
+    rounds_per_pair: int | None,
+    min_pairs: int,
+    max_pairs: int,
+    threshold: float | None,
+    timeout_s: float,
+    as_json: bool,
+    report_path: Path | None,
+) -> None:
     """Measure BASE and HEAD interleaved on one device and judge HEAD against BASE.
 
     Per case, pairs of fresh processes (one per commit) take ABBA rounds; each pair gives one ratio of
@@ -198,16 +234,28 @@ def command(
                 raise BadInput(f"commit {sha[:12]}: its kernels do not import ({error})") from None
         for case in cases:
             console.print(f"[dim]{case.id}: interleaving {base_commit.hexsha[:10]} / {head_commit.hexsha[:10]}[/dim]")
-            item = compare_case(case, base_tree, head_tree, settings, limit, rounds_per_pair=rounds_per_pair,
-                                min_pairs=min_pairs, max_pairs=max_pairs)  # fmt: skip
+            item = compare_case(
+                case,
+                base_tree,
+                head_tree,
+                settings,
+                limit,
+                rounds_per_pair=rounds_per_pair,
+                min_pairs=min_pairs,
+                max_pairs=max_pairs,
+            )
             items.append(item)
             rows.append(_as_json(item))
     report = render_markdown(_findings(items, base_commit.hexsha, head_commit.hexsha), device=device)
     if report_path:
         report_path.write_text(report)
     if as_json:
-        click.echo(json.dumps({"base": base_commit.hexsha, "head": head_commit.hexsha, "device": device,
-                               "cases": finite(rows)}, indent=1))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {"base": base_commit.hexsha, "head": head_commit.hexsha, "device": device, "cases": finite(rows)},
+                indent=1,
+            )
+        )
     else:
         Console(width=None if sys.stdout.isatty() else 200).print(_table(rows, base_commit.hexsha, head_commit.hexsha))
         if report:

@@ -39,8 +39,13 @@ def command(as_json: bool, status: str, db_url: str | None) -> None:
         for row in rows:
             change = f"{row['change']:+.1%}" if row["change"] is not None else "-"
             table.add_row(
-                row["case"], row["commit"][:10], (row["baseline_commit"] or "-")[:10], change,
-                row["kind"], row["status"], row["environment"]["device_name"],
-            )  # fmt: skip
+                row["case"],
+                row["commit"][:10],
+                (row["baseline_commit"] or "-")[:10],
+                change,
+                row["kind"],
+                row["status"],
+                row["environment"]["device_name"],
+            )
         Console().print(table if rows else "no regressions")
     raise SystemExit(1 if any(row["status"] == "open" and row["kind"] != "improvement" for row in rows) else 0)

@@ -31,8 +31,12 @@ def _documents(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--post", "post_url", required=True, metavar="URL", help="The server's runs endpoint (.../api/runs).")
 @click.option("--token", envvar="PERFCI_TOKEN", help="Write token (or $PERFCI_TOKEN).")
 @click.option("--attempts", default=5, show_default=True, type=click.IntRange(1, 100), help="Tries per document.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the Markdown report of the server's findings here (empty when nothing changed).")  # fmt: skip
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Markdown report of the server's findings here (empty when nothing changed).",
+)
 def command(paths: tuple[Path, ...], post_url: str, token: str | None, attempts: int, report_path: Path | None) -> None:
     """Post kept documents (PATHS: files or folders; default .perfci/unsent/) to a perfci server.
 

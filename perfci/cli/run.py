@@ -84,9 +84,13 @@ def _summary(document: dict[str, Any]) -> Table:
 
 
 def _measure_commit(
-    repo: Any, commit: Any, cases: list[SuiteCase], settings: ExecutionSettings, environment: dict[str, Any],
+    repo: Any,
+    commit: Any,
+    cases: list[SuiteCase],
+    settings: ExecutionSettings,
+    environment: dict[str, Any],
     meta: dict[str, Any],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Build the document for one commit; on Ctrl-C the partial document comes back marked aborted."""
     document: dict[str, Any] = {
         "schema": "perfci.results/1",
@@ -114,8 +118,14 @@ def _measure_commit(
             document["run"]["status"] = "aborted"
             document["run"]["finished_at"] = _now()
             return document
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn())  # fmt: skip
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task(f"{commit.hexsha[:10]}", total=len(cases))
 
@@ -132,9 +142,16 @@ def _measure_commit(
 
 
 def _deliver(
-    document: dict[str, Any], db_url: str | None, store_locally: bool, post_url: str | None, token: str | None,
-    output: Path | None, post_attempts: int, config: PerfciConfig, confirm: Confirm,
-) -> tuple[list[Finding], list[Unjudged], bool]:  # fmt: skip
+    document: dict[str, Any],
+    db_url: str | None,
+    store_locally: bool,
+    post_url: str | None,
+    token: str | None,
+    output: Path | None,
+    post_attempts: int,
+    config: PerfciConfig,
+    confirm: Confirm,
+) -> tuple[list[Finding], list[Unjudged], bool]:
     """Write, store (judge, confirm suspected regressions, alert) and/or post the document: (the
     findings of the local judgement and of the server's, the cases not judged, whether every
     requested delivery happened)."""
@@ -158,8 +175,10 @@ def _deliver(
         judged_there, unjudged_there = post_document(post_url, token, document, attempts=post_attempts)
     except PostError as error:
         path = keep_unsent(document, UNSENT_DIR)
-        console.print(f"[red]could not post: {error}[/red]\nThe document is kept in {path}; send it with "
-                      f"`perfci resend {path} --post {post_url}` (token: --token or $PERFCI_TOKEN).")  # fmt: skip
+        console.print(
+            f"[red]could not post: {error}[/red]\nThe document is kept in {path}; send it with "
+            f"`perfci resend {path} --post {post_url}` (token: --token or $PERFCI_TOKEN)."
+        )
         return findings, not_judged, False
     console.print(f"posted run {document['run']['id']} to {post_url}: {len(judged_there)} finding(s) there")
     known = {(f.case, f.kind, f.commit) for f in findings}
@@ -188,43 +207,86 @@ def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> An
 
 @click.command("run")
 @click.option("--commit", "rev", default=None, help="Revision to measure (default HEAD).")
-@click.option("--range", "rev_range", metavar="A..B", help="Measure every commit of A..B, oldest first, "
-              "skipping those already stored for this environment.")  # fmt: skip
+@click.option(
+    "--range",
+    "rev_range",
+    metavar="A..B",
+    help="Measure every commit of A..B, oldest first, skipping those already stored for this environment.",
+)
 @click.option("--suite", default=None, help=f"Tier: {', '.join(TIERS)} (default: smoke on CUDA, tiny otherwise).")
 @click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
 @click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
 @click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
 @click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
-@click.option("--trigger", type=click.Choice(["push", "pr", "nightly", "manual", "bisect", "calibration"]),
-              default=None, help="Why this run happened (default: pr with --pr-base, else manual).")  # fmt: skip
-@click.option("--pr-base", metavar="BRANCH", help="Judge against the merge-base with BRANCH (a pull request's "
-              "target); PR results never enter the branch's history.")  # fmt: skip
-@click.option("--baseline", "pinned", metavar="REV|run:UUID", help="Judge against this tag/commit or stored run "
-              "instead of the branch's previous result (default: [baseline] pin of the config file).")  # fmt: skip
+@click.option(
+    "--trigger",
+    type=click.Choice(["push", "pr", "nightly", "manual", "bisect", "calibration"]),
+    default=None,
+    help="Why this run happened (default: pr with --pr-base, else manual).",
+)
+@click.option(
+    "--pr-base",
+    metavar="BRANCH",
+    help="Judge against the merge-base with BRANCH (a pull request's "
+    "target); PR results never enter the branch's history.",
+)
+@click.option(
+    "--baseline",
+    "pinned",
+    metavar="REV|run:UUID",
+    help="Judge against this tag/commit or stored run "
+    "instead of the branch's previous result (default: [baseline] pin of the config file).",
+)
 @click.option("--allow-dirty", is_flag=True, help="Measure HEAD as committed even with local changes.")
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds per case before it is killed.")
 @click.option("--budget", "budget_s", default=3.0, show_default=True, help="Seconds of sampling per case.")
 @click.option("--precision", default=0.005, show_default=True, help="Target relative half-width of the median's CI.")
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 100),
-              help="Fresh worker processes per case, in one result: with 5 or more a result carries the "
-              "process-level evidence to gate without being re-measured.")  # fmt: skip
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Fresh worker processes per case, in one result: with 5 or more a result carries the "
+    "process-level evidence to gate without being re-measured.",
+)
 @click.option("--post", "post_url", metavar="URL", help="Also send the document to a perfci server.")
 @click.option("--token", envvar="PERFCI_TOKEN", help="Write token for --post (or $PERFCI_TOKEN).")
 @click.option("--post-attempts", default=5, show_default=True, help="Tries before the document is kept on disk.")
 @click.option("--no-store", is_flag=True, help="Do not store locally (with --post or --output).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the document here.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the Markdown regression report here (empty file when nothing changed).")  # fmt: skip
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Markdown regression report here (empty file when nothing changed).",
+)
 @config_option
 @db_option
 def command(
-    rev: str | None, rev_range: str | None, suite: str | None, case_patterns: tuple[str, ...], device: str,
+    rev: str | None,
+    rev_range: str | None,
+    suite: str | None,
+    case_patterns: tuple[str, ...],
+    device: str,
     repo_path: str,
-    repo_name: str | None, trigger: str | None, pr_base: str | None, pinned: str | None, allow_dirty: bool,
-    timeout_s: float, budget_s: float, precision: float, processes: int,
-    post_url: str | None, token: str | None, post_attempts: int, no_store: bool, output: Path | None,
-    report_path: Path | None, config_path: Path | None, db_url: str | None,
-) -> None:  # fmt: skip
+    repo_name: str | None,
+    trigger: str | None,
+    pr_base: str | None,
+    pinned: str | None,
+    allow_dirty: bool,
+    timeout_s: float,
+    budget_s: float,
+    precision: float,
+    processes: int,
+    post_url: str | None,
+    token: str | None,
+    post_attempts: int,
+    no_store: bool,
+    output: Path | None,
+    report_path: Path | None,
+    config_path: Path | None,
+    db_url: str | None,
+) -> None:
     """Run the SWA benchmark suite and correctness checks for a commit and store the results.
 
     Each stored run is judged against its series (see `perfci regressions`); with --post the server
@@ -280,10 +342,21 @@ def command(
 
         ceilings = measure_ceilings()
         environment["extra"] = {"ceilings": ceilings}
-    settings = ExecutionSettings(device=device, timeout_s=timeout_s, precision=precision, budget_s=budget_s,
-                                 ceilings=ceilings, processes=processes)  # fmt: skip
-    meta = {"repo": repo_name or gitops.repo_name(repo), "branch": gitops.current_branch(repo), "trigger": trigger,
-            "suite": suite, "selection": list(case_patterns)}  # fmt: skip
+    settings = ExecutionSettings(
+        device=device,
+        timeout_s=timeout_s,
+        precision=precision,
+        budget_s=budget_s,
+        ceilings=ceilings,
+        processes=processes,
+    )
+    meta = {
+        "repo": repo_name or gitops.repo_name(repo),
+        "branch": gitops.current_branch(repo),
+        "trigger": trigger,
+        "suite": suite,
+        "selection": list(case_patterns),
+    }
     fingerprint = environment_fingerprint(Environment.model_validate(environment))
     signal.signal(signal.SIGTERM, _interrupt)
 
@@ -299,8 +372,9 @@ def command(
         if baseline := baseline_of(commit):
             document["run"]["baseline"] = baseline
         confirm = remeasure(repo, commit.hexsha, cases, settings, config.detection, report=console.print)
-        findings, not_judged, delivered = _deliver(document, db_url, not no_store, post_url, token, output,
-                                                   post_attempts, config, confirm)  # fmt: skip
+        findings, not_judged, delivered = _deliver(
+            document, db_url, not no_store, post_url, token, output, post_attempts, config, confirm
+        )
         report_not_judged(not_judged, commit.hexsha)
         undelivered = undelivered or not delivered
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))

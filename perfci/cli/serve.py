@@ -33,8 +33,11 @@ def command(host: str, port: int, threads: int, config_path: Path | None, db_url
     except ConfigError as error:
         raise BadInput(str(error)) from None
     if not config.server.write_tokens:
-        click.echo("no write token configured ([server] write_tokens): POST /api/runs will answer 403; "
-                   "`perfci token` makes one", err=True)  # fmt: skip
+        click.echo(
+            "no write token configured ([server] write_tokens): POST /api/runs will answer 403; "
+            "`perfci token` makes one",
+            err=True,
+        )
     store = app.extensions["perfci"]["store"]
     sender = OutboxSender(store, config) if config.server.send_alerts else None
     server = _bind(app, host, port, threads, config)
@@ -54,9 +57,15 @@ def _bind(app: Any, host: str, port: int, threads: int, config: PerfciConfig) ->
 
     try:
         return waitress.server.create_server(
-            app, host=host, port=port, threads=threads, ident="perfci", asyncore_use_poll=True,
-            connection_limit=config.server.connection_limit, channel_timeout=config.server.idle_timeout_s,
-        )  # fmt: skip
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="perfci",
+            asyncore_use_poll=True,
+            connection_limit=config.server.connection_limit,
+            channel_timeout=config.server.idle_timeout_s,
+        )
     except OSError as error:
         raise BadInput(
             f"--host/--port: cannot listen on {host}:{port} ({error.strerror or error}); "

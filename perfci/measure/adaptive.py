@@ -10,9 +10,13 @@ from perfci.analysis.precision import relative_halfwidth
 
 
 def sample_until_precise(
-    measure_round: Callable[[], list[float]], *, precision: float = 0.005, budget_s: float = 3.0,
-    min_samples: int = 20, max_samples: int = 5000,
-) -> tuple[list[float], dict[str, Any]]:  # fmt: skip
+    measure_round: Callable[[], list[float]],
+    *,
+    precision: float = 0.005,
+    budget_s: float = 3.0,
+    min_samples: int = 20,
+    max_samples: int = 5000,
+) -> tuple[list[float], dict[str, Any]]:
     """Every sample of every round is kept; returns them with how sampling stopped."""
     samples: list[float] = []
     start = time.monotonic()
@@ -27,5 +31,10 @@ def sample_until_precise(
         if time.monotonic() - start >= budget_s or len(samples) >= max_samples:
             stopped_by = "budget"
             break
-    return samples, {"rounds": rounds, "median_ci_rel_halfwidth": halfwidth, "stopped_by": stopped_by,
-                     "target_precision": precision, "budget_s": budget_s}  # fmt: skip
+    return samples, {
+        "rounds": rounds,
+        "median_ci_rel_halfwidth": halfwidth,
+        "stopped_by": stopped_by,
+        "target_precision": precision,
+        "budget_s": budget_s,
+    }

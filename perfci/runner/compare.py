@@ -47,9 +47,14 @@ class ServeWorker:
     def __init__(self, case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> None:
         self.timeout_s = settings.timeout_s
         self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "perfci.runner.worker", "--serve"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(settings.device), cwd=worktree,
-        )  # fmt: skip
+            [sys.executable, "-P", "-m", "perfci.runner.worker", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=worker_env(settings.device),
+            cwd=worktree,
+        )
         request = {"case": case.params(), "device": settings.device, "worktree": str(worktree)}
         self._send(request)
 
@@ -78,8 +83,9 @@ class ServeWorker:
                 if left <= 0 or not selector.select(timeout=left):
                     self.proc.kill()
                     self.proc.wait()
-                    raise WorkerGone(f"timeout: no answer within {self.timeout_s:.0f} s; the worker was killed",
-                                     "timeout")  # fmt: skip
+                    raise WorkerGone(
+                        f"timeout: no answer within {self.timeout_s:.0f} s; the worker was killed", "timeout"
+                    )
                 line = self.proc.stdout.readline()
                 if not line:
                     raise WorkerGone(self._death())
@@ -159,9 +165,16 @@ def _ready(worker: ServeWorker) -> tuple[SideReport, str | None]:
 
 
 def compare_case(
-    case: SuiteCase, base_tree: Path, head_tree: Path, settings: ExecutionSettings, threshold: float, *,
-    rounds_per_pair: int, min_pairs: int, max_pairs: int,
-) -> CaseComparison:  # fmt: skip
+    case: SuiteCase,
+    base_tree: Path,
+    head_tree: Path,
+    settings: ExecutionSettings,
+    threshold: float,
+    *,
+    rounds_per_pair: int,
+    min_pairs: int,
+    max_pairs: int,
+) -> CaseComparison:
     """Fresh process pairs (both sides compiled and checked in parallel), ABBA rounds in each, judged
     by the paired test on the pairs' ratios until decided or the budget ends."""
     reports: dict[str, SideReport] = {}
@@ -204,8 +217,14 @@ def compare_case(
 
     decide = partial(judge_pairs, threshold=threshold)
     try:
-        result = interleave(open_pair, decide, rounds_per_pair=rounds_per_pair,
-                            min_pairs=min_pairs, max_pairs=max_pairs, budget_s=settings.budget_s)  # fmt: skip
+        result = interleave(
+            open_pair,
+            decide,
+            rounds_per_pair=rounds_per_pair,
+            min_pairs=min_pairs,
+            max_pairs=max_pairs,
+            budget_s=settings.budget_s,
+        )
     except SideFailed as failure:
         base = reports.get("base") or (failure.report if failure.side == "base" else SideReport("unknown"))
         head = reports.get("head") or (failure.report if failure.side == "head" else SideReport("unknown"))

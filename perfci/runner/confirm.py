@@ -21,9 +21,13 @@ from perfci.suite.cases import SuiteCase
 
 
 def remeasure(
-    repo: Any, head_sha: str, cases: list[SuiteCase], settings: ExecutionSettings, detection: DetectionConfig,
+    repo: Any,
+    head_sha: str,
+    cases: list[SuiteCase],
+    settings: ExecutionSettings,
+    detection: DetectionConfig,
     report: Any = print,
-) -> Confirm:  # fmt: skip
+) -> Confirm:
     """The ``confirm`` callable of ``process_document`` for one measured commit of ``repo``."""
     by_id = {case.id: case for case in cases}
     effect = detection.policy().min_change  # the change that matters, never the series' noise: noise buys pairs
@@ -37,17 +41,31 @@ def remeasure(
             if case is None or not finding.baseline_commit:
                 verdicts.append(None)
                 continue
-            report(f"confirming {finding.case}: {finding.change:+.1%} vs {finding.baseline_commit[:10]}, in process "
-                   f"pairs (threshold {effect:.1%})")  # fmt: skip
+            report(
+                f"confirming {finding.case}: {finding.change:+.1%} vs {finding.baseline_commit[:10]}, in process "
+                f"pairs (threshold {effect:.1%})"
+            )
             with gitops.worktree(repo, finding.baseline_commit) as base_tree, gitops.worktree(repo, head_sha) as tree:
-                item = compare_case(case, base_tree, tree, paired, effect, rounds_per_pair=rounds, min_pairs=2,
-                                    max_pairs=detection.confirm_max_pairs)  # fmt: skip
+                item = compare_case(
+                    case,
+                    base_tree,
+                    tree,
+                    paired,
+                    effect,
+                    rounds_per_pair=rounds,
+                    min_pairs=2,
+                    max_pairs=detection.confirm_max_pairs,
+                )
             if item.verdict is None or item.interleaved is None:
                 verdicts.append(None)
                 continue
-            verdict = {**item.verdict.as_dict(), "pairs": item.interleaved.pairs,
-                       "pair_changes": item.interleaved.pair_changes, "looks": item.interleaved.looks,
-                       "autotune": item.autotune_note()}  # fmt: skip
+            verdict = {
+                **item.verdict.as_dict(),
+                "pairs": item.interleaved.pairs,
+                "pair_changes": item.interleaved.pair_changes,
+                "looks": item.interleaved.looks,
+                "autotune": item.autotune_note(),
+            }
             report(f"  -> {verdict['kind']} after {verdict['pairs']} pairs: {verdict['reason']}")
             verdicts.append(verdict)
         return verdicts

@@ -51,9 +51,13 @@ def check_kernels_import(worktree: Path, device: str) -> None:
         "assert callable(s.paged_prefill) and callable(s.paged_decode), 'kernels.swa lacks paged_prefill/paged_decode'"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(worktree)], capture_output=True, text=True, env=worker_env(device),
-        timeout=300, cwd=worktree,
-    )  # fmt: skip
+        [sys.executable, "-c", code, str(worktree)],
+        capture_output=True,
+        text=True,
+        env=worker_env(device),
+        timeout=300,
+        cwd=worktree,
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise KernelsImportError(last)
@@ -79,9 +83,14 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
     try:
         proc = subprocess.run(
             # -P: the worktree (cwd) must not shadow the installed perfci; kernels come from the request's path
-            [sys.executable, "-P", "-m", "perfci.runner.worker"], input=json.dumps(request), capture_output=True,
-            text=True, env=worker_env(settings.device), timeout=settings.timeout_s, cwd=worktree,
-        )  # fmt: skip
+            [sys.executable, "-P", "-m", "perfci.runner.worker"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            env=worker_env(settings.device),
+            timeout=settings.timeout_s,
+            cwd=worktree,
+        )
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "error": f"no result within {settings.timeout_s:.0f} s; the worker was killed"}
     for line in reversed(proc.stdout.splitlines()):
@@ -91,9 +100,11 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
 
 
 def run_cases(
-    cases: list[SuiteCase], worktree: Path, settings: ExecutionSettings,
+    cases: list[SuiteCase],
+    worktree: Path,
+    settings: ExecutionSettings,
     on_result: Callable[[SuiteCase, dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Results in the document's shape, in case order; ``on_result`` sees each as it lands."""
     results = []
     for case in cases:

@@ -53,8 +53,9 @@ class InterleavedOutcome:
         return [h / b - 1.0 for b, h in zip(self.process_values("base"), self.process_values("head"), strict=True)]
 
 
-def abba(measure_base: Callable[[], list[float]], measure_head: Callable[[], list[float]], rounds: int,
-         ) -> Iterator[tuple[str, list[float]]]:  # fmt: skip
+def abba(
+    measure_base: Callable[[], list[float]], measure_head: Callable[[], list[float]], rounds: int
+) -> Iterator[tuple[str, list[float]]]:
     """("base" | "head", samples) in ABBA order, ``rounds`` per side."""
     for index in range(rounds):
         order = (("base", measure_base), ("head", measure_head))
@@ -63,10 +64,15 @@ def abba(measure_base: Callable[[], list[float]], measure_head: Callable[[], lis
 
 
 def interleave(
-    open_pair: Callable[[], AbstractContextManager[Pair]], decide: Callable[[list[float]], Verdict], *,
-    rounds_per_pair: int, min_pairs: int = 2, max_pairs: int = 16, budget_s: float = 60.0,
+    open_pair: Callable[[], AbstractContextManager[Pair]],
+    decide: Callable[[list[float]], Verdict],
+    *,
+    rounds_per_pair: int,
+    min_pairs: int = 2,
+    max_pairs: int = 16,
+    budget_s: float = 60.0,
     clock: Callable[[], float] = time.monotonic,
-) -> InterleavedOutcome:  # fmt: skip
+) -> InterleavedOutcome:
     """Pairs of fresh processes, ``rounds_per_pair`` ABBA rounds each; ``decide`` gets each pair's
     change at ``min_pairs`` and every doubling after, until decided, ``max_pairs`` or the budget."""
     outcome = InterleavedOutcome()

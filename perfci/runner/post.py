@@ -19,19 +19,27 @@ UNSENT_DIR = Path(".perfci") / "unsent"
 
 
 def post_document(
-    url: str, token: str | None, document: dict[str, Any], *, attempts: int = 5, first_delay_s: float = 1.0,
+    url: str,
+    token: str | None,
+    document: dict[str, Any],
+    *,
+    attempts: int = 5,
+    first_delay_s: float = 1.0,
     timeout_s: float = 30.0,
-) -> tuple[list[Finding], list[Unjudged]]:  # fmt: skip
+) -> tuple[list[Finding], list[Unjudged]]:
     """POST the document with the write token; the server's findings for it and the cases it did
     not judge (or judged without gating), with why. 4xx (a bad document or
     token) is final; an answer without a ``findings`` list is not a perfci server's and fails too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response, attempts = post_json(url, document, headers=headers, attempts=attempts, first_delay_s=first_delay_s,
-                                   timeout_s=timeout_s)  # fmt: skip
+    response, attempts = post_json(
+        url, document, headers=headers, attempts=attempts, first_delay_s=first_delay_s, timeout_s=timeout_s
+    )
     findings = response.get("findings")
     if not isinstance(findings, list):
-        raise PostError(f"{url} answered without a findings list ({str(response)[:200]}); is it a perfci server's "
-                        "/api/runs?", attempts)  # fmt: skip
+        raise PostError(
+            f"{url} answered without a findings list ({str(response)[:200]}); is it a perfci server's /api/runs?",
+            attempts,
+        )
     try:
         return (
             [Finding.from_json(item) for item in findings],

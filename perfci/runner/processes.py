@@ -35,10 +35,14 @@ def merge_processes(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "samples": samples,
         "metrics": metrics,
         "processes": [
-            {"samples": p["samples"], "config": p.get("config") or {}, "autotune": p.get("autotune") or {},
-             "telemetry": p.get("telemetry") or {}}
+            {
+                "samples": p["samples"],
+                "config": p.get("config") or {},
+                "autotune": p.get("autotune") or {},
+                "telemetry": p.get("telemetry") or {},
+            }
             for p in parts
         ],
-    }  # fmt: skip
+    }
     merged.pop("autotune", None)
     return merged

@@ -57,8 +57,9 @@ def _prefill_reference_rows(reference: Any, x: Any, case: Any, kwargs: dict[str,
         kv = prefix + rows_per if first else case.kv_len
         cu = torch.arange(0, (case.batch + 1) * rows_per, rows_per, dtype=torch.int32, device=x.q.device)
         seqlens = torch.full((case.batch,), kv, dtype=torch.int32, device=x.q.device)
-        refs.append(reference.paged_prefill(torch.cat(q_parts), x.k_cache, x.v_cache, cu, seqlens, x.block_tables,
-                                            **kwargs))  # fmt: skip
+        refs.append(
+            reference.paged_prefill(torch.cat(q_parts), x.k_cache, x.v_cache, cu, seqlens, x.block_tables, **kwargs)
+        )
         rows.append(torch.cat(index))
     return torch.cat(rows), torch.cat(refs)
 
@@ -69,8 +70,9 @@ def _kernel_config(swa: Any, case: Any, x: Any, kwargs: dict[str, Any]) -> dict[
         if case.op == "paged_decode":
             config = swa.decode.default_config(x.q, case.page_size, case.cache == "int8")
         elif hasattr(swa.prefill, "launch_plan"):  # commits since the kernels report what they launch
-            plan = swa.prefill.launch_plan(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
-                                           **kwargs)  # fmt: skip
+            plan = swa.prefill.launch_plan(
+                x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **kwargs
+            )
             return {**plan.config.as_dict(), **({"INT8_PATH": plan.path} if plan.path else {})}
         elif case.cache == "int8" and hasattr(swa.prefill, "int8_path"):  # older commits with the two-step path
             path = swa.prefill.int8_path(x.q, x.k_cache)
@@ -115,16 +117,22 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     if case.op == "paged_decode":
         x = decode_inputs(case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device, seed=case.seed, **shape)
     else:
-        x = prefill_inputs(case.q_lens(), case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device,
-                           seed=case.seed, **shape)  # fmt: skip
-    kwargs = {"local_window": case.local_window, "global_window": case.global_window,
-              "k_scale": x.k_scale, "v_scale": x.v_scale}  # fmt: skip
+        x = prefill_inputs(
+            case.q_lens(), case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device, seed=case.seed, **shape
+        )
+    kwargs = {
+        "local_window": case.local_window,
+        "global_window": case.global_window,
+        "k_scale": x.k_scale,
+        "v_scale": x.v_scale,
+    }
     out = torch.full_like(x.q, float("nan"))
     if case.op == "paged_decode":
         call = lambda: swa.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, out=out, **kwargs)
     else:
-        call = lambda: swa.paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
-                                         out=out, **kwargs)  # fmt: skip
+        call = lambda: swa.paged_prefill(
+            x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, out=out, **kwargs
+        )
 
     from perfci.measure.autotune import recording_autotune
 
@@ -142,9 +150,14 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     rel_err, max_abs = _rel_and_max(checked, ref) if finite else (float("inf"), float("inf"))
     passed = finite and rel_err <= case.tolerance
     del ref
-    correctness = {"rel_err": rel_err if finite else None, "max_abs_err": max_abs if finite else None,
-                   "tolerance": case.tolerance, "passed": passed, "checked_rows": int(rows.numel()),
-                   "all_finite": finite}  # fmt: skip
+    correctness = {
+        "rel_err": rel_err if finite else None,
+        "max_abs_err": max_abs if finite else None,
+        "tolerance": case.tolerance,
+        "passed": passed,
+        "checked_rows": int(rows.numel()),
+        "all_finite": finite,
+    }
     return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x, kwargs), dict(autotune))
 
 
@@ -200,14 +213,19 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     mode = choose_timing_mode(prepared)
     samples, sampling = sample_until_precise(
         lambda: measure_round(prepared, mode),
-        precision=request.get("precision", 0.005 if on_cuda else 0.02), budget_s=request.get("budget_s", 3.0),
+        precision=request.get("precision", 0.005 if on_cuda else 0.02),
+        budget_s=request.get("budget_s", 3.0),
         min_samples=20 if on_cuda else 3,
-    )  # fmt: skip
+    )
     after = nvml_snapshot() if on_cuda else {}
     median_s = summarize(samples).median / 1000.0  # the median the store keeps
     flops, nbytes = case.flops(), case.min_bytes()
-    metrics: dict[str, float | None] = {"tflops": flops / median_s / 1e12, "gbps": nbytes / median_s / 1e9,
-                                        "useful_flops": float(flops), "min_bytes": float(nbytes)}  # fmt: skip
+    metrics: dict[str, float | None] = {
+        "tflops": flops / median_s / 1e12,
+        "gbps": nbytes / median_s / 1e9,
+        "useful_flops": float(flops),
+        "min_bytes": float(nbytes),
+    }
     ceilings = request.get("ceilings") or {}
     if ceilings.get("bf16_tflops") and ceilings.get("copy_gbps"):
         floor = max(flops / (ceilings["bf16_tflops"] * 1e12), nbytes / (ceilings["copy_gbps"] * 1e9))
@@ -243,12 +261,23 @@ def serve() -> None:
         prepared = prepare_case(request)
         mode = choose_timing_mode(prepared)
     except Exception as error:
-        _emit(READY_PREFIX, {"status": "failed", "error": f"{type(error).__name__}: {error}\n"
-                                                          f"{traceback.format_exc(limit=6)}"})  # fmt: skip
+        _emit(
+            READY_PREFIX,
+            {"status": "failed", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"},
+        )
         return
     status = "ok" if prepared.correctness["passed"] else "incorrect"
-    _emit(READY_PREFIX, {"status": status, "error": _error_text(prepared), "correctness": prepared.correctness,
-                         "config": prepared.config, "autotune": prepared.autotune, "mode": mode})  # fmt: skip
+    _emit(
+        READY_PREFIX,
+        {
+            "status": status,
+            "error": _error_text(prepared),
+            "correctness": prepared.correctness,
+            "config": prepared.config,
+            "autotune": prepared.autotune,
+            "mode": mode,
+        },
+    )
     for line in sys.stdin:
         if not line.strip():
             break

@@ -51,8 +51,9 @@ def run_document(session: Session, run: models.Run) -> dict[str, Any]:
             processes, offset = [], 0
             for process in result.extra["processes"]:
                 count = process["n"]
-                processes.append({**{k: v for k, v in process.items() if k != "n"},
-                                  "samples": samples[offset : offset + count]})  # fmt: skip
+                processes.append(
+                    {**{k: v for k, v in process.items() if k != "n"}, "samples": samples[offset : offset + count]}
+                )
                 offset += count
         result_docs.append(
             _drop_none(
@@ -115,11 +116,7 @@ def export_documents(session: Session, commit_sha: str | None = None, repo: str 
     query = (
         select(models.Run)
         .join(models.Commit, models.Commit.id == models.Run.commit_id)
-        .options(
-            joinedload(models.Run.commit),
-            joinedload(models.Run.environment),
-            joinedload(models.Run.repository),
-        )
+        .options(joinedload(models.Run.commit), joinedload(models.Run.environment), joinedload(models.Run.repository))
         .order_by(models.Commit.authored_at, models.Run.id)
     )
     if commit_sha:

@@ -26,8 +26,10 @@ class RunConflict(ValueError):
     """The run id is stored with other content: a re-send must be the same document."""
 
     def __init__(self, run_uuid: uuid.UUID) -> None:
-        super().__init__(f"run.id: run {run_uuid} is already stored with different content; a re-sent run must be "
-                         "the same document (give a new run its own run.id, or omit it)")  # fmt: skip
+        super().__init__(
+            f"run.id: run {run_uuid} is already stored with different content; a re-sent run must be "
+            "the same document (give a new run its own run.id, or omit it)"
+        )
         self.run_uuid = run_uuid
 
 
@@ -189,25 +191,41 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
             "error": result.error,
             "unit": result.unit,
             "n_samples": 0,
-            "median": None, "mean": None, "minimum": None, "maximum": None,
-            "q1": None, "q3": None, "stdev": None,
-            "rel_err": None, "max_abs_err": None, "tolerance": None, "correct": None,
+            "median": None,
+            "mean": None,
+            "minimum": None,
+            "maximum": None,
+            "q1": None,
+            "q3": None,
+            "stdev": None,
+            "rel_err": None,
+            "max_abs_err": None,
+            "tolerance": None,
+            "correct": None,
             "metrics": result.metrics,
             "config": result.config,
             "telemetry": result.telemetry,
             "extra": {"result": _extras(result)},
             "process_values": result.process_values(),
             "judgement": None,
-        }  # fmt: skip
+        }
         if result.samples:
             stats = summarize(result.samples)
             row.update(
-                n_samples=stats.n, median=stats.median, mean=stats.mean, minimum=stats.minimum,
-                maximum=stats.maximum, q1=stats.q1, q3=stats.q3, stdev=stats.stdev,
-            )  # fmt: skip
+                n_samples=stats.n,
+                median=stats.median,
+                mean=stats.mean,
+                minimum=stats.minimum,
+                maximum=stats.maximum,
+                q1=stats.q1,
+                q3=stats.q3,
+                stdev=stats.stdev,
+            )
         if result.processes:  # kept without their samples (the blob holds them in order), for export
-            row["extra"]["processes"] = [{"n": len(process.samples), **process.model_dump(mode="json",
-                                          exclude={"samples"})} for process in result.processes]  # fmt: skip
+            row["extra"]["processes"] = [
+                {"n": len(process.samples), **process.model_dump(mode="json", exclude={"samples"})}
+                for process in result.processes
+            ]
         if result.correctness is not None:
             c = result.correctness
             row.update(rel_err=c.rel_err, max_abs_err=c.max_abs_err, tolerance=c.tolerance, correct=c.passed)
@@ -217,8 +235,7 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
 
     if rows:
         result_ids = session.scalars(
-            models.Result.__table__.insert().returning(models.Result.id, sort_by_parameter_order=True),
-            rows,
+            models.Result.__table__.insert().returning(models.Result.id, sort_by_parameter_order=True), rows
         ).all()
         sample_rows = [
             {"result_id": result_id, "values": blob}

@@ -53,9 +53,17 @@ class Point:
         return self.process_values or ([self.median] if self.median else [])
 
 
-POINT_COLUMNS = (models.Result.id, models.Result.series_id, models.Result.commit_id, models.Result.authored_at,
-                 models.Result.status, models.Result.median, models.Result.process_values, models.Commit.sha,
-                 models.Commit.branch)  # fmt: skip
+POINT_COLUMNS = (
+    models.Result.id,
+    models.Result.series_id,
+    models.Result.commit_id,
+    models.Result.authored_at,
+    models.Result.status,
+    models.Result.median,
+    models.Result.process_values,
+    models.Commit.sha,
+    models.Commit.branch,
+)
 
 
 def _point_query() -> Select[Any]:
@@ -88,11 +96,14 @@ HISTORY = {True: _history_statement(True), False: _history_statement(False)}
 ACCEPTED = (
     select(models.Commit.authored_at)
     .join(models.Regression, models.Regression.commit_id == models.Commit.id)
-    .where(models.Regression.series_id == bindparam("series_id"), models.Regression.status == "expected",
-           models.Commit.authored_at <= bindparam("at"))
+    .where(
+        models.Regression.series_id == bindparam("series_id"),
+        models.Regression.status == "expected",
+        models.Commit.authored_at <= bindparam("at"),
+    )
     .order_by(models.Commit.authored_at.desc())
     .limit(1)
-)  # fmt: skip
+)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -101,9 +112,16 @@ def _previous_results(session: Session, anchor: Point, limit: int, mode: str) ->
     and timed in ``mode`` (results of PR runs never enter a history); history starts at the latest
     commit triaged ``expected`` (an accepted change is the new baseline)."""
     accepted = session.scalar(ACCEPTED, {"series_id": anchor.series_id, "at": anchor.authored_at})
-    params = {"series_id": anchor.series_id, "anchor_id": anchor.id, "at": anchor.authored_at,
-              "since": accepted or EPOCH, "commit_id": anchor.commit_id, "limit": limit,
-              "branch": anchor.branch, "mode": mode}  # fmt: skip
+    params = {
+        "series_id": anchor.series_id,
+        "anchor_id": anchor.id,
+        "at": anchor.authored_at,
+        "since": accepted or EPOCH,
+        "commit_id": anchor.commit_id,
+        "limit": limit,
+        "branch": anchor.branch,
+        "mode": mode,
+    }
     return [Point(*row) for row in session.execute(HISTORY[anchor.branch is not None], params)]
 
 
@@ -144,20 +162,33 @@ def _record(session: Session, series_id: int, commit_id: int, baseline_id: int |
     """Insert unless (series, commit, kind) is already recorded, or a suspicion where a confirmed
     change is (the history re-finding a step that was confirmed in process pairs); True when new."""
     if finding.kind == "suspected" and session.scalar(
-        select(models.Regression.id).where(models.Regression.series_id == series_id,
-                                           models.Regression.commit_id == commit_id,
-                                           models.Regression.kind.in_(("latency", "improvement"))).limit(1)
-    ):  # fmt: skip
+        select(models.Regression.id)
+        .where(
+            models.Regression.series_id == series_id,
+            models.Regression.commit_id == commit_id,
+            models.Regression.kind.in_(("latency", "improvement")),
+        )
+        .limit(1)
+    ):
         return False
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(models.Regression)
     now = models.utcnow()
     stored = session.execute(
         insert.values(
-            series_id=series_id, commit_id=commit_id, baseline_commit_id=baseline_id, kind=finding.kind,
-            change=finding.change, verdict=finding.verdict, status="open", created_at=now, updated_at=now,
-        ).on_conflict_do_nothing().returning(models.Regression.id)
-    ).scalar_one_or_none()  # fmt: skip
+            series_id=series_id,
+            commit_id=commit_id,
+            baseline_commit_id=baseline_id,
+            kind=finding.kind,
+            change=finding.change,
+            verdict=finding.verdict,
+            status="open",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(models.Regression.id)
+    ).scalar_one_or_none()
     return stored is not None
 
 
@@ -182,12 +213,26 @@ def _latency_kind(judgement_kind: str, gates: bool) -> str:
 
 
 def _judge_result(
-    session: Session, result: models.Result, sha: str, branch: str | None, policy: ThresholdPolicy,
-    baseline: dict[str, Any] | None, interpreter: bool,
-) -> tuple[list[tuple[Finding, int, int | None]], dict[str, Any]]:  # fmt: skip
+    session: Session,
+    result: models.Result,
+    sha: str,
+    branch: str | None,
+    policy: ThresholdPolicy,
+    baseline: dict[str, Any] | None,
+    interpreter: bool,
+) -> tuple[list[tuple[Finding, int, int | None]], dict[str, Any]]:
     """Findings for one result: (finding, commit id, baseline commit id), and the result's judgement."""
-    head = Point(result.id, result.series_id, result.commit_id, result.authored_at, result.status, result.median,
-                 result.process_values, sha, branch)  # fmt: skip
+    head = Point(
+        result.id,
+        result.series_id,
+        result.commit_id,
+        result.authored_at,
+        result.status,
+        result.median,
+        result.process_values,
+        sha,
+        branch,
+    )
     history = _history(session, head, baseline, result)
     previous = history[0] if history else None
     found: list[tuple[Finding, int, int | None]] = []
@@ -201,8 +246,13 @@ def _judge_result(
                 "tolerance": result.tolerance,
                 "baseline_status": previous.status if previous else None,
             }
-            found.append((Finding(result.case.key, "correctness", sha, base_sha, None, verdict), result.commit_id,
-                          previous.commit_id if previous else None))  # fmt: skip
+            found.append(
+                (
+                    Finding(result.case.key, "correctness", sha, base_sha, None, verdict),
+                    result.commit_id,
+                    previous.commit_id if previous else None,
+                )
+            )
         return found, {"kind": "not_judged", "reason": f"status {result.status}"}
     if result.status != "ok":
         return found, {"kind": "not_judged", "reason": f"status {result.status}"}
@@ -224,30 +274,49 @@ def _judge_result(
         baseline_row = session.get(models.Result, against.id)
         if note := autotune_note([*_autotune_choices(baseline_row), *_autotune_choices(result)]):
             details["autotune"] = note
-        found.append((Finding(result.case.key, kind, sha, against.sha, judgement.change, details), result.commit_id,
-                      against.commit_id))  # fmt: skip
+        found.append(
+            (
+                Finding(result.case.key, kind, sha, against.sha, judgement.change, details),
+                result.commit_id,
+                against.commit_id,
+            )
+        )
     if baseline is None:  # steps belong to a branch's own history
         found += _steps(result.case.key, points, judgement, policy, gates)
     return found, recorded
 
 
-def _steps(case: str, points: list[Point], judgement: Judgement, policy: ThresholdPolicy,
-           gates: bool) -> list[tuple[Finding, int, int | None]]:  # fmt: skip
+def _steps(
+    case: str, points: list[Point], judgement: Judgement, policy: ThresholdPolicy, gates: bool
+) -> list[tuple[Finding, int, int | None]]:
     """Sustained steps anywhere in the recent history, at the first commit of their new segment."""
     if judgement.threshold is None or not judgement.sigma:
         return []
     # sigma for the penalty: never below threshold / k, so sub-threshold wiggles don't fragment a creep
     sigma = max(judgement.sigma, judgement.threshold / policy.k)
     found = []
-    for step in detect_steps([p.values for p in points], sigma, min_change=judgement.threshold, alpha=policy.alpha,
-                             min_segment=policy.min_segment):  # fmt: skip
+    for step in detect_steps(
+        [p.values for p in points],
+        sigma,
+        min_change=judgement.threshold,
+        alpha=policy.alpha,
+        min_segment=policy.min_segment,
+    ):
         at, before = points[step.index], points[step.index - 1]
         direction = "regression" if step.change > 0 else "improvement"
         kind = _latency_kind(direction if step.confirmed else "suspected", gates)
-        details = {"detector": "pelt", "change": step.change, "before": step.before, "after": step.after,
-                   "p_value": step.p_value, "threshold": judgement.threshold, "sigma": judgement.sigma,
-                   "reason": "segments' processes differ" if step.confirmed else "segments' processes do not differ "
-                   f"at p < {policy.alpha}: more results or processes needed"}  # fmt: skip
+        details = {
+            "detector": "pelt",
+            "change": step.change,
+            "before": step.before,
+            "after": step.after,
+            "p_value": step.p_value,
+            "threshold": judgement.threshold,
+            "sigma": judgement.sigma,
+            "reason": "segments' processes differ"
+            if step.confirmed
+            else f"segments' processes do not differ at p < {policy.alpha}: more results or processes needed",
+        }
         if step.first != step.last:
             details["commit_range"] = [points[step.first].sha, points[step.last].sha]
         found.append((Finding(case, kind, at.sha, before.sha, step.change, details), at.commit_id, before.commit_id))
@@ -293,8 +362,10 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
     previous = next((r for r in earlier if _scope(r) == (suite, None)), None)
     if previous is None:
         return []
-    now = {key for (key,) in session.execute(select(models.Case.key).join(models.Result).where(
-        models.Result.run_id == run.id))}  # fmt: skip
+    now = {
+        key
+        for (key,) in session.execute(select(models.Case.key).join(models.Result).where(models.Result.run_id == run.id))
+    }
     rows = session.execute(
         select(models.Case.key, models.Result.series_id).join(models.Result).where(models.Result.run_id == previous.id)
     ).all()
@@ -309,9 +380,13 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
 
 def _supersede(session: Session, series_id: int, commit_id: int) -> None:
     """A confirmed change replaces the suspicion recorded at the same (series, commit)."""
-    session.execute(delete(models.Regression).where(models.Regression.series_id == series_id,
-                                                    models.Regression.commit_id == commit_id,
-                                                    models.Regression.kind == "suspected"))  # fmt: skip
+    session.execute(
+        delete(models.Regression).where(
+            models.Regression.series_id == series_id,
+            models.Regression.commit_id == commit_id,
+            models.Regression.kind == "suspected",
+        )
+    )
 
 
 def judge_stored_run(session: Session, run_uuid: uuid.UUID, policy: ThresholdPolicy | None = None) -> RunJudgement:
@@ -333,11 +408,15 @@ def judge_stored_run(session: Session, run_uuid: uuid.UUID, policy: ThresholdPol
         select(models.Result).options(joinedload(models.Result.case)).where(models.Result.run_id == run.id)
     ).all()
     for result in results:
-        found, judgement = _judge_result(session, result, run.commit.sha, run.commit.branch, policy, baseline,
-                                         interpreter)  # fmt: skip
+        found, judgement = _judge_result(
+            session, result, run.commit.sha, run.commit.branch, policy, baseline, interpreter
+        )
         result.judgement = judgement
-        if judgement["kind"] in ("not_judged", "suspected") or judgement.get("too_noisy") or (
-                interpreter and not policy.gate_interpreter and judgement["kind"] != "same"):  # fmt: skip
+        if (
+            judgement["kind"] in ("not_judged", "suspected")
+            or judgement.get("too_noisy")
+            or (interpreter and not policy.gate_interpreter and judgement["kind"] != "same")
+        ):
             not_judged.append(Unjudged(result.case.key, judgement["reason"]))
         for finding, commit_id, baseline_id in found:
             new = _record(session, result.series_id, commit_id, baseline_id, finding) if record else True
@@ -371,20 +450,30 @@ def record_confirmation(store: Store, run_uuid: uuid.UUID, finding: Finding) -> 
         with store.write() as session:
             run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
             series_id = session.execute(
-                select(models.Result.series_id).join(models.Case, models.Case.id == models.Result.case_id)
+                select(models.Result.series_id)
+                .join(models.Case, models.Case.id == models.Result.case_id)
                 .where(models.Result.run_id == run.id, models.Case.key == finding.case)
-            ).scalar_one()  # fmt: skip
-            commits = dict(session.execute(select(models.Commit.sha, models.Commit.id).where(
-                models.Commit.repository_id == run.repository_id,
-                models.Commit.sha.in_([finding.commit, finding.baseline_commit or ""]))).all())  # fmt: skip
+            ).scalar_one()
+            commits = dict(
+                session.execute(
+                    select(models.Commit.sha, models.Commit.id).where(
+                        models.Commit.repository_id == run.repository_id,
+                        models.Commit.sha.in_([finding.commit, finding.baseline_commit or ""]),
+                    )
+                ).all()
+            )
             commit_id = commits[finding.commit]
             if finding.kind == "latency":
                 _record(session, series_id, commit_id, commits.get(finding.baseline_commit or ""), finding)
                 _supersede(session, series_id, commit_id)
                 return
-            suspicion = session.scalars(select(models.Regression).where(
-                models.Regression.series_id == series_id, models.Regression.commit_id == commit_id,
-                models.Regression.kind == "suspected")).first()  # fmt: skip
+            suspicion = session.scalars(
+                select(models.Regression).where(
+                    models.Regression.series_id == series_id,
+                    models.Regression.commit_id == commit_id,
+                    models.Regression.kind == "suspected",
+                )
+            ).first()
             if suspicion is not None:
                 suspicion.verdict = finding.verdict
                 suspicion.updated_at = models.utcnow()

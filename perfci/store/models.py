@@ -108,8 +108,10 @@ class Environment(Base):
 
     def fields(self) -> dict[str, str | None]:
         """The fingerprinted fields as plain data (what reports and exports show)."""
-        return {name: getattr(self, name) for name in ("device_kind", "device_name", "driver", "cuda", "torch",
-                                                       "triton", "python")}  # fmt: skip
+        return {
+            name: getattr(self, name)
+            for name in ("device_kind", "device_name", "driver", "cuda", "torch", "triton", "python")
+        }
 
 
 class Case(Base):

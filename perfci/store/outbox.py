@@ -45,9 +45,20 @@ class ClaimedDelivery:
 def enqueue(session: Session, run_uuid: uuid.UUID, deliveries: list[QueuedDelivery]) -> list[int]:
     """Queue ``deliveries`` for a run and mark its alerts queued, inside the caller's transaction."""
     now = models.utcnow()
-    rows = [models.AlertDelivery(run_uuid=run_uuid, webhook=d.webhook, url=d.url, payload=d.payload,
-                                 status="pending", attempts=0, created_at=now, updated_at=now, next_attempt_at=now)
-            for d in deliveries]  # fmt: skip
+    rows = [
+        models.AlertDelivery(
+            run_uuid=run_uuid,
+            webhook=d.webhook,
+            url=d.url,
+            payload=d.payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+        for d in deliveries
+    ]
     session.add_all(rows)
     session.execute(update(models.Run).where(models.Run.uuid == run_uuid).values(alerted_at=now))
     session.flush()
@@ -79,8 +90,9 @@ def claim_due(store: Store, *, lease_s: float, limit: int = 20, ids: list[int] |
                 if won:
                     row = session.get(table, row_id)
                     assert row is not None
-                    claimed.append(ClaimedDelivery(row.id, row.run_uuid, row.webhook, row.url, row.payload,
-                                                   row.attempts))  # fmt: skip
+                    claimed.append(
+                        ClaimedDelivery(row.id, row.run_uuid, row.webhook, row.url, row.payload, row.attempts)
+                    )
         return claimed
 
     return retry_transient(attempt)

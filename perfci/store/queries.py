@@ -102,9 +102,11 @@ def environment_row(environment: models.Environment) -> dict[str, Any]:
 
 
 KIND_ORDER = case(
-    (models.Regression.kind == "correctness", 0), (models.Regression.kind == "missing", 1),
-    (models.Regression.kind == "latency", 2), else_=3,
-)  # fmt: skip
+    (models.Regression.kind == "correctness", 0),
+    (models.Regression.kind == "missing", 1),
+    (models.Regression.kind == "latency", 2),
+    else_=3,
+)
 
 
 def _regressions_query(status: str | None, filters: Filters | None, kind: str | None) -> Select[Any]:
@@ -133,34 +135,54 @@ def count_rows(session: Session, query: Select[Any], key: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(query.with_only_columns(key).subquery())) or 0)
 
 
-def count_regressions(session: Session, status: str | None = "open", *, filters: Filters | None = None,
-                      kind: str | None = None) -> int:  # fmt: skip
+def count_regressions(
+    session: Session, status: str | None = "open", *, filters: Filters | None = None, kind: str | None = None
+) -> int:
     return count_rows(session, _regressions_query(status, filters, kind), models.Regression.id)
 
 
 def regressions(
-    session: Session, status: str | None = "open", *, filters: Filters | None = None, kind: str | None = None,
-    limit: int | None = None, offset: int = 0, worst_first: bool = False,
-) -> list[dict[str, Any]]:  # fmt: skip
+    session: Session,
+    status: str | None = "open",
+    *,
+    filters: Filters | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    worst_first: bool = False,
+) -> list[dict[str, Any]]:
     """Regressions newest first (or worst first: correctness, missing, then by size), in the shape
     of ``perfci regressions --json``."""
     query = _regressions_query(status, filters, kind)
     if worst_first:
-        query = query.order_by(KIND_ORDER, func.abs(func.coalesce(models.Regression.change, 0)).desc(),
-                               models.Regression.id.desc())  # fmt: skip
+        query = query.order_by(
+            KIND_ORDER, func.abs(func.coalesce(models.Regression.change, 0)).desc(), models.Regression.id.desc()
+        )
     else:
         query = query.order_by(models.Regression.created_at.desc(), models.Regression.id.desc())
     rows = []
     for regression, commit, base_sha, case_, env in session.execute(query.limit(limit).offset(offset)):
-        rows.append({
-            "id": regression.id, "series_id": regression.series_id, "case": case_.key, "op": case_.op,
-            "kind": regression.kind, "change": regression.change, "status": regression.status,
-            "note": regression.note, "author": regression.author, "commit": commit.sha,
-            "message": (commit.message or "").split("\n", 1)[0][:200], "branch": commit.branch,
-            "baseline_commit": base_sha, "created_at": regression.created_at.isoformat(),
-            "updated_at": regression.updated_at.isoformat(), "verdict": regression.verdict,
-            "environment": environment_row(env),
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": regression.id,
+                "series_id": regression.series_id,
+                "case": case_.key,
+                "op": case_.op,
+                "kind": regression.kind,
+                "change": regression.change,
+                "status": regression.status,
+                "note": regression.note,
+                "author": regression.author,
+                "commit": commit.sha,
+                "message": (commit.message or "").split("\n", 1)[0][:200],
+                "branch": commit.branch,
+                "baseline_commit": base_sha,
+                "created_at": regression.created_at.isoformat(),
+                "updated_at": regression.updated_at.isoformat(),
+                "verdict": regression.verdict,
+                "environment": environment_row(env),
+            }
+        )
     return rows
 
 
@@ -196,12 +218,19 @@ def recorded_findings(session: Session, run_uuid: Any) -> list[Finding]:
         .outerjoin(base, base.id == models.Regression.baseline_commit_id)
         .where(models.Regression.commit_id == run.commit_id, models.Regression.series_id.in_(measured))
     ).all()
-    return worst_first(Finding(key, r.kind, run.commit.sha, base_sha, r.change, r.verdict or {})
-                       for r, key, base_sha in rows)  # fmt: skip
+    return worst_first(
+        Finding(key, r.kind, run.commit.sha, base_sha, r.change, r.verdict or {}) for r, key, base_sha in rows
+    )
 
 
 def run_identity(session: Session, run_uuid: Any) -> dict[str, Any]:
     """Which run this is, as an alert names it: run id, repository, commit, branch, trigger, device."""
     run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
-    return {"run_id": str(run.uuid), "repo": run.repository.name, "commit": run.commit.sha,
-            "branch": run.commit.branch, "trigger": run.trigger, "device": run.environment.device_name}  # fmt: skip
+    return {
+        "run_id": str(run.uuid),
+        "repo": run.repository.name,
+        "commit": run.commit.sha,
+        "branch": run.commit.branch,
+        "trigger": run.trigger,
+        "device": run.environment.device_name,
+    }

@@ -40,13 +40,23 @@ def recorded_by_place(session: Session) -> dict[Place, list[dict[str, Any]]]:
     events: dict[int, list[dict[str, Any]]] = {}
     for event in session.scalars(select(models.TriageEvent).order_by(models.TriageEvent.at, models.TriageEvent.id)):
         events.setdefault(event.regression_id, []).append(
-            {"status": event.status, "note": event.note, "author": event.author, "at": _iso(event.at)})  # fmt: skip
+            {"status": event.status, "note": event.note, "author": event.author, "at": _iso(event.at)}
+        )
     out: dict[Place, list[dict[str, Any]]] = {}
     for regression, series, case_key, baseline_sha in rows:
-        entry = {"case": case_key, "kind": regression.kind, "baseline_commit": baseline_sha,
-                 "change": regression.change, "verdict": regression.verdict or {}, "status": regression.status,
-                 "note": regression.note, "author": regression.author, "created_at": _iso(regression.created_at),
-                 "updated_at": _iso(regression.updated_at), "history": events.get(regression.id, [])}  # fmt: skip
+        entry = {
+            "case": case_key,
+            "kind": regression.kind,
+            "baseline_commit": baseline_sha,
+            "change": regression.change,
+            "verdict": regression.verdict or {},
+            "status": regression.status,
+            "note": regression.note,
+            "author": regression.author,
+            "created_at": _iso(regression.created_at),
+            "updated_at": _iso(regression.updated_at),
+            "history": events.get(regression.id, []),
+        }
         place = (series.repository_id, series.environment_id, regression.commit_id)
         out.setdefault(place, []).append({k: v for k, v in entry.items() if v is not None})
     return out
@@ -67,36 +77,64 @@ def restore(store: Store, document: ResultsDocument) -> int:
     def attempt() -> int:
         with store.write() as session:
             repository_id = session.scalar(select(models.Repository.id).where(models.Repository.name == run.repo))
-            environment_id = session.scalar(select(models.Environment.id).where(
-                models.Environment.fingerprint == environment_fingerprint(run.environment)))  # fmt: skip
-            commits = dict(session.execute(select(models.Commit.sha, models.Commit.id).where(
-                models.Commit.repository_id == repository_id,
-                models.Commit.sha.in_([run.commit.sha, *(e.baseline_commit for e in entries if e.baseline_commit)]),
-            )).all())  # fmt: skip
-            series = dict(session.execute(
-                select(models.Case.key, models.Series.id).join(models.Case, models.Case.id == models.Series.case_id)
-                .where(models.Series.repository_id == repository_id, models.Series.environment_id == environment_id)
-            ).all())  # fmt: skip
+            environment_id = session.scalar(
+                select(models.Environment.id).where(
+                    models.Environment.fingerprint == environment_fingerprint(run.environment)
+                )
+            )
+            commits = dict(
+                session.execute(
+                    select(models.Commit.sha, models.Commit.id).where(
+                        models.Commit.repository_id == repository_id,
+                        models.Commit.sha.in_(
+                            [run.commit.sha, *(e.baseline_commit for e in entries if e.baseline_commit)]
+                        ),
+                    )
+                ).all()
+            )
+            series = dict(
+                session.execute(
+                    select(models.Case.key, models.Series.id)
+                    .join(models.Case, models.Case.id == models.Series.case_id)
+                    .where(models.Series.repository_id == repository_id, models.Series.environment_id == environment_id)
+                ).all()
+            )
             commit_id = commits[run.commit.sha]
             here = list(series.values())
-            session.execute(delete(models.Regression).where(models.Regression.commit_id == commit_id,
-                                                            models.Regression.series_id.in_(here)))  # fmt: skip
+            session.execute(
+                delete(models.Regression).where(
+                    models.Regression.commit_id == commit_id, models.Regression.series_id.in_(here)
+                )
+            )
             restored = 0
             for entry in entries:
                 if entry.case not in series:  # a case this store never measured here: nothing to attach it to
                     continue
                 row = models.Regression(
-                    series_id=series[entry.case], commit_id=commit_id,
-                    baseline_commit_id=commits.get(entry.baseline_commit or ""), kind=entry.kind,
-                    change=entry.change, verdict=entry.verdict, status=entry.status, note=entry.note,
-                    author=entry.author, created_at=_utc(entry.created_at),
+                    series_id=series[entry.case],
+                    commit_id=commit_id,
+                    baseline_commit_id=commits.get(entry.baseline_commit or ""),
+                    kind=entry.kind,
+                    change=entry.change,
+                    verdict=entry.verdict,
+                    status=entry.status,
+                    note=entry.note,
+                    author=entry.author,
+                    created_at=_utc(entry.created_at),
                     updated_at=_utc(entry.updated_at),
-                )  # fmt: skip
+                )
                 session.add(row)
                 session.flush()
-                session.add_all(models.TriageEvent(regression_id=row.id, status=change.status, note=change.note,
-                                                   author=change.author, at=_utc(change.at))
-                                for change in entry.history)  # fmt: skip
+                session.add_all(
+                    models.TriageEvent(
+                        regression_id=row.id,
+                        status=change.status,
+                        note=change.note,
+                        author=change.author,
+                        at=_utc(change.at),
+                    )
+                    for change in entry.history
+                )
                 restored += 1
             return restored
 

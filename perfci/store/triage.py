@@ -31,10 +31,18 @@ def set_status(store: Store, regression_id: int, status: str, note: str | None, 
             regression.note = note if note is not None else regression.note
             regression.author = author if author is not None else regression.author
             regression.updated_at = models.utcnow()
-            session.add(models.TriageEvent(regression_id=regression.id, status=status, note=note, author=author,
-                                           at=regression.updated_at))  # fmt: skip
-            return {"id": regression.id, "status": regression.status, "note": regression.note,
-                    "author": regression.author, "updated_at": regression.updated_at.isoformat()}  # fmt: skip
+            session.add(
+                models.TriageEvent(
+                    regression_id=regression.id, status=status, note=note, author=author, at=regression.updated_at
+                )
+            )
+            return {
+                "id": regression.id,
+                "status": regression.status,
+                "note": regression.note,
+                "author": regression.author,
+                "updated_at": regression.updated_at.isoformat(),
+            }
 
     return retry_transient(attempt)
 
@@ -51,5 +59,6 @@ def history(store: Store, regression_id: int) -> list[dict[str, Any]]:
             .order_by(models.TriageEvent.at, models.TriageEvent.id)
         ).all()
         created = {"status": "open", "note": None, "author": "perfci", "at": regression.created_at.isoformat()}
-        return [created] + [{"status": e.status, "note": e.note, "author": e.author, "at": e.at.isoformat()}
-                            for e in events]  # fmt: skip
+        return [created] + [
+            {"status": e.status, "note": e.note, "author": e.author, "at": e.at.isoformat()} for e in events
+        ]

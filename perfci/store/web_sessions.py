@@ -29,8 +29,9 @@ def _key(secret: str) -> str:
 def start(store: Store, secret: str, token_hash: str, writer: bool) -> None:
     def attempt() -> None:
         with store.write() as session:
-            session.add(models.WebSession(id=_key(secret), token_hash=token_hash, writer=writer,
-                                          created_at=models.utcnow()))  # fmt: skip
+            session.add(
+                models.WebSession(id=_key(secret), token_hash=token_hash, writer=writer, created_at=models.utcnow())
+            )
 
     retry_transient(attempt)
 
@@ -38,9 +39,11 @@ def start(store: Store, secret: str, token_hash: str, writer: bool) -> None:
 def end(store: Store, secret: str) -> None:
     def attempt() -> None:
         with store.write() as session:
-            session.execute(update(models.WebSession).where(models.WebSession.id == _key(secret),
-                                                            models.WebSession.ended_at.is_(None))
-                            .values(ended_at=models.utcnow()))  # fmt: skip
+            session.execute(
+                update(models.WebSession)
+                .where(models.WebSession.id == _key(secret), models.WebSession.ended_at.is_(None))
+                .values(ended_at=models.utcnow())
+            )
 
     retry_transient(attempt)
 

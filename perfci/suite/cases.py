@@ -80,10 +80,17 @@ class SuiteCase:
         kv_elem = 1 if self.cache == "int8" else 2
         if self.op == "paged_decode":
             return decode_min_bytes(
-                self.kv_lens(), self.local_window, self.global_window, q_heads=self.q_heads,
-                kv_heads=self.kv_heads, head_dim=self.head_dim, q_elem=2, kv_elem=kv_elem,
-                page_size=self.page_size, quantized=self.cache == "int8",
-            )  # fmt: skip
+                self.kv_lens(),
+                self.local_window,
+                self.global_window,
+                q_heads=self.q_heads,
+                kv_heads=self.kv_heads,
+                head_dim=self.head_dim,
+                q_elem=2,
+                kv_elem=kv_elem,
+                page_size=self.page_size,
+                quantized=self.cache == "int8",
+            )
         span = self.q_len + (self.local_window if self.local_window is not None else self.kv_len)
         rows = min(self.kv_len, span + (self.global_window or 0))
         return self.batch * (

@@ -35,9 +35,16 @@ class PagedInputs:
 
 
 def paged_cache(
-    kv_lens: list[int], kv_heads: int, head_dim: int, page_size: int, dtype: torch.dtype, device: str,
-    generator: torch.Generator, extra_pages: int = 3, pad_pages: int = 2,
-):  # fmt: skip
+    kv_lens: list[int],
+    kv_heads: int,
+    head_dim: int,
+    page_size: int,
+    dtype: torch.dtype,
+    device: str,
+    generator: torch.Generator,
+    extra_pages: int = 3,
+    pad_pages: int = 2,
+):
     """K/V caches holding each sequence in shuffled physical pages, -1 beyond the used pages."""
     pages_per_seq = [-(-n // page_size) for n in kv_lens]
     used = sum(pages_per_seq)
@@ -70,9 +77,8 @@ def paged_cache(
 
 
 def _seeded_cache(
-    kv_lens: list[int], kv_heads: int, head_dim: int, page_size: int, dtype: torch.dtype, device: str | None,
-    seed: int,
-) -> tuple[str, torch.Generator, tuple]:  # fmt: skip
+    kv_lens: list[int], kv_heads: int, head_dim: int, page_size: int, dtype: torch.dtype, device: str | None, seed: int
+) -> tuple[str, torch.Generator, tuple]:
     """The device, its seeded generator (q is drawn from it next) and the paged cache."""
     device = device or default_device()
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -80,28 +86,58 @@ def _seeded_cache(
 
 
 def prefill_inputs(
-    q_lens: list[int], kv_lens: list[int], q_heads: int, kv_heads: int, head_dim: int, page_size: int,
-    dtype: torch.dtype = torch.bfloat16, cache_dtype: torch.dtype | None = None, device: str | None = None,
+    q_lens: list[int],
+    kv_lens: list[int],
+    q_heads: int,
+    kv_heads: int,
+    head_dim: int,
+    page_size: int,
+    dtype: torch.dtype = torch.bfloat16,
+    cache_dtype: torch.dtype | None = None,
+    device: str | None = None,
     seed: int = 0,
-) -> PagedInputs:  # fmt: skip
+) -> PagedInputs:
     device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
         kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
     )
     total = sum(q_lens)
     q = torch.randn((total, q_heads, head_dim), generator=generator, device=device).to(dtype)
     cu = torch.tensor([0, *torch.tensor(q_lens).cumsum(0).tolist()], dtype=torch.int32, device=device)
-    return PagedInputs(q, k, v, tables, list(kv_lens), k_scale, v_scale, cu_seqlens_q=cu,
-                       seqlens_kv=torch.tensor(kv_lens, dtype=torch.int32, device=device))  # fmt: skip
+    return PagedInputs(
+        q,
+        k,
+        v,
+        tables,
+        list(kv_lens),
+        k_scale,
+        v_scale,
+        cu_seqlens_q=cu,
+        seqlens_kv=torch.tensor(kv_lens, dtype=torch.int32, device=device),
+    )
 
 
 def decode_inputs(
-    kv_lens: list[int], q_heads: int, kv_heads: int, head_dim: int, page_size: int,
-    dtype: torch.dtype = torch.bfloat16, cache_dtype: torch.dtype | None = None, device: str | None = None,
+    kv_lens: list[int],
+    q_heads: int,
+    kv_heads: int,
+    head_dim: int,
+    page_size: int,
+    dtype: torch.dtype = torch.bfloat16,
+    cache_dtype: torch.dtype | None = None,
+    device: str | None = None,
     seed: int = 0,
-) -> PagedInputs:  # fmt: skip
+) -> PagedInputs:
     device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
         kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
     )
     q = torch.randn((len(kv_lens), q_heads, head_dim), generator=generator, device=device).to(dtype)
-    return PagedInputs(q, k, v, tables, list(kv_lens), k_scale, v_scale,
-                       seqlens=torch.tensor(kv_lens, dtype=torch.int32, device=device))  # fmt: skip
+    return PagedInputs(
+        q,
+        k,
+        v,
+        tables,
+        list(kv_lens),
+        k_scale,
+        v_scale,
+        seqlens=torch.tensor(kv_lens, dtype=torch.int32, device=device),
+    )

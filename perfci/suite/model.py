@@ -29,9 +29,12 @@ def visible_keys(positions: np.ndarray | int, local_window: int | None, global_w
 
 
 def prefill_pairs(
-    q_lens: Sequence[int], kv_lens: Sequence[int], local_window: int | None, global_window: int | None,
+    q_lens: Sequence[int],
+    kv_lens: Sequence[int],
+    local_window: int | None,
+    global_window: int | None,
     causal: bool = True,
-) -> int:  # fmt: skip
+) -> int:
     """Visible (query, key) pairs of a varlen prefill, summed over sequences (per query head)."""
     total = 0
     for q_len, kv_len in zip(q_lens, kv_lens, strict=True):
@@ -51,9 +54,18 @@ def prefill_flops(pairs: int, q_heads: int, head_dim: int) -> int:
 
 
 def decode_min_bytes(
-    kv_lens: Sequence[int], local_window: int | None, global_window: int | None, *,
-    q_heads: int, kv_heads: int, head_dim: int, q_elem: int, kv_elem: int, page_size: int, quantized: bool,
-) -> int:  # fmt: skip
+    kv_lens: Sequence[int],
+    local_window: int | None,
+    global_window: int | None,
+    *,
+    q_heads: int,
+    kv_heads: int,
+    head_dim: int,
+    q_elem: int,
+    kv_elem: int,
+    page_size: int,
+    quantized: bool,
+) -> int:
     """Each visible K and V row read once per KV head, q read and out written once, the block-table
     entries of the touched pages, and the scales for int8."""
     lens = np.asarray(kv_lens, dtype=np.int64)

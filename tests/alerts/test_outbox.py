@@ -62,10 +62,12 @@ def hooks() -> Iterator[str]:
 
 def _config(url: str) -> PerfciConfig:
     return PerfciConfig(
-        webhook=[Webhook(name="ok", url=f"{url}/ok", backoff_s=0.01),
-                 Webhook(name="hang", url=f"{url}/hang", timeout_s=20, attempts=1)],
+        webhook=[
+            Webhook(name="ok", url=f"{url}/ok", backoff_s=0.01),
+            Webhook(name="hang", url=f"{url}/hang", timeout_s=20, attempts=1),
+        ],
         server=ServerConfig(write_tokens=[hash_token(TOKEN)], secret_key="k"),
-    )  # fmt: skip
+    )
 
 
 def _history(store, config: PerfciConfig, commits: int = 8) -> None:
@@ -80,8 +82,9 @@ def test_a_hanging_webhook_never_slows_a_post_or_a_page(db_url, hooks):
     _history(store, config)
     client = app.test_client()
     start = time.monotonic()
-    answer = client.post("/api/runs", json=_doc(8, [1.10], seed=8, processes=3),
-                         headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    answer = client.post(
+        "/api/runs", json=_doc(8, [1.10], seed=8, processes=3), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     posted_in = time.monotonic() - start
     assert answer.status_code == 201, answer.get_json()
     body = answer.get_json()
@@ -130,8 +133,12 @@ def test_kill_9_while_judging_leaves_nothing_and_a_retry_stores_judges_and_queue
     store = open_store(db_url)
     _history(store, config)
     regressed = _doc(8, [1.10], seed=8, processes=3)
-    killed = subprocess.run([sys.executable, "-c", KILL_IN_JUDGE, db_url, json.dumps(regressed)],
-                            env={**os.environ, "PYTHONPATH": os.getcwd()}, capture_output=True, text=True)  # fmt: skip
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_IN_JUDGE, db_url, json.dumps(regressed)],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     with store.read() as session:
         assert session.scalar(select(func.count()).select_from(models.Run)) == 8  # not stored unjudged
@@ -170,8 +177,9 @@ def test_racing_senders_send_each_delivery_once_and_a_dead_senders_claim_expires
     with store.read() as session:
         (run_uuid,) = session.scalars(select(models.Run.uuid)).all()
     with store.write() as session:
-        ids = outbox.enqueue(session, run_uuid, [outbox.QueuedDelivery("ok", f"{hooks}/ok", {"n": n})
-                                                 for n in range(30)])  # fmt: skip
+        ids = outbox.enqueue(
+            session, run_uuid, [outbox.QueuedDelivery("ok", f"{hooks}/ok", {"n": n}) for n in range(30)]
+        )
     threads = [threading.Thread(target=lambda: [send_due(store, config) for _ in range(10)]) for _ in range(4)]
     for thread in threads:
         thread.start()

@@ -144,8 +144,9 @@ def test_config_errors_name_the_field(tmp_path, text, message):
         load_config(path)
     result = CliRunner().invoke(main, ["alerts", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(path)])
     assert result.exit_code in (0, 1)  # listing needs no config; --retry does
-    retry = CliRunner().invoke(main, ["alerts", "--retry", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config",
-                                      str(path)])  # fmt: skip
+    retry = CliRunner().invoke(
+        main, ["alerts", "--retry", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(path)]
+    )
     assert retry.exit_code == 2 and str(path) in retry.output
 
 

@@ -29,8 +29,9 @@ def _bad_databases(tmp_path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("which", ["unreachable postgresql", "missing postgresql database", "text file as sqlite"])
-@pytest.mark.parametrize("command", [["regressions"], ["export"], ["alerts"], ["triage", "1"], ["db", "current"],
-                                     ["import", "DOC"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "command", [["regressions"], ["export"], ["alerts"], ["triage", "1"], ["db", "current"], ["import", "DOC"]]
+)
 def test_an_unusable_database_is_one_line_and_exit_2(tmp_path, which, command, postgres_problem):
     if "postgresql" in which and postgres_problem and which != "unreachable postgresql":
         pytest.skip(f"PostgreSQL unreachable: {postgres_problem}")
@@ -61,9 +62,11 @@ def test_a_full_disk_is_exit_2(tmp_path):
 def test_help_and_token_import_no_heavy_library(args):
     """Subcommands are imported when run: the listing and `perfci token` load neither scipy,
     SQLAlchemy, Flask nor torch (they took about 2 s when every subcommand was imported)."""
-    code = ("import sys; from perfci.cli import main\n"
-            f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('scipy', 'sqlalchemy', 'flask', 'torch') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys; from perfci.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('scipy', 'sqlalchemy', 'flask', 'torch') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
 

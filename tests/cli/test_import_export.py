@@ -110,10 +110,15 @@ def test_regressions_json_lists_open_ones_and_exits_1(db_url, tmp_path):
         commits = session.scalars(select(models.Commit).order_by(models.Commit.authored_at)).all()
         session.add(
             models.Regression(
-                series_id=series.id, commit_id=commits[1].id, baseline_commit_id=commits[0].id,
-                kind="latency", change=0.052, verdict={"p_value": 1e-4}, status="open",
+                series_id=series.id,
+                commit_id=commits[1].id,
+                baseline_commit_id=commits[0].id,
+                kind="latency",
+                change=0.052,
+                verdict={"p_value": 1e-4},
+                status="open",
             )
-        )  # fmt: skip
+        )
     store.dispose()
     result = _invoke("regressions", "--json", "--db", db_url)
     assert result.exit_code == 1
@@ -127,8 +132,10 @@ def test_regressions_json_lists_open_ones_and_exits_1(db_url, tmp_path):
 
 def _findings(db_url: str) -> list[tuple]:
     listed = _invoke("regressions", "--json", "--status", "all", "--db", db_url)
-    return sorted((r["case"], r["kind"], r["commit"], r["baseline_commit"], r["status"], r["note"], r["author"])
-                  for r in json.loads(listed.output))  # fmt: skip
+    return sorted(
+        (r["case"], r["kind"], r["commit"], r["baseline_commit"], r["status"], r["note"], r["author"])
+        for r in json.loads(listed.output)
+    )
 
 
 def test_export_then_import_into_a_fresh_store_keeps_findings_and_triage(db_url, tmp_path, postgres_problem):
@@ -136,12 +143,21 @@ def test_export_then_import_into_a_fresh_store_keeps_findings_and_triage(db_url,
     from tests.dashboard.conftest import populate
 
     populate(db_url)
-    latency = next(r for r in json.loads(_invoke("regressions", "--json", "--db", db_url).output)
-                   if r["kind"] == "latency")  # fmt: skip
-    assert _invoke("triage", str(latency["id"]), "acknowledged", "--note", "tiling change", "--author", "ada",
-                   "--db", db_url).exit_code == 0  # fmt: skip
-    assert _invoke("triage", str(latency["id"]), "expected", "--note", "accepted: new tiling", "--author", "bo",
-                   "--db", db_url).exit_code == 0  # fmt: skip
+    latency = next(
+        r for r in json.loads(_invoke("regressions", "--json", "--db", db_url).output) if r["kind"] == "latency"
+    )
+    assert (
+        _invoke(
+            "triage", str(latency["id"]), "acknowledged", "--note", "tiling change", "--author", "ada", "--db", db_url
+        ).exit_code
+        == 0
+    )
+    assert (
+        _invoke(
+            "triage", str(latency["id"]), "expected", "--note", "accepted: new tiling", "--author", "bo", "--db", db_url
+        ).exit_code
+        == 0
+    )
     before = _findings(db_url)
     history_before = json.loads(_invoke("triage", str(latency["id"]), "--db", db_url).output)
     exported = tmp_path / "export.jsonl"
@@ -153,8 +169,11 @@ def test_export_then_import_into_a_fresh_store_keeps_findings_and_triage(db_url,
         imported = CliRunner().invoke(main, ["import", str(exported), "--db", fresh])
         assert imported.exit_code in (0, 1) and "restored" in imported.output, imported.output
         assert _findings(fresh) == before
-        moved = next(r for r in json.loads(_invoke("regressions", "--json", "--status", "all", "--db", fresh).output)
-                     if r["kind"] == "latency")  # fmt: skip
+        moved = next(
+            r
+            for r in json.loads(_invoke("regressions", "--json", "--status", "all", "--db", fresh).output)
+            if r["kind"] == "latency"
+        )
         assert moved["status"] == "expected" and moved["note"] == "accepted: new tiling"
         history = json.loads(_invoke("triage", str(moved["id"]), "--db", fresh).output)
         assert [(h["status"], h["note"], h["author"]) for h in history] == [

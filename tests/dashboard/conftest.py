@@ -28,8 +28,13 @@ def populate(db_url: str) -> dict:
     for commit in range(12):
         levels = [1.0 if commit < 8 else 1.08, 2.0 if commit < 8 else 1.8, 3.0, 0.5]
         status = ["ok", "ok", "incorrect" if commit == 10 else "ok", "ok"]
-        data = _doc(commit, levels if commit < 11 else levels[:3], seed=commit, processes=5,
-                    status=status if commit < 11 else status[:3])  # fmt: skip
+        data = _doc(
+            commit,
+            levels if commit < 11 else levels[:3],
+            seed=commit,
+            processes=5,
+            status=status if commit < 11 else status[:3],
+        )
         for result in data["results"]:
             result["metrics"].update(tflops=100.0, gbps=900.0, useful_flops=1e12, min_bytes=1e9)
             result["timing"] = {"mode": "kernels"}
@@ -50,8 +55,13 @@ def populated(db_url) -> tuple[str, dict]:
 
 
 def _config(public: bool) -> PerfciConfig:
-    server = ServerConfig(write_tokens=[hash_token(WRITE_TOKEN)], read_tokens=[hash_token(READ_TOKEN)],
-                          public_reads=public, secret_key="test-secret", max_document_mb=1)  # fmt: skip
+    server = ServerConfig(
+        write_tokens=[hash_token(WRITE_TOKEN)],
+        read_tokens=[hash_token(READ_TOKEN)],
+        public_reads=public,
+        secret_key="test-secret",
+        max_document_mb=1,
+    )
     return PerfciConfig(server=server)
 
 

@@ -44,7 +44,8 @@ def test_read_endpoints(client):
     regressions = as_json(client.get("/api/regressions?status=all&order=worst"))
     assert [r["kind"] for r in regressions["items"]][:2] == ["correctness", "missing"]
     assert {"case", "commit", "baseline_commit", "change", "kind", "status", "environment"} <= set(
-        regressions["items"][0])  # fmt: skip
+        regressions["items"][0]
+    )
     assert as_json(client.get("/api/regressions?kind=improvement&status=all"))["items"][0]["change"] < 0
 
 

@@ -114,14 +114,16 @@ def _hostile_bodies() -> list[tuple[str, bytes, int, str]]:
     doc = json.loads(text)
     doc["results"][0]["samples"][0] = 1e-300
     cases.append(("1e-300", json.dumps(doc).encode(), 422, "results[0].samples"))
-    cases.append(("5000 digits", text.replace('"schema"', '"big": ' + "9" * 5000 + ', "schema"', 1).encode(), 400,
-                  "more digits"))  # fmt: skip
+    cases.append(
+        ("5000 digits", text.replace('"schema"', '"big": ' + "9" * 5000 + ', "schema"', 1).encode(), 400, "more digits")
+    )
     return cases
 
 
 @pytest.mark.parametrize(("name", "body", "status", "needle"), _hostile_bodies(), ids=[c[0] for c in _hostile_bodies()])
-def test_hostile_values_are_refused_naming_the_field_and_store_nothing(client, db_url, tmp_path, name, body, status,
-                                                                       needle):  # fmt: skip
+def test_hostile_values_are_refused_naming_the_field_and_store_nothing(
+    client, db_url, tmp_path, name, body, status, needle
+):
     answer = client.post("/api/runs", data=body, content_type="application/json", headers=HEADERS)
     assert answer.status_code == status, answer.get_data(as_text=True)[:300]
     assert needle in answer.get_json()["message"] and "sys.set_int_max_str_digits" not in answer.get_json()["message"]

@@ -11,9 +11,21 @@ from perfci.testing import sha_for
 from tests.dashboard.conftest import HOSTILE, READ_TOKEN, WRITE_TOKEN, as_json, auth
 from tests.store.test_judge import _doc
 
-PAGES = ["/", "/series", "/series/1", "/series/1?last=5", "/regressions", "/regressions?status=all&order=newest",
-         "/regressions?kind=correctness", "/compare", "/roofline", "/login", "/?op=paged_decode&dtype=bf16&q=case0",
-         "/roofline?q=case1", "/series?q=case&env=nope"]  # fmt: skip
+PAGES = [
+    "/",
+    "/series",
+    "/series/1",
+    "/series/1?last=5",
+    "/regressions",
+    "/regressions?status=all&order=newest",
+    "/regressions?kind=correctness",
+    "/compare",
+    "/roofline",
+    "/login",
+    "/?op=paged_decode&dtype=bf16&q=case0",
+    "/roofline?q=case1",
+    "/series?q=case&env=nope",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -124,8 +136,9 @@ def test_triage_from_the_page_needs_sign_in_and_csrf(client):
 def test_a_read_token_signs_in_read_only(client):
     _sign_in(client, READ_TOKEN)
     regression = as_json(client.get("/api/regressions"))["items"][0]
-    response = client.post(f"/regressions/{regression['id']}/triage",
-                           data={"status": "invalid", "csrf_token": _csrf(client)})  # fmt: skip
+    response = client.post(
+        f"/regressions/{regression['id']}/triage", data={"status": "invalid", "csrf_token": _csrf(client)}
+    )
     assert response.status_code == 403
 
 

@@ -34,16 +34,19 @@ def test_token_and_serve(tmp_path, db_url):
         for path in ("/series/1", "/api/series/1"):
             assert urllib.request.urlopen(base + path, timeout=10).status == 200
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(urllib.request.Request(base + "/api/runs", body, {**headers,
-                                   "Authorization": "Bearer not-the-token"}), timeout=30)  # fmt: skip
+            urllib.request.urlopen(
+                urllib.request.Request(base + "/api/runs", body, {**headers, "Authorization": "Bearer not-the-token"}),
+                timeout=30,
+            )
         assert refused.value.code == 403
 
 
 def test_serve_with_a_bad_config_is_exit_2(tmp_path):
     config = tmp_path / "perfci.toml"
     config.write_text('[server]\nwrite_tokens = ["plain-text-token"]\n')
-    result = subprocess.run([sys.executable, "-m", "perfci", "serve", "--config", str(config)], capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "perfci", "serve", "--config", str(config)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "server.write_tokens.0" in result.stderr
 
 
@@ -78,7 +81,19 @@ def test_serve_on_a_busy_port_is_exit_2(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "perfci", "serve", "--port", str(port), "--db",
-                                 f"sqlite:///{tmp_path / 'perfci.db'}"], capture_output=True, text=True,
-                                timeout=60)  # fmt: skip
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "perfci",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                f"sqlite:///{tmp_path / 'perfci.db'}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr

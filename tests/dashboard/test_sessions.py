@@ -16,8 +16,9 @@ OTHER_WRITER = "another-write-token"
 
 
 def _triage(client, regression_id: int):
-    return client.post(f"/regressions/{regression_id}/triage",
-                       data={"status": "acknowledged", "csrf_token": _csrf(client)})  # fmt: skip
+    return client.post(
+        f"/regressions/{regression_id}/triage", data={"status": "acknowledged", "csrf_token": _csrf(client)}
+    )
 
 
 def _sign_in(client, token: str, next_: str = "/regressions"):
@@ -81,9 +82,14 @@ def test_a_removed_write_token_ends_its_sessions(populated):
     revoked = create_app(db_url, public).test_client()  # restarted without WRITE_TOKEN
     revoked.set_cookie("session", saved)
     assert _triage(revoked, regression).status_code == 403
-    closed_reads = PerfciConfig(server=ServerConfig(
-        write_tokens=[hash_token(OTHER_WRITER)], read_tokens=[hash_token(READ_TOKEN)], public_reads=False,
-        secret_key="test-secret"))  # fmt: skip
+    closed_reads = PerfciConfig(
+        server=ServerConfig(
+            write_tokens=[hash_token(OTHER_WRITER)],
+            read_tokens=[hash_token(READ_TOKEN)],
+            public_reads=False,
+            secret_key="test-secret",
+        )
+    )
     closed = create_app(db_url, closed_reads).test_client()
     closed.set_cookie("session", saved)
     response = closed.get("/regressions")  # the session no longer opens closed reads either

@@ -11,15 +11,28 @@ from tests.kernels.helpers import DEVICE
 
 
 def _decode(x, **overrides):
-    args = {"q": x.q, "k_cache": x.k_cache, "v_cache": x.v_cache, "seqlens": x.seqlens,
-            "block_tables": x.block_tables, **x.cache_kwargs()}  # fmt: skip
+    args = {
+        "q": x.q,
+        "k_cache": x.k_cache,
+        "v_cache": x.v_cache,
+        "seqlens": x.seqlens,
+        "block_tables": x.block_tables,
+        **x.cache_kwargs(),
+    }
     args.update(overrides)
     return paged_decode(**args)
 
 
 def _prefill(x, **overrides):
-    args = {"q": x.q, "k_cache": x.k_cache, "v_cache": x.v_cache, "cu_seqlens_q": x.cu_seqlens_q,
-            "seqlens_kv": x.seqlens_kv, "block_tables": x.block_tables, **x.cache_kwargs()}  # fmt: skip
+    args = {
+        "q": x.q,
+        "k_cache": x.k_cache,
+        "v_cache": x.v_cache,
+        "cu_seqlens_q": x.cu_seqlens_q,
+        "seqlens_kv": x.seqlens_kv,
+        "block_tables": x.block_tables,
+        **x.cache_kwargs(),
+    }
     args.update(overrides)
     return paged_prefill(**args)
 

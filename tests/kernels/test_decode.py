@@ -22,9 +22,10 @@ def _check(x, splits=None, **kwargs):
     return out, ref
 
 
-@pytest.mark.parametrize(("global_window", "local_window"), [
-    (None, None), (None, 5), (3, None), (0, 9), (0, None), (4, 9), (64, 9), (500, 9),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("global_window", "local_window"),
+    [(None, None), (None, 5), (3, None), (0, 9), (0, None), (4, 9), (64, 9), (500, 9)],
+)
 @pytest.mark.parametrize("splits", [1, 3])
 def test_window_combinations(global_window, local_window, splits):
     x = decode_inputs([70, 1, 0, 9, 130], q_heads=4, kv_heads=2, head_dim=32, page_size=16)
@@ -43,8 +44,7 @@ def test_local_window_sizes(local_window):
 def test_fast_path_boundary_mixed_batch(global_window, local_window):
     """kv_len in {G+L-1, G+L, G+L+1, G+L+2}: covered and uncovered sequences in one batch."""
     edge = global_window + local_window
-    x = decode_inputs([edge - 1, edge, edge + 1, edge + 2, 3 * edge], q_heads=8, kv_heads=2, head_dim=32,
-                      page_size=16)  # fmt: skip
+    x = decode_inputs([edge - 1, edge, edge + 1, edge + 2, 3 * edge], q_heads=8, kv_heads=2, head_dim=32, page_size=16)
     for splits in (1, 2):
         _check(x, splits=splits, local_window=local_window, global_window=global_window)
 
@@ -95,8 +95,16 @@ def test_int8_keys_keep_the_query_precision(head_dim):
     keeps fp16 operands. An outlier channel (30x) and a head 20x smaller than its group's largest must
     not cost precision: fp16 q stays near fp16 rounding (about 3e-4 here), where q rounded to one int8
     part alone gives 8e-3 to 9e-2."""
-    x = decode_inputs([300, 77, 5], q_heads=8, kv_heads=2, head_dim=head_dim, page_size=16, dtype=torch.float16,
-                      cache_dtype=torch.int8, seed=3)  # fmt: skip
+    x = decode_inputs(
+        [300, 77, 5],
+        q_heads=8,
+        kv_heads=2,
+        head_dim=head_dim,
+        page_size=16,
+        dtype=torch.float16,
+        cache_dtype=torch.int8,
+        seed=3,
+    )
     x.q[:, :, 0] *= 30.0
     x.q[:, 1] *= 0.05
     out, ref = run_decode(x, local_window=100, global_window=4, splits=2)
@@ -149,10 +157,21 @@ def test_splits_on_an_h200_fill_the_card(monkeypatch):
     int8 its 4 resident slots once (one split where B x Hkv fills them), at least 4 tiles a split."""
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(multi_processor_count=132))
     cuda, window = torch.device("cuda"), Windows.from_args(4095, 4)
-    picks = {(batch, quantized): choose_splits(batch, 8, 32768, window, 64, cuda, quantized)
-             for batch in (1, 8, 32, 64) for quantized in (False, True)}  # fmt: skip
-    assert picks == {(1, False): 17, (1, True): 17, (8, False): 5, (8, True): 8,
-                     (32, False): 2, (32, True): 2, (64, False): 2, (64, True): 1}  # fmt: skip
+    picks = {
+        (batch, quantized): choose_splits(batch, 8, 32768, window, 64, cuda, quantized)
+        for batch in (1, 8, 32, 64)
+        for quantized in (False, True)
+    }
+    assert picks == {
+        (1, False): 17,
+        (1, True): 17,
+        (8, False): 5,
+        (8, True): 8,
+        (32, False): 2,
+        (32, True): 2,
+        (64, False): 2,
+        (64, True): 1,
+    }
 
 
 def test_deterministic():

@@ -48,14 +48,21 @@ def test_prefill_boundaries(q_row, q_heads):
     q_len = 20
     x = prefill_inputs([q_len], [KV_LEN], q_heads=q_heads, kv_heads=1, head_dim=16, page_size=16)
     position = KV_LEN - q_len + q_row
-    for token, visible in ((position - L, True), (position - L - 1, False), (G - 1, True), (G, False),
-                           (position, True), (position + 1, False)):  # fmt: skip
+    for token, visible in (
+        (position - L, True),
+        (position - L - 1, False),
+        (G - 1, True),
+        (G, False),
+        (position, True),
+        (position + 1, False),
+    ):
         if not 0 <= token < KV_LEN or (token < G and not visible):
             continue
         visible = visible or token < G
         _probe(x, token)
-        out = paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables,
-                            local_window=L, global_window=G)  # fmt: skip
+        out = paged_prefill(
+            x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, local_window=L, global_window=G
+        )
         expected = 1.0 / int(visible_keys(position, L, G)) if visible else 0.0
         assert out[q_row, :, 0].float().tolist() == pytest.approx([expected] * q_heads, rel=1e-2), (token, visible)
 

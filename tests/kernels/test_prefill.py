@@ -128,8 +128,9 @@ def test_int8_cache_with_extremes_and_per_channel_scales():
 def test_int8_paths_on_chunked_prefill_with_long_prefixes(dequantize, causal):
     """Both int8 paths agree with the reference where the two-step path converts only the sink and
     window pages (a prefix far longer than the window) and where it converts every page (non-causal)."""
-    x = prefill_inputs([20, 7, 0], [300, 7, 40], q_heads=4, kv_heads=2, head_dim=32, page_size=16,
-                       cache_dtype=torch.int8, seed=3)  # fmt: skip
+    x = prefill_inputs(
+        [20, 7, 0], [300, 7, 40], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8, seed=3
+    )
     _check(x, local_window=30, global_window=5, causal=causal, dequantize=dequantize)
 
 
@@ -162,9 +163,11 @@ def _touched_pages_one_by_one(q_lens, kv_lens, page_size, local, sinks, block_n)
 @settings(max_examples=200, deadline=None)
 @given(
     lengths=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 600)), max_size=6),
-    page_size=st.sampled_from([1, 4, 16, 64]), local=st.one_of(st.integers(0, 700), st.just(UNBOUNDED)),
-    sinks=st.integers(0, 100), block_n=st.sampled_from([16, 32, 64]),
-)  # fmt: skip
+    page_size=st.sampled_from([1, 4, 16, 64]),
+    local=st.one_of(st.integers(0, 700), st.just(UNBOUNDED)),
+    sinks=st.integers(0, 100),
+    block_n=st.sampled_from([16, 32, 64]),
+)
 def test_touched_pages_match_a_page_by_page_walk(lengths, page_size, local, sinks, block_n):
     q_lens = tuple(q for q, _ in lengths)
     kv_lens = tuple(q + prefix for q, prefix in lengths)
@@ -176,11 +179,15 @@ def test_touched_pages_match_a_page_by_page_walk(lengths, page_size, local, sink
 def test_two_step_int8_pages_and_fallbacks(monkeypatch):
     """Which pages the two-step path converts; fp16 queries and an exhausted budget take the fused path."""
     # prefix 280, window 30, 16-key tiles: keys from 280 - 30 - 16 = 234 (page 14) and the sink page 0
-    assert _pairs(touched_pages((20, 7, 0), (300, 7, 40), 16, 30, 5, 16)) == [(0, 0), *((0, j) for j in range(14, 19)),
-                                                                               (1, 0)]  # fmt: skip
+    assert _pairs(touched_pages((20, 7, 0), (300, 7, 40), 16, 30, 5, 16)) == [
+        (0, 0),
+        *((0, j) for j in range(14, 19)),
+        (1, 0),
+    ]
     assert _pairs(touched_pages((4,), (40,), 16, UNBOUNDED, 0, 64)) == [(0, 0), (0, 1), (0, 2)]  # non-causal: all
-    x = prefill_inputs([20, 7], [90, 7], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8,
-                       dtype=torch.float16)  # fmt: skip
+    x = prefill_inputs(
+        [20, 7], [90, 7], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=torch.int8, dtype=torch.float16
+    )
     with pytest.raises(ValueError, match="dequantize=True needs bfloat16 q"):
         run_prefill(x, local_window=30, dequantize=True)
     _check(x, local_window=30, global_window=2)  # fp16 q: the fused path
@@ -204,21 +211,34 @@ def test_int8_cache_with_large_queries():
         f"m{c.block_m}n{c.block_n}w{c.num_warps}s{c.num_stages}{'tma' if c.tma else ''}{'pack' if c.pack_gqa else ''}"
     ),
 )
-@pytest.mark.parametrize(("cache_dtype", "dequantize"), [(None, None), (torch.int8, False), (torch.int8, True)],
-                         ids=["bf16", "int8-fused", "int8-two-step"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("cache_dtype", "dequantize"),
+    [(None, None), (torch.int8, False), (torch.int8, True)],
+    ids=["bf16", "int8-fused", "int8-two-step"],
+)
 def test_every_config_is_correct(config, cache_dtype, dequantize):
     # head_dim 64 and page 64: the TMA configs take their TMA path
-    x = prefill_inputs([50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, cache_dtype=cache_dtype,
-                       seed=9)  # fmt: skip
+    x = prefill_inputs(
+        [50, 13], [90, 13], q_heads=4, kv_heads=2, head_dim=64, page_size=64, cache_dtype=cache_dtype, seed=9
+    )
     # sinks (G) of 4, 16 and 20 take sink tiles narrower than most configs' key tiles
     for windows in ((4, 20), (16, 3), (20, 30), (None, None), (0, 1)):
-        out, ref = run_prefill(x, config=config, global_window=windows[0], local_window=windows[1],
-                               dequantize=dequantize)  # fmt: skip
+        out, ref = run_prefill(
+            x, config=config, global_window=windows[0], local_window=windows[1], dequantize=dequantize
+        )
         assert_matches(out, ref, tolerance(x))
 
 
-SINK_WIDTHS = [(0, 64, 16), (1, 64, 16), (4, 64, 16), (16, 64, 16), (17, 64, 32), (64, 64, 64), (100, 64, 64),
-               (4, 16, 16)]  # fmt: skip
+SINK_WIDTHS = [
+    (0, 64, 16),
+    (1, 64, 16),
+    (4, 64, 16),
+    (16, 64, 16),
+    (17, 64, 32),
+    (64, 64, 64),
+    (100, 64, 64),
+    (4, 16, 16),
+]
 
 
 @pytest.mark.parametrize(("sinks", "block_n", "width"), SINK_WIDTHS)
@@ -242,8 +262,11 @@ def test_garbage_past_kv_len_in_the_last_page_is_never_used(tma):
         last = int(x.block_tables[b, (kv_len - 1) // page_size])
         x.k_cache[last, :, kv_len % page_size :] = float("nan")
         x.v_cache[last, :, kv_len % page_size :] = float("nan")
-    config = KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=tma) if DEVICE == "cpu" else \
-        KernelConfig(block_m=128, block_n=16, num_warps=8, num_stages=2, tma=tma)  # fmt: skip
+    config = (
+        KernelConfig(block_m=16, block_n=16, num_warps=4, num_stages=1, tma=tma)
+        if DEVICE == "cpu"
+        else KernelConfig(block_m=128, block_n=16, num_warps=8, num_stages=2, tma=tma)
+    )
     out, ref = run_prefill(x, config=config, local_window=9, global_window=2)
     assert_matches(out, ref, tolerance(x))
 

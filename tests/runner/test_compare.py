@@ -13,8 +13,24 @@ pytestmark = pytest.mark.slow
 
 
 def _compare(work: Path, base: str, head: str, *extra: str):
-    result = perfci("compare", base, head, "--cases", CASE, "--device", "interpreter", "--budget", "600",
-                    "--rounds", "3", "--max-pairs", "8", "--json", *extra, cwd=work)  # fmt: skip
+    result = perfci(
+        "compare",
+        base,
+        head,
+        "--cases",
+        CASE,
+        "--device",
+        "interpreter",
+        "--budget",
+        "600",
+        "--rounds",
+        "3",
+        "--max-pairs",
+        "8",
+        "--json",
+        *extra,
+        cwd=work,
+    )
     rows = json.loads(result.stdout)["cases"] if result.stdout.strip().startswith("{") else None
     return result, rows
 

@@ -19,8 +19,23 @@ pytestmark = pytest.mark.slow
 def _history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 7) -> None:
     """``copies`` earlier results of the case, from one real run of ``sha`` (older fake commits)."""
     out = tmp_path / "doc.json"
-    measured = perfci("run", "--commit", sha, "--suite", "tiny", "--cases", CASE, "--device", "interpreter",
-                      "--budget", "0.3", "--no-store", "-o", str(out), cwd=work)  # fmt: skip
+    measured = perfci(
+        "run",
+        "--commit",
+        sha,
+        "--suite",
+        "tiny",
+        "--cases",
+        CASE,
+        "--device",
+        "interpreter",
+        "--budget",
+        "0.3",
+        "--no-store",
+        "-o",
+        str(out),
+        cwd=work,
+    )
     assert measured.returncode == 0, measured.stderr
     document = json.loads(out.read_text())
     authored = parse_document(document).run.commit.authored_at
@@ -44,8 +59,22 @@ def test_a_suspected_regression_is_confirmed_in_process_pairs_before_it_gates(ti
     _history(work, db, fast, tmp_path)
     slower = commit_kernel(tiny_repo, "slower", "slower")
     report = tmp_path / "report.md"
-    result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
-                    "--db", db, "--report", str(report), cwd=work)  # fmt: skip
+    result = perfci(
+        "run",
+        "--suite",
+        "tiny",
+        "--cases",
+        CASE,
+        "--device",
+        "interpreter",
+        "--budget",
+        "0.3",
+        "--db",
+        db,
+        "--report",
+        str(report),
+        cwd=work,
+    )
     assert result.returncode == 1, result.stderr
     assert f"confirming {CASE.rstrip('*')}" in result.stderr and "-> regression after" in result.stderr
     text = report.read_text()
@@ -71,8 +100,23 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
     tiny_repo.index.commit("docs only")
     report = tmp_path / "report.md"
     for _ in range(4):  # until the head's process lands in the other config than the history's
-        result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
-                        "--db", db, "--report", str(report), "--allow-dirty", cwd=work)  # fmt: skip
+        result = perfci(
+            "run",
+            "--suite",
+            "tiny",
+            "--cases",
+            CASE,
+            "--device",
+            "interpreter",
+            "--budget",
+            "0.3",
+            "--db",
+            db,
+            "--report",
+            str(report),
+            "--allow-dirty",
+            cwd=work,
+        )
         assert result.returncode == 0, result.stderr
         if "confirming" in result.stderr:
             break

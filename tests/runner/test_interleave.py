@@ -49,8 +49,14 @@ def _decide(threshold=0.02):
 
 def test_rounds_alternate_abba_inside_fresh_process_pairs():
     log: list[str] = []
-    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.0, log), lambda changes: _verdict("unknown"),
-                         rounds_per_pair=4, min_pairs=1, max_pairs=2, budget_s=1e9)  # fmt: skip
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.0, log),
+        lambda changes: _verdict("unknown"),
+        rounds_per_pair=4,
+        min_pairs=1,
+        max_pairs=2,
+        budget_s=1e9,
+    )
     assert "".join(log) == "open0ABBAABBAclose0open1ABBAABBAclose1"
     assert outcome.stopped_by == "max_pairs" and outcome.pairs == 2 and outcome.rounds == 8
 
@@ -63,38 +69,53 @@ def test_unknown_doubles_the_pairs_until_decided():
         seen.append(len(changes))
         return _verdict(next(verdicts))
 
-    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.1), decide, rounds_per_pair=2, min_pairs=2, max_pairs=16,
-                         budget_s=1e9)  # fmt: skip
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.1), decide, rounds_per_pair=2, min_pairs=2, max_pairs=16, budget_s=1e9
+    )
     assert seen == [2, 4, 8] and outcome.looks == ["2:unknown", "4:unknown", "8:regression"]
     assert outcome.pairs == 8 and outcome.stopped_by == "decided"
 
 
 def test_the_budget_ends_an_unknown_comparison_after_min_pairs():
     ticks = itertools.count(0.0, 10.0)
-    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.0), lambda changes: _verdict("unknown"),
-                         rounds_per_pair=2, min_pairs=2, max_pairs=10, budget_s=5.0,
-                         clock=lambda: next(ticks))  # fmt: skip
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.0),
+        lambda changes: _verdict("unknown"),
+        rounds_per_pair=2,
+        min_pairs=2,
+        max_pairs=10,
+        budget_s=5.0,
+        clock=lambda: next(ticks),
+    )
     assert outcome.stopped_by == "budget" and outcome.pairs == 2
 
 
 def test_a_real_step_is_found_once_the_pairs_can_show_it():
-    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.05), _decide(), rounds_per_pair=6, min_pairs=2,
-                         max_pairs=16, budget_s=1e9)  # fmt: skip
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.05), _decide(), rounds_per_pair=6, min_pairs=2, max_pairs=16, budget_s=1e9
+    )
     assert outcome.verdict.kind == "regression" and outcome.pairs == 8  # Wilcoxon needs 8 pairs for p < 0.01
     assert all(abs(c - 0.05) < 0.01 for c in outcome.pair_changes)
     assert outcome.looks == ["2:unknown", "4:unknown", "8:regression"]
 
 
 def test_an_unchanged_commit_is_same_in_two_pairs():
-    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.0), _decide(), rounds_per_pair=6, min_pairs=2,
-                         max_pairs=16, budget_s=1e9)  # fmt: skip
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.0), _decide(), rounds_per_pair=6, min_pairs=2, max_pairs=16, budget_s=1e9
+    )
     assert outcome.verdict.kind == "same" and outcome.pairs == 2
 
 
 def test_one_slow_process_in_an_unchanged_commit_is_not_a_regression():
     """A/A on a shared card: the head's first process lands 40% slow (seen on an H200)."""
-    outcome = interleave(_pairs(lambda i: 1.0, lambda i: 1.4 if i == 0 else 1.0), _decide(), rounds_per_pair=6,
-                         min_pairs=2, max_pairs=16, budget_s=1e9)  # fmt: skip
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.4 if i == 0 else 1.0),
+        _decide(),
+        rounds_per_pair=6,
+        min_pairs=2,
+        max_pairs=16,
+        budget_s=1e9,
+    )
     assert outcome.verdict.kind != "regression"
     assert outcome.pair_changes[0] > 0.3 and abs(outcome.pair_changes[1]) < 0.01
 
@@ -106,7 +127,6 @@ def test_autotune_modes_per_process_never_make_an_aa_regression():
     regressions = 0
     for _ in range(50):
         mode = lambda i: 1.072 if generator.random() < 0.4 else 1.0
-        outcome = interleave(_pairs(mode, mode), _decide(), rounds_per_pair=2, min_pairs=2, max_pairs=16,
-                             budget_s=1e9)  # fmt: skip
+        outcome = interleave(_pairs(mode, mode), _decide(), rounds_per_pair=2, min_pairs=2, max_pairs=16, budget_s=1e9)
         regressions += outcome.verdict.kind == "regression"
     assert regressions == 0

@@ -25,9 +25,25 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
     config = tmp_path / "perfci.toml"
     config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n')
     with served(config, db_url) as base:
-        result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
-                        "--post", f"{base}/api/runs", "--token", "runner-token", "--no-store", "-o",
-                        str(tmp_path / "doc.json"), cwd=work)  # fmt: skip
+        result = perfci(
+            "run",
+            "--suite",
+            "tiny",
+            "--cases",
+            CASE,
+            "--device",
+            "interpreter",
+            "--budget",
+            "0.3",
+            "--post",
+            f"{base}/api/runs",
+            "--token",
+            "runner-token",
+            "--no-store",
+            "-o",
+            str(tmp_path / "doc.json"),
+            cwd=work,
+        )
         assert result.returncode == 0, result.stderr
         assert "posted run" in result.stderr
         runs = json.load(urllib.request.urlopen(base + "/api/runs", timeout=10))
@@ -35,15 +51,32 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
         results = json.load(urllib.request.urlopen(f"{base}/api/results?commit={sha}", timeout=10))
         assert results["items"][0]["status"] == "ok" and results["items"][0]["n_samples"] >= 3
         # a wrong token is refused: the job fails with exit 3 (never "clean") and the document is kept
-        refused = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
-                         "--post", f"{base}/api/runs", "--token", "wrong", "--no-store", "--post-attempts", "1",
-                         cwd=work)  # fmt: skip
+        refused = perfci(
+            "run",
+            "--suite",
+            "tiny",
+            "--cases",
+            CASE,
+            "--device",
+            "interpreter",
+            "--budget",
+            "0.3",
+            "--post",
+            f"{base}/api/runs",
+            "--token",
+            "wrong",
+            "--no-store",
+            "--post-attempts",
+            "1",
+            cwd=work,
+        )
         assert refused.returncode == 3, refused.stderr
         assert "could not post" in refused.stderr and "403" in refused.stderr and "perfci resend" in refused.stderr
         (kept,) = (work / ".perfci" / "unsent").glob("*.json")
         # an unreachable server: still not delivered, still kept
-        unreachable = perfci("resend", "--post", "http://127.0.0.1:9/api/runs", "--token", "runner-token",
-                             "--attempts", "1", cwd=work)  # fmt: skip
+        unreachable = perfci(
+            "resend", "--post", "http://127.0.0.1:9/api/runs", "--token", "runner-token", "--attempts", "1", cwd=work
+        )
         assert unreachable.returncode == 3 and kept.exists(), unreachable.stderr
         # the right token: delivered, stored and judged there, removed here
         sent = perfci("resend", "--post", f"{base}/api/runs", "--token", "runner-token", cwd=work)
@@ -93,9 +126,25 @@ def test_a_remote_runner_gates_on_the_servers_findings(tiny_repo, tmp_path):
         "verdict": {"detector": "pelt", "before": 1.0, "after": 100.0, "threshold": 0.02},
     }
     with fake_server({"run_id": "x", "stored": True, "results": 1, "findings": [finding]}) as url:
-        result = perfci("run", "--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--budget", "0.3",
-                        "--post", url, "--token", "t", "--no-store", "--report", str(tmp_path / "report.md"),
-                        cwd=work)  # fmt: skip
+        result = perfci(
+            "run",
+            "--suite",
+            "tiny",
+            "--cases",
+            CASE,
+            "--device",
+            "interpreter",
+            "--budget",
+            "0.3",
+            "--post",
+            url,
+            "--token",
+            "t",
+            "--no-store",
+            "--report",
+            str(tmp_path / "report.md"),
+            cwd=work,
+        )
     assert result.returncode == 1, result.stderr
     assert "1 finding(s) there" in result.stderr
     assert "Latency regressions" in (tmp_path / "report.md").read_text()

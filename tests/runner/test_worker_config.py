@@ -16,8 +16,9 @@ def _case(cache: str) -> SimpleNamespace:
 
 
 def _inputs(cache_dtype=None, dtype=torch.bfloat16):
-    x = prefill_inputs([8], [40], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=cache_dtype,
-                       dtype=dtype)  # fmt: skip
+    x = prefill_inputs(
+        [8], [40], q_heads=4, kv_heads=2, head_dim=32, page_size=16, cache_dtype=cache_dtype, dtype=dtype
+    )
     return x, {"local_window": 31, "global_window": 4, "k_scale": x.k_scale, "v_scale": x.v_scale}
 
 

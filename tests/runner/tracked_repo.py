@@ -88,5 +88,6 @@ def commit_kernel(repo: git.Repo, body: str, message: str) -> str:
 
 
 def perfci(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-P", "-m", "perfci", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, **kwargs)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "perfci", *args], cwd=cwd, capture_output=True, text=True, timeout=600, **kwargs
+    )

@@ -17,8 +17,14 @@ from perfci.store.queries import regressions
 from perfci.testing import make_document
 
 
-def _doc(commit: int, levels: list[float], seed: int, status: list[str] | None = None, suite: str = "smoke",
-         processes: int = 1):  # fmt: skip
+def _doc(
+    commit: int,
+    levels: list[float],
+    seed: int,
+    status: list[str] | None = None,
+    suite: str = "smoke",
+    processes: int = 1,
+):
     """One run: per case, ``processes`` worker processes of 20 samples, each process on its own
     offset (0.2%) and each sample with 0.3% spread around it."""
     rng = random.Random(seed)
@@ -83,8 +89,9 @@ def test_one_process_is_suspected_until_its_history_confirms_it(db_url):
     judged = judge_run(store, outcome.run_uuid)
     (suspected,) = judged.findings
     assert suspected.kind == "suspected" and not suspected.gates and suspected.commit == _sha(10)
-    assert [(u.case, u.reason) for u in judged.not_judged] == [("decode/bf16/case0",
-                                                                "one process: confirm by re-measuring")]  # fmt: skip
+    assert [(u.case, u.reason) for u in judged.not_judged] == [
+        ("decode/bf16/case0", "one process: confirm by re-measuring")
+    ]
     for commit in range(11, 14):
         assert _ingest(store, _doc(commit, [1.05], seed=commit)) == []
     (confirmed,) = _ingest(store, _doc(14, [1.05], seed=14))
@@ -188,8 +195,10 @@ def test_triage_expected_makes_the_change_the_new_baseline(db_url, tmp_path):
     store.dispose()
     runner = CliRunner()
     assert runner.invoke(main, ["regressions", "--db", db_url]).exit_code == 1
-    result = runner.invoke(main, ["triage", str(row["id"]), "expected", "--note", "new tiling, accepted",
-                                  "--author", "ada", "--db", db_url])  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["triage", str(row["id"]), "expected", "--note", "new tiling, accepted", "--author", "ada", "--db", db_url],
+    )
     assert result.exit_code == 0, result.output
     assert runner.invoke(main, ["regressions", "--db", db_url]).exit_code == 0
     with open_store(db_url).read() as session:

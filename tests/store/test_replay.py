@@ -25,8 +25,15 @@ def test_the_replay_imports_to_its_three_changes(db_url):
     found = []
     for line in lines:
         processed = process_document(store, PerfciConfig(), parse_document(line))
-        found += [(position[f.commit], f.case.split("/")[0] + "/" + f.case.split("/")[2][:8], f.kind,
-                   "slower" if f.change > 0 else "faster") for f in processed.findings]  # fmt: skip
+        found += [
+            (
+                position[f.commit],
+                f.case.split("/")[0] + "/" + f.case.split("/")[2][:8],
+                f.kind,
+                "slower" if f.change > 0 else "faster",
+            )
+            for f in processed.findings
+        ]
     store.dispose()
     # one process per result: each change is suspected (shown, not gating) until confirmed in pairs
     assert sorted(found) == [

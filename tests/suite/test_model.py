@@ -30,7 +30,8 @@ def test_prefill_pairs_chunked_and_non_causal():
 
 
 def test_decode_bytes_and_roofline():
-    nbytes = decode_min_bytes([1024], 1023, 4, q_heads=32, kv_heads=8, head_dim=128, q_elem=2, kv_elem=2,
-                              page_size=32, quantized=False)  # fmt: skip
+    nbytes = decode_min_bytes(
+        [1024], 1023, 4, q_heads=32, kv_heads=8, head_dim=128, q_elem=2, kv_elem=2, page_size=32, quantized=False
+    )
     assert nbytes == 1024 * 8 * 128 * 2 * 2 + 2 * 32 * 128 * 2 + 32 * 4
     assert roofline_seconds(1e12, 1e9, 1e15, 1e12) == pytest.approx(1e-3)
