@@ -6,24 +6,24 @@ from typing import Any
 
 from flask import request
 
-from dashboard import queries
 from dashboard.api import api
 from dashboard.errors import ApiError
 from dashboard.store_access import page_body, pagination, reading
+from perfci.store import reads
 
 
 @api.get("/commits")
 def list_commits() -> dict[str, Any]:
     page, per_page = pagination()
     with reading() as session:
-        rows, total = queries.commits(session, request.args.get("branch") or None, page, per_page)
+        rows, total = reads.commits(session, request.args.get("branch") or None, page, per_page)
     return page_body(rows, total, page, per_page)
 
 
 @api.get("/commits/<ref>")
 def get_commit(ref: str) -> dict[str, Any]:
     with reading() as session:
-        commit = queries.find_commit(session, ref)
+        commit = reads.find_commit(session, ref)
         if commit is None:
             raise ApiError(404, f"no stored commit matches {ref[:60]!r}; give a full sha or a unique prefix of 7+ hex")
-        return {**queries.commit_info(commit), "results": queries.commit_results(session, commit)}
+        return {**reads.commit_info(commit), "results": reads.commit_results(session, commit)}

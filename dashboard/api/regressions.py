@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import request
 
-from dashboard import queries
 from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import choice_arg, page_body, pagination, reading, store
 from perfci.findings import FINDING_KINDS
+from perfci.store import reads
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.triage import TriageError, history, set_status
 
@@ -23,9 +23,9 @@ def list_regressions() -> dict[str, Any]:
     kind = choice_arg("kind", FINDING_KINDS, None)
     order = choice_arg("order", ("newest", "worst"), "newest")
     with reading() as session:
-        rows, total = queries.regressions(
+        rows, total = reads.regressions(
             session,
-            queries.Filters.from_args(request.args),
+            reads.Filters.from_args(request.args),
             status=None if status == "all" else status,
             kind=kind,
             page=page,

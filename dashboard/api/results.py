@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 
-from dashboard import queries
 from dashboard.api import api
 from dashboard.errors import ApiError
 from dashboard.store_access import page_body, pagination, reading
-from perfci.store import models
+from perfci.store import reads
 
 
 @api.get("/results")
@@ -22,14 +20,14 @@ def list_results() -> dict[str, Any]:
         raise ApiError(400, "give exactly one of the query parameters 'run' (a run id) or 'commit' (a sha)")
     with reading() as session:
         if run_ref:
-            run = queries.find_run(session, run_ref)
+            run = reads.find_run(session, run_ref)
             if run is None:
                 raise ApiError(404, f"run {run_ref[:60]!r} is not stored; GET /api/runs lists run ids")
             run_ids = [run.id]
         else:
-            commit = queries.find_commit(session, commit_ref or "")
+            commit = reads.find_commit(session, commit_ref or "")
             if commit is None:
                 raise ApiError(404, f"no stored commit matches {commit_ref[:60]!r}")
-            run_ids = list(session.scalars(select(models.Run.id).where(models.Run.commit_id == commit.id)))
-        rows, total = queries.run_results(session, run_ids, page, per_page)
+            run_ids = reads.run_ids_of_commit(session, commit)
+        rows, total = reads.run_results(session, run_ids, page, per_page)
     return page_body(rows, total, page, per_page)

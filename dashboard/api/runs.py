@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import request
 
-from dashboard import queries
 from dashboard.api import api
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
@@ -25,7 +24,7 @@ from perfci.document import (
     parse_valid_document,
 )
 from perfci.pipeline import process_document
-from perfci.store import outbox
+from perfci.store import outbox, reads
 from perfci.store.ingest import RunConflict
 
 
@@ -33,17 +32,17 @@ from perfci.store.ingest import RunConflict
 def list_runs() -> dict[str, Any]:
     page, per_page = pagination()
     with reading() as session:
-        rows, total = queries.runs(session, page, per_page)
+        rows, total = reads.runs(session, page, per_page)
     return page_body(rows, total, page, per_page)
 
 
 @api.get("/runs/<ref>")
 def get_run(ref: str) -> dict[str, Any]:
     with reading() as session:
-        run = queries.find_run(session, ref)
+        run = reads.find_run(session, ref)
         if run is None:
             raise ApiError(404, f"run {ref[:60]!r} is not stored; GET /api/runs lists run ids")
-        return queries.run_info(run, run.commit, run.environment)
+        return reads.run_info(run, run.commit, run.environment)
 
 
 def _document(body: bytes) -> ResultsDocument:

@@ -6,28 +6,28 @@ from typing import Any
 
 from flask import request
 
-from dashboard import queries
 from dashboard.api import api
 from dashboard.errors import ApiError
 from dashboard.store_access import int_arg, page_body, pagination, reading
+from perfci.store import reads
 
 
 @api.get("/series")
 def list_series() -> dict[str, Any]:
     page, per_page = pagination()
     with reading() as session:
-        rows, total = queries.series_list(session, queries.Filters.from_args(request.args), page, per_page)
+        rows, total = reads.series_list(session, reads.Filters.from_args(request.args), page, per_page)
     return page_body(rows, total, page, per_page)
 
 
 @api.get("/series/<id:series_id>")
 def get_series(series_id: int) -> dict[str, Any]:
     last = int_arg("last", 0, 0, 1_000_000)
-    branch = queries.Filters.from_args(request.args).branch
+    branch = reads.Filters.from_args(request.args).branch
     with reading() as session:
-        info = queries.series_info(session, series_id)
+        info = reads.series_info(session, series_id)
         if info is None:
             raise ApiError(404, f"series {series_id} does not exist; GET /api/series lists them")
-        info["points"] = queries.series_points(session, series_id, last or None, branch)
-        info["markers"] = queries.series_markers(session, series_id, branch)
+        info["points"] = reads.series_points(session, series_id, last or None, branch)
+        info["markers"] = reads.series_markers(session, series_id, branch)
     return info

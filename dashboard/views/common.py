@@ -7,15 +7,15 @@ from typing import Any
 from flask import request
 from sqlalchemy.orm import Session
 
-from dashboard import queries
+from perfci.store import reads
 
 
 def filter_context(session: Session) -> dict[str, Any]:
-    filters = queries.Filters.from_args(request.args)
+    filters = reads.Filters.from_args(request.args)
     return {
         "filters": filters,
-        "environments": queries.environments(session),
-        "branches": queries.branches(session),
+        "environments": reads.environments(session),
+        "branches": reads.branches(session),
         "ops": ["paged_prefill", "paged_decode"],
         "dtypes": ["bf16", "fp16", "int8kv"],
     }

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from dashboard import queries
 from dashboard.store_access import reading
 from dashboard.views import views
+from perfci.store import reads
 
 
 @views.get("/compare")
@@ -16,7 +16,7 @@ def compare_page() -> tuple[str, int] | str:
     result, problem = None, None
     if base and head:
         with reading() as session:
-            result = queries.compare(session, base[:64], head[:64])
+            result = reads.compare(session, base[:64], head[:64])
         if result is None:
             problem = "base or head is neither a stored run id nor a unique commit prefix (7+ hex characters)"
     html = render_template("compare.html", base=base, head=head, result=result, problem=problem)

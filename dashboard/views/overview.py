@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import render_template
 
-from dashboard import queries
 from dashboard.store_access import reading
 from dashboard.views import views
 from dashboard.views.common import filter_context
+from perfci.store import reads
 
 
 @views.get("/")
@@ -16,12 +16,12 @@ def overview() -> str:
     with reading() as session:
         context = filter_context(session)
         filters = context["filters"]
-        runs = queries.latest_runs(session, filters)
-        worst, open_total = queries.regressions(
+        runs = reads.latest_runs(session, filters)
+        worst, open_total = reads.regressions(
             session, filters, status="open", kind="latency", per_page=25, worst_first=True
         )
-        broken, _ = queries.regressions(session, filters, status="open", kind="correctness", per_page=25)
-        missing, _ = queries.regressions(session, filters, status="open", kind="missing", per_page=25)
+        broken, _ = reads.regressions(session, filters, status="open", kind="correctness", per_page=25)
+        missing, _ = reads.regressions(session, filters, status="open", kind="missing", per_page=25)
     return render_template(
         "overview.html", runs=runs, worst=worst, open_total=open_total, broken=broken, missing=missing, **context
     )

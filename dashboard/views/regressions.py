@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from dashboard import queries
 from dashboard.auth import local_target, signed_in
 from dashboard.store_access import choice_arg, int_arg, reading, store
 from dashboard.views import views
 from dashboard.views.common import filter_context
 from perfci.findings import FINDING_KINDS
+from perfci.store import reads
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.triage import TriageError, set_status
 
@@ -23,7 +23,7 @@ def regressions_page() -> str:
     page = int_arg("page", 1, 1, 1_000_000)
     with reading() as db:
         context = filter_context(db)
-        rows, total = queries.regressions(
+        rows, total = reads.regressions(
             db,
             context["filters"],
             status=None if status == "all" else status,
@@ -32,7 +32,7 @@ def regressions_page() -> str:
             per_page=50,
             worst_first=order == "worst",
         )
-        history = queries.triage_history(db, [r["id"] for r in rows])
+        history = reads.triage_history(db, [r["id"] for r in rows])
     return render_template(
         "regressions.html",
         rows=rows,

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from flask import render_template
 
-from dashboard import queries
 from dashboard.store_access import reading
 from dashboard.views import views
 from dashboard.views.common import filter_context
+from perfci.store import reads
 
 
 @views.get("/roofline")
 def roofline_page() -> str:
     with reading() as session:
         context = filter_context(session)
-        data = queries.roofline(session, context["filters"])
+        data = reads.roofline(session, context["filters"])
     return render_template("roofline.html", data=data, **context)

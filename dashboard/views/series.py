@@ -8,17 +8,17 @@ from typing import Any
 
 from flask import abort, render_template, request
 
-from dashboard import queries
 from dashboard.store_access import int_arg, reading
 from dashboard.views import views
 from dashboard.views.common import filter_context
+from perfci.store import reads
 from perfci.store.models import TRIAGE_STATUSES
 
 
 def chart_payload(points: list[dict[str, Any]], markers: list[dict[str, Any]]) -> dict[str, Any]:
     """Columns instead of one object per point, with each distinct config / telemetry text once:
     5,000 points embed in ~0.5 MB instead of ~2 MB (configs repeat across commits)."""
-    seen: dict[int, int] = {}  # id(object) -> index: queries.series_points shares one object per distinct text
+    seen: dict[int, int] = {}  # id(object) -> index: reads.series_points shares one object per distinct text
     texts: list[str] = []
 
     def text_id(value: dict[str, Any]) -> int:
@@ -43,21 +43,21 @@ def series_index() -> str:
     page = int_arg("page", 1, 1, 1_000_000)
     with reading() as session:
         context = filter_context(session)
-        rows, total = queries.series_list(session, context["filters"], page, 100)
+        rows, total = reads.series_list(session, context["filters"], page, 100)
     return render_template("series_index.html", rows=rows, total=total, page=page, **context)
 
 
 @views.get("/series/<id:series_id>")
 def series_page(series_id: int) -> str:
     last = int_arg("last", 0, 0, 1_000_000)
-    branch = queries.Filters.from_args(request.args).branch
+    branch = reads.Filters.from_args(request.args).branch
     with reading() as session:
-        info = queries.series_info(session, series_id)
+        info = reads.series_info(session, series_id)
         if info is None:
             abort(404, description=f"series {series_id} does not exist; the Series page lists them")
-        points = queries.series_points(session, series_id, last or None, branch)
-        markers = queries.series_markers(session, series_id, branch)
-        history = queries.triage_history(session, [m["id"] for m in markers])
+        points = reads.series_points(session, series_id, last or None, branch)
+        markers = reads.series_markers(session, series_id, branch)
+        history = reads.triage_history(session, [m["id"] for m in markers])
     chart = chart_payload(points, markers)
     return render_template(
         "series.html",
