@@ -34,7 +34,7 @@ from sqlalchemy import func, insert, select
 from dashboard import create_app
 from perfci.config import PerfciConfig, ServerConfig
 from perfci.store import models
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from perfci.testing import make_document, sha_for
 from perfci.tokens import hash_token
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, func, select, text
 
 from perfci.store import models
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from perfci.tokens import hash_token
 
 RUNNERS, DOCUMENTS, STEP_AT = 8, 100, 60

@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 from perfci.document import parse_document
 from perfci.store import models
-from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
+from perfci.store.migrate import open_store
 from perfci.store.queries import series_history
 from perfci.testing import make_document
 

@@ -14,7 +14,8 @@ from dashboard.headers import install_security_headers
 from dashboard.jsonprovider import FiniteJSONProvider
 from perfci.config import PerfciConfig
 from perfci.findings import describe
-from perfci.store.engine import Store, open_store
+from perfci.store.engine import Store
+from perfci.store.migrate import open_store
 from perfci.store.models import MAX_ID
 
 

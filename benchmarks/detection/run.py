@@ -47,7 +47,7 @@ from perfci.config import PerfciConfig
 from perfci.document import parse_document
 from perfci.pipeline import process_document
 from perfci.runner.interleave import interleave
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from perfci.testing import make_document
 
 COMMITS = 24

@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from perfci.config import ConfigError, PerfciConfig, load_config
-from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError, open_store
+from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError
+from perfci.store.migrate import open_store
 from perfci.suite.cases import SuiteCase, tier
 
 

@@ -133,14 +133,3 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
-    """Open (and by default create or upgrade to the newest schema) the database at ``url``."""
-    from perfci.store.migrate import ensure_current
-
-    resolved = resolve_db_url(url)
-    engine = make_engine(resolved)
-    if upgrade:
-        ensure_current(engine)
-    return Store(resolved, engine)

@@ -1,4 +1,5 @@
-"""Alembic, driven from code: the CLI's ``db upgrade/downgrade`` and first-use creation."""
+"""Alembic, driven from code: the CLI's ``db upgrade/downgrade``, and opening a store (created or
+upgraded to the newest schema on first use)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import migrations
-from perfci.store.engine import make_engine, resolve_db_url, write_engine
+from perfci.store.engine import Store, make_engine, resolve_db_url, write_engine
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -53,3 +54,12 @@ def downgrade(url: str | None, revision: str) -> None:
         command.downgrade(alembic_config(engine), revision)
     finally:
         engine.dispose()
+
+
+def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
+    """Open (and by default create or upgrade to the newest schema) the database at ``url``."""
+    resolved = resolve_db_url(url)
+    engine = make_engine(resolved)
+    if upgrade:
+        ensure_current(engine)
+    return Store(resolved, engine)

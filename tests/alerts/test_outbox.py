@@ -25,7 +25,7 @@ from perfci.config import PerfciConfig, ServerConfig, Webhook
 from perfci.document import parse_document
 from perfci.pipeline import process_document
 from perfci.store import models, outbox
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from perfci.tokens import hash_token
 from tests.store.test_judge import _doc
 
@@ -117,7 +117,7 @@ import os, signal, sys, json
 import perfci.pipeline as pipeline
 from perfci.config import PerfciConfig, Webhook
 from perfci.document import parse_document
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)

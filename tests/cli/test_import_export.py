@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from perfci.cli import main
 from perfci.store import models
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from perfci.testing import make_document
 
 

@@ -10,9 +10,9 @@ import pytest
 from dashboard import create_app
 from perfci.config import PerfciConfig, ServerConfig
 from perfci.document import parse_document
-from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import judge_run
+from perfci.store.migrate import open_store
 from perfci.tokens import hash_token
 from tests.store.test_judge import _doc
 

@@ -164,7 +164,7 @@ def test_a_non_finite_value_already_stored_answers_null_not_infinity(client, db_
     from sqlalchemy import update
 
     from perfci.store import models
-    from perfci.store.engine import open_store
+    from perfci.store.migrate import open_store
 
     assert client.post("/api/runs", json=_doc(0, [1.0], seed=0), headers=HEADERS).status_code == 201
     store = open_store(db_url)

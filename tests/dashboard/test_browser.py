@@ -88,7 +88,7 @@ def test_document_strings_in_charts_are_text_never_markup(tmp_path, db_url):
     from perfci.config import PerfciConfig
     from perfci.document import parse_document
     from perfci.pipeline import process_document
-    from perfci.store.engine import open_store
+    from perfci.store.migrate import open_store
     from tests.store.test_judge import _doc
 
     store = open_store(db_url)

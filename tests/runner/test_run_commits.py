@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from perfci.store import models
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from tests.runner.tracked_repo import CASE, commit_kernel, perfci
 
 pytestmark = pytest.mark.slow

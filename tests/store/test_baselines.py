@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from perfci.document import DocumentError, parse_document
-from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import judge_run
+from perfci.store.migrate import open_store
 from perfci.store.queries import regressions
 from perfci.testing import make_document, sha_for
 from tests.store.test_judge import _doc

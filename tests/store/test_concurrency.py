@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from perfci.store import models
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 from perfci.testing import make_document
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import pytest
 
 from perfci.alerts.markdown import render_markdown
 from perfci.document import parse_document
-from perfci.store.engine import open_store
 from perfci.store.ingest import ingest_document
 from perfci.store.judge import judge_run
+from perfci.store.migrate import open_store
 from perfci.store.queries import regressions
 from perfci.testing import make_document
 

@@ -12,7 +12,7 @@ import pytest
 from perfci.config import PerfciConfig
 from perfci.document import parse_document
 from perfci.pipeline import process_document
-from perfci.store.engine import open_store
+from perfci.store.migrate import open_store
 
 REPLAY = Path(__file__).resolve().parents[3] / "shared" / "data" / "replay-seed-pr-h200.jsonl"
 
