@@ -205,6 +205,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     from perfci.analysis.summary import summarize
     from perfci.measure.adaptive import sample_until_precise
     from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
+    from perfci.suite.model import roofline_seconds
 
     prepared = prepare_case(request)
     case = prepared.case
@@ -228,7 +229,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     }
     ceilings = request.get("ceilings") or {}
     if ceilings.get("bf16_tflops") and ceilings.get("copy_gbps"):
-        floor = max(flops / (ceilings["bf16_tflops"] * 1e12), nbytes / (ceilings["copy_gbps"] * 1e9))
+        floor = roofline_seconds(flops, nbytes, ceilings["bf16_tflops"] * 1e12, ceilings["copy_gbps"] * 1e9)
         metrics["roofline_fraction"] = floor / median_s
     return {
         "status": "ok" if prepared.correctness["passed"] else "incorrect",

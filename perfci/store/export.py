@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from perfci.document import SCHEMA_ID
 from perfci.store import models
-from perfci.store.ingest import unpack_samples
 from perfci.store.recorded import recorded_by_place
 
 
@@ -45,7 +44,7 @@ def run_document(session: Session, run: models.Run) -> dict[str, Any]:
                     **result.extra.get("correctness", {}),
                 }
             )
-        samples = unpack_samples(blob) if blob else None
+        samples = models.Samples.unpack(blob) if blob else None
         processes = None
         if samples and result.extra.get("processes"):
             processes, offset = [], 0

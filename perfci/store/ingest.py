@@ -6,7 +6,6 @@ processes post it at the same moment (the unique constraint on ``runs.uuid`` dec
 
 from __future__ import annotations
 
-import struct
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -38,14 +37,6 @@ class IngestOutcome:
     run_uuid: uuid.UUID
     stored: bool  # False: this run id was already in the store; nothing was written
     results: int
-
-
-def pack_samples(samples: list[float]) -> bytes:
-    return struct.pack(f"<{len(samples)}d", *samples)
-
-
-def unpack_samples(blob: bytes) -> list[float]:
-    return list(struct.unpack(f"<{len(blob) // 8}d", blob))
 
 
 def _insert(session: Session, model: type[models.Base]) -> Any:
@@ -231,7 +222,7 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
             row.update(rel_err=c.rel_err, max_abs_err=c.max_abs_err, tolerance=c.tolerance, correct=c.passed)
             row["extra"]["correctness"] = _extras(c)
         rows.append(row)
-        blobs.append(pack_samples(result.samples) if result.samples else None)
+        blobs.append(models.Samples.pack(result.samples) if result.samples else None)
 
     if rows:
         result_ids = session.scalars(

@@ -8,6 +8,7 @@ together, 8 bytes a sample, the same bytes on both databases.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -215,6 +216,14 @@ class Samples(Base):
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id", ondelete="CASCADE"), primary_key=True)
     #: Little-endian IEEE-754 float64, ``n_samples`` of them, in measurement order.
     values: Mapped[bytes] = mapped_column(LargeBinary)
+
+    @staticmethod
+    def pack(samples: list[float]) -> bytes:
+        return struct.pack(f"<{len(samples)}d", *samples)
+
+    @staticmethod
+    def unpack(blob: bytes) -> list[float]:
+        return list(struct.unpack(f"<{len(blob) // 8}d", blob))
 
 
 class Regression(Base):
