@@ -96,6 +96,23 @@ def _already_stored(run_uuid: uuid.UUID, stored_digest: str | None, digest: str)
     return IngestOutcome(run_uuid, stored=False, results=0)
 
 
+def _scope(run_extra: dict[str, Any]) -> dict[str, Any]:
+    """The run's key columns from its (extra) fields: suite, case selection, pinned baseline."""
+    suite, selection, baseline = run_extra.get("suite"), run_extra.get("selection"), run_extra.get("baseline") or {}
+    patterns = [str(p) for p in selection] if isinstance(selection, list) and selection else None
+    return {
+        "suite": str(suite)[:64] if suite is not None else None,
+        "selection": patterns,
+        "baseline_commit": baseline.get("commit"),
+        "baseline_run": uuid.UUID(baseline["run"]) if baseline.get("run") else None,
+    }
+
+
+def _timing_mode(result_extra: dict[str, Any]) -> str:
+    timing = result_extra.get("timing")
+    return str(timing.get("mode") or "")[:16] if isinstance(timing, dict) else ""
+
+
 def _extras(model: Any) -> dict[str, Any]:
     return dict(model.model_extra or {})
 
@@ -156,6 +173,7 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
             ingested_at=models.utcnow(),
             hostname=environment.hostname,
             digest=digest,
+            **_scope(extra["run"]),
             extra=extra,
         )
         .on_conflict_do_nothing()
@@ -172,6 +190,7 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
     for result in document.results:
         case_id = case_ids[result.case]
         series_id = series_ids[case_id]
+        row_extras = _extras(result)
         row: dict[str, Any] = {
             "run_id": inserted,
             "case_id": case_id,
@@ -196,8 +215,9 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
             "metrics": result.metrics,
             "config": result.config,
             "telemetry": result.telemetry,
-            "extra": {"result": _extras(result)},
+            "extra": {"result": row_extras},
             "process_values": result.process_values(),
+            "timing_mode": _timing_mode(row_extras),
             "judgement": None,
         }
         if result.samples:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from perfci.analysis.changepoints import detect_steps
 from perfci.analysis.levels import Judgement, judge_history
@@ -28,7 +28,6 @@ from perfci.analysis.noise import ThresholdPolicy
 from perfci.findings import Finding, Unjudged, autotune_note, worst_first
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
-from perfci.store.queries import timing_mode, timing_mode_column
 
 HISTORY_WINDOW = 60
 
@@ -82,7 +81,7 @@ def _history_statement(same_branch: bool) -> Select[Any]:
             models.Result.authored_at >= bindparam("since"),
             models.Result.commit_id != bindparam("commit_id"),
             models.Run.trigger != "pr",
-            timing_mode_column == bindparam("mode"),
+            models.Result.timing_mode == bindparam("mode"),
         )
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
         .limit(bindparam("limit"))
@@ -133,7 +132,7 @@ def _baseline_result(session: Session, result: models.Result, baseline: dict[str
         .where(
             models.Result.series_id == result.series_id,
             models.Run.status == "complete",
-            timing_mode_column == timing_mode(result),
+            models.Result.timing_mode == result.timing_mode,
         )
         .order_by(models.Run.ingested_at.desc(), models.Result.id.desc())
         .limit(1)
@@ -149,7 +148,7 @@ def _baseline_result(session: Session, result: models.Result, baseline: dict[str
 def _history(session: Session, head: Point, baseline: dict[str, Any] | None, result: models.Result) -> list[Point]:
     """Newest first: the baseline result, then what came before it. Without a pinned baseline the
     baseline is the series' previous result on this branch."""
-    mode = timing_mode(result)
+    mode = result.timing_mode
     if baseline is None:
         return _previous_results(session, head, HISTORY_WINDOW, mode)
     anchor = _baseline_result(session, result, baseline)
@@ -327,18 +326,11 @@ def _steps(
 PARTIAL_TRIGGERS = ("bisect", "calibration", "confirmation")
 
 
-def _scope(run: models.Run) -> tuple[str | None, list[str] | None]:
-    """(suite, selection) a run meant to measure: its tier and its case patterns (None: all of them)."""
-    meta = (run.extra or {}).get("run", {})
-    return meta.get("suite"), meta.get("selection") or None
-
-
 def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None) -> list[tuple[Finding, int, int]]:
     """Cases of the baseline run absent from this one, for like runs only: the same suite, the whole
     of it (no case selection), neither a bisect, calibration nor confirmation run. The baseline run is
     the previous like run on the branch, or the latest like run at the pinned baseline."""
-    suite, selection = _scope(run)
-    if suite is None or selection or run.trigger in PARTIAL_TRIGGERS:
+    if run.suite is None or run.selection or run.trigger in PARTIAL_TRIGGERS:
         return []
     query = (
         select(models.Run)
@@ -349,8 +341,11 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
             models.Run.id != run.id,
             models.Run.status == "complete",
             models.Run.trigger.not_in(("pr", *PARTIAL_TRIGGERS)),
+            models.Run.suite == run.suite,
+            models.Run.selection.is_(None),
         )
         .order_by(models.Commit.authored_at.desc(), models.Run.id.desc())
+        .limit(1)
     )
     if baseline is None:
         query = query.where(models.Commit.authored_at < run.commit.authored_at)
@@ -358,24 +353,23 @@ def _missing(session: Session, run: models.Run, baseline: dict[str, Any] | None)
         query = query.where(models.Run.uuid == uuid.UUID(baseline["run"]))
     else:
         query = query.where(models.Commit.sha == baseline["commit"])
-    earlier = session.scalars(query)
-    previous = next((r for r in earlier if _scope(r) == (suite, None)), None)
+    previous = session.scalars(query).first()
     if previous is None:
         return []
-    now = {
-        key
-        for (key,) in session.execute(select(models.Case.key).join(models.Result).where(models.Result.run_id == run.id))
-    }
-    rows = session.execute(
-        select(models.Case.key, models.Result.series_id).join(models.Result).where(models.Result.run_id == previous.id)
+    here = aliased(models.Result)
+    gone = session.execute(
+        select(models.Case.key, models.Result.series_id)
+        .join(models.Case, models.Case.id == models.Result.case_id)
+        .where(
+            models.Result.run_id == previous.id,
+            ~select(here.id).where(here.run_id == run.id, here.case_id == models.Result.case_id).exists(),
+        )
     ).all()
-    found = []
-    for key, series_id in rows:
-        if key not in now:
-            verdict = {"last_seen_commit": previous.commit.sha, "suite": suite}
-            finding = Finding(key, "missing", run.commit.sha, previous.commit.sha, None, verdict)
-            found.append((finding, series_id, previous.commit_id))
-    return found
+    verdict = {"last_seen_commit": previous.commit.sha, "suite": run.suite}
+    return [
+        (Finding(key, "missing", run.commit.sha, previous.commit.sha, None, verdict), series_id, previous.commit_id)
+        for key, series_id in gone
+    ]
 
 
 def _supersede(session: Session, series_id: int, commit_id: int) -> None:
@@ -401,7 +395,13 @@ def judge_stored_run(session: Session, run_uuid: uuid.UUID, policy: ThresholdPol
     findings: list[Finding] = []
     not_judged: list[Unjudged] = []
     run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
-    baseline = (run.extra or {}).get("run", {}).get("baseline")
+    baseline = (
+        {"run": str(run.baseline_run)}
+        if run.baseline_run
+        else {"commit": run.baseline_commit}
+        if run.baseline_commit
+        else None
+    )
     record = run.trigger != "pr"
     interpreter = run.environment.device_kind == "interpreter"
     results = session.scalars(

@@ -154,6 +154,12 @@ class Run(Base):
     hostname: Mapped[str | None] = mapped_column(String(512))
     #: when the run's alerts were queued (in the judging transaction, or after a confirmation)
     alerted_at: Mapped[datetime | None]
+    #: what the run meant to measure (its tier, its case patterns: None = the whole tier), and what
+    #: it is judged against when pinned; the JSON ``extra`` keeps them too, for export
+    suite: Mapped[str | None] = mapped_column(String(64))
+    selection: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    baseline_commit: Mapped[str | None] = mapped_column(String(40))
+    baseline_run: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     #: SHA-256 of the document's content (``ResultsDocument.content_digest``): re-sending the run id
     #: with other content is a conflict; NULL for runs stored before digests
     digest: Mapped[str | None] = mapped_column(String(64))
@@ -195,6 +201,9 @@ class Result(Base):
     max_abs_err: Mapped[float | None] = mapped_column(Float)
     tolerance: Mapped[float | None] = mapped_column(Float)
     correct: Mapped[bool | None] = mapped_column(Boolean)
+    #: how it was timed ("events", "graph", "kernels", "wall-clock"; "" when the document names none):
+    #: history is compared only within one mode
+    timing_mode: Mapped[str] = mapped_column(String(16), default="", server_default="")
     metrics: Mapped[dict[str, Any]]
     config: Mapped[dict[str, Any]]
     telemetry: Mapped[dict[str, Any]]

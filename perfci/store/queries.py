@@ -5,29 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Row, Select, case, func, select, type_coerce
+from sqlalchemy import DateTime, Row, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from perfci.findings import Finding, worst_first
 from perfci.store import models
-
-
-def timing_mode_of(result: type[models.Result]) -> ColumnElement[str]:
-    """SQL for the timing mode of ``result`` (the model or an alias of it): "events", "graph",
-    "kernels", "wall-clock", or "" when its document names none."""
-    return func.coalesce(result.extra[("result", "timing", "mode")].as_string(), "")
-
-
-#: The timing mode of a result. The judge and the dashboard's baselines compare a result only with
-#: history timed the same way: the modes differ by L2 state and host overhead, so a case that
-#: changes mode would otherwise show a false step.
-timing_mode_column = timing_mode_of(models.Result)
-
-
-def timing_mode(result: models.Result) -> str:
-    """The stored result's timing mode, as ``timing_mode_column`` reads it in SQL."""
-    timing = ((result.extra or {}).get("result") or {}).get("timing")
-    return str(timing.get("mode") or "") if isinstance(timing, dict) else ""
 
 
 def series_history(session: Session, series_id: int, limit: int | None = None) -> list[Row[Any]]:

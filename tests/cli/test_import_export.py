@@ -88,7 +88,7 @@ def test_db_env_var_is_the_default(tmp_path, monkeypatch):
 
 def test_db_commands(db_url):
     assert _invoke("db", "upgrade", "--db", db_url).exit_code == 0
-    assert "current: 0005" in _invoke("db", "current", "--db", db_url).output
+    assert "current: 0006" in _invoke("db", "current", "--db", db_url).output
     assert _invoke("db", "downgrade", "base", "--db", db_url).exit_code == 0
     assert "current: empty" in _invoke("db", "current", "--db", db_url).output
     result = _invoke("db", "upgrade", "9999", "--db", db_url)

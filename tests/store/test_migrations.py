@@ -43,3 +43,49 @@ def test_models_and_migrations_agree(db_url):
     finally:
         engine.dispose()
     assert differences == [], f"models and migrations disagree; add a migration: {differences}"
+
+
+def test_key_columns_are_filled_from_the_stored_json(db_url):
+    """0006 moved the run's suite, selection and pinned baseline and each result's timing mode out of
+    the JSON extras into columns: a store upgraded across it gets them filled in."""
+    import json
+    import uuid
+
+    from sqlalchemy import select
+
+    from perfci.document import parse_document
+    from perfci.store import models
+    from perfci.store.ingest import ingest_document
+    from perfci.testing import make_document, sha_for
+
+    store = migrate.open_store(db_url)
+    pinned = str(uuid.uuid4())
+    documents = []
+    for index, (suite, selection, baseline) in enumerate(
+        [("smoke", None, None), ("tiny", ["decode/*"], {"commit": sha_for("commit-0")}), ("full", [], {"run": pinned})]
+    ):
+        data = make_document(commit_index=index, cases=1)
+        data["run"].update(suite=suite, **({"selection": selection} if selection is not None else {}))
+        if baseline:
+            data["run"]["baseline"] = baseline
+        data["results"][0]["timing"] = {"mode": ["kernels", "graph", "events"][index]}
+        documents.append(json.loads(json.dumps(data)))
+        ingest_document(store, parse_document(data))
+    store.dispose()
+    migrate.downgrade(db_url, "0005")
+    migrate.upgrade(db_url)
+    store = migrate.open_store(db_url)
+    with store.read() as session:
+        runs = session.execute(
+            select(
+                models.Run.suite, models.Run.selection, models.Run.baseline_commit, models.Run.baseline_run
+            ).order_by(models.Run.id)
+        ).all()
+        modes = list(session.scalars(select(models.Result.timing_mode).order_by(models.Result.id)))
+    store.dispose()
+    assert [tuple(r) for r in runs] == [
+        ("smoke", None, None, None),
+        ("tiny", ["decode/*"], sha_for("commit-0"), None),
+        ("full", None, None, uuid.UUID(pinned)),
+    ]
+    assert modes == ["kernels", "graph", "events"]

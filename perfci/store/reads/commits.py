@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from perfci.store import models
-from perfci.store.queries import count_rows, environment_row, timing_mode_column, timing_mode_of
+from perfci.store.queries import count_rows, environment_row
 from perfci.store.reads.common import iso
 
 
@@ -84,7 +84,7 @@ def commit_results(session: Session, commit: models.Commit) -> list[dict[str, An
             previous.series_id == models.Result.series_id,
             previous.authored_at < models.Result.authored_at,
             previous_run.trigger != "pr",
-            timing_mode_of(previous) == timing_mode_column,
+            previous.timing_mode == models.Result.timing_mode,
         )
         .order_by(previous.authored_at.desc(), previous.id.desc())
         .limit(1)

@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from perfci.store import models
-from perfci.store.queries import Filters, count_rows, environment_row, timing_mode_column
+from perfci.store.queries import Filters, count_rows, environment_row
 from perfci.store.reads.common import iso
 
 
@@ -72,7 +72,7 @@ def series_points(
             cast(models.Result.config, Text).label("config"),
             cast(models.Result.telemetry, Text).label("telemetry"),
             cast(models.Result.metrics, Text).label("metrics"),
-            timing_mode_column.label("timing"),
+            models.Result.timing_mode.label("timing"),
             models.Commit.sha,
             func.substr(models.Commit.message, 1, 120).label("message"),
             models.Commit.branch,
