@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 from rich.console import Console
@@ -12,6 +13,22 @@ from perfci.cli.common import db_option, opened_store
 from perfci.jsonvalues import finite
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.queries import regressions
+
+HEADER = ("ID", "KIND", "CHANGE", "STATUS", "COMMIT", "BASELINE", "DEVICE", "CASE")
+
+
+def _fields(row: dict) -> tuple[str, ...]:
+    change = f"{row['change']:+.1%}" if row["change"] is not None else "-"
+    return (
+        str(row["id"]),
+        row["kind"],
+        change,
+        row["status"],
+        row["commit"][:10],
+        (row["baseline_commit"] or "-")[:10],
+        row["environment"]["device_name"],
+        row["case"],
+    )
 
 
 @click.command("regressions")
@@ -34,18 +51,17 @@ def command(as_json: bool, status: str, db_url: str | None) -> None:
         rows = regressions(session, None if status == "all" else status)
     if as_json:
         click.echo(json.dumps(finite(rows), indent=2))
-    else:
-        table = Table("case", "commit", "baseline", "change", "kind", "status", "device")
+    elif not rows:
+        click.echo("no regressions")
+    elif sys.stdout.isatty():
+        table = Table("id", "kind", "change", "status", "commit", "baseline", "device", "case")
         for row in rows:
-            change = f"{row['change']:+.1%}" if row["change"] is not None else "-"
-            table.add_row(
-                row["case"],
-                row["commit"][:10],
-                (row["baseline_commit"] or "-")[:10],
-                change,
-                row["kind"],
-                row["status"],
-                row["environment"]["device_name"],
-            )
-        Console().print(table if rows else "no regressions")
+            table.add_row(*_fields(row))
+        Console().print(table)
+    else:  # a CI log: one line a finding, ids first and the case id whole, never wrapped into a grid
+        lines = [_fields(row) for row in rows]
+        widths = [max(len(line[i]) for line in [HEADER, *lines]) for i in range(len(HEADER) - 1)]
+        for line in [HEADER, *lines]:
+            padded = [value.ljust(width) for value, width in zip(line, widths, strict=False)]
+            click.echo("  ".join([*padded, line[-1]]))
     raise SystemExit(1 if any(row["status"] == "open" and row["kind"] != "improvement" for row in rows) else 0)

@@ -17,32 +17,46 @@ class TriageError(ValueError):
 def set_status(store: Store, regression_id: int, status: str, note: str | None, author: str | None) -> dict[str, Any]:
     """Move a regression to ``status``; ``expected`` makes its commit the series' new baseline
     (the judge's history window starts there)."""
+    return set_statuses(store, [regression_id], status, note, author)[0]
+
+
+def set_statuses(
+    store: Store, regression_ids: list[int], status: str, note: str | None, author: str | None
+) -> list[dict[str, Any]]:
+    """Move several regressions to ``status`` in one transaction: all of them, or none when one
+    id names no regression."""
     if status not in models.TRIAGE_STATUSES:
         raise TriageError(f"status: {status!r} is not one of {', '.join(models.TRIAGE_STATUSES)}")
 
-    def attempt() -> dict[str, Any]:
+    def attempt() -> list[dict[str, Any]]:
+        out = []
         with store.write() as session:
-            regression = session.get(models.Regression, regression_id)
-            if regression is None:
-                raise TriageError(
-                    f"regression {regression_id} does not exist; `perfci regressions --status all` lists ids"
+            for regression_id in dict.fromkeys(regression_ids):
+                regression = session.get(models.Regression, regression_id)
+                if regression is None:
+                    raise TriageError(
+                        f"regression {regression_id} does not exist (nothing was changed); "
+                        "`perfci regressions --status all` lists ids"
+                    )
+                regression.status = status
+                regression.note = note if note is not None else regression.note
+                regression.author = author if author is not None else regression.author
+                regression.updated_at = models.utcnow()
+                session.add(
+                    models.TriageEvent(
+                        regression_id=regression.id, status=status, note=note, author=author, at=regression.updated_at
+                    )
                 )
-            regression.status = status
-            regression.note = note if note is not None else regression.note
-            regression.author = author if author is not None else regression.author
-            regression.updated_at = models.utcnow()
-            session.add(
-                models.TriageEvent(
-                    regression_id=regression.id, status=status, note=note, author=author, at=regression.updated_at
+                out.append(
+                    {
+                        "id": regression.id,
+                        "status": regression.status,
+                        "note": regression.note,
+                        "author": regression.author,
+                        "updated_at": regression.updated_at.isoformat(),
+                    }
                 )
-            )
-            return {
-                "id": regression.id,
-                "status": regression.status,
-                "note": regression.note,
-                "author": regression.author,
-                "updated_at": regression.updated_at.isoformat(),
-            }
+        return out
 
     return retry_transient(attempt)
 

@@ -1,0 +1,50 @@
+"""`perfci regressions` in a CI log (not a terminal, 80 columns) and bulk triage, on SQLite and
+PostgreSQL: ids first and case ids whole, one line a finding; several ids triaged at once, all or
+none."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.dashboard.conftest import populate
+
+PIPED = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
+
+
+def _perfci(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "perfci", *args], capture_output=True, text=True, timeout=120, env=PIPED
+    )
+
+
+def test_regressions_read_in_a_ci_log(db_url):
+    populate(db_url)
+    listed = _perfci("regressions", "--status", "all", "--db", db_url)
+    assert listed.returncode == 1  # open gating findings
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["ID", "KIND", "CHANGE", "STATUS", "COMMIT", "BASELINE", "DEVICE", "CASE"]
+    rows = {line.split()[1]: line for line in lines[1:]}
+    assert set(rows) == {"latency", "improvement", "correctness", "missing"}
+    assert len(lines) == 5  # one line a finding: nothing wrapped
+    assert rows["latency"].split()[0].isdigit() and rows["latency"].endswith("decode/bf16/case0")
+    assert "+8." in rows["latency"] and "…" not in listed.stdout
+
+
+def test_several_regressions_are_triaged_at_once_or_not_at_all(db_url):
+    populate(db_url)
+    rows = json.loads(_perfci("regressions", "--json", "--status", "all", "--db", db_url).stdout)
+    ids = [str(row["id"]) for row in rows if row["kind"] in ("latency", "improvement")]
+    done = _perfci("triage", *ids, "expected", "--note", "new tiling", "--author", "ada", "--db", db_url)
+    assert done.returncode == 0, done.stderr
+    assert {row["status"] for row in json.loads(done.stdout)} == {"expected"}
+    missing = _perfci("triage", ids[0], "99999", "fixed", "--db", db_url)
+    assert missing.returncode == 2 and "99999" in missing.stderr and "nothing was changed" in missing.stderr
+    after = json.loads(_perfci("regressions", "--json", "--status", "all", "--db", db_url).stdout)
+    assert {row["status"] for row in after if str(row["id"]) in ids} == {"expected"}  # not "fixed"
+    unclear = _perfci("triage", *ids, "--db", db_url)
+    assert unclear.returncode == 2 and "STATUS" in unclear.stderr
+    wrong = _perfci("triage", "twelve", "fixed", "--db", db_url)
+    assert wrong.returncode == 2 and "REGRESSION_ID" in wrong.stderr and "Traceback" not in wrong.stderr
