@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from perfci.config import ConfigError, PerfciConfig, load_config
+from perfci.findings import FINDING_KINDS
 from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError
 from perfci.store.migrate import open_store
 from perfci.suite.cases import SuiteCase, tier
@@ -107,3 +109,14 @@ def report_not_judged(not_judged: list[Any], sha: str) -> None:
     suspected but not confirmed, interpreter timing), so silence is never read as "judged and clean"."""
     for item in not_judged:
         click.echo(f"not judged at {sha[:12]}: {item.case}: {item.reason}", err=True)
+
+
+def summary_line(run_id: str, sha: str, where: str, baseline: str, findings: list[Any], not_judged: list[Any]) -> str:
+    """The line a run ends with: which run, where it went, against what, what was found and what was
+    not judged and why (so a quiet run is never mistaken for a judged one)."""
+    kinds = Counter(f.kind for f in findings)
+    found = ", ".join(f"{kinds[k]} {k}" for k in FINDING_KINDS if kinds[k]) or "no finding"
+    reasons = Counter(item.reason.split(";")[0].split(":")[0] for item in not_judged)
+    unjudged = ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common(3))
+    tail = f"; {len(not_judged)} not judged ({unjudged})" if not_judged else "; every case judged"
+    return f"run {run_id} of {sha[:12]} {where}, vs {baseline}: {found}{tail}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -260,4 +261,7 @@ def command(
         Console(width=None if sys.stdout.isatty() else 200).print(_table(rows, base_commit.hexsha, head_commit.hexsha))
         if report:
             click.echo(report)
+    outcomes = Counter(row["outcome"] for row in rows)
+    counted = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "no case"
+    console.print(f"compare {base_commit.hexsha[:12]}..{head_commit.hexsha[:12]} on {device}: {counted}")
     sys.exit(1 if any(item.gates() for item in items) else 0)

@@ -15,6 +15,7 @@ from perfci.cli.common import (
     opened_store,
     report_deliveries,
     report_not_judged,
+    summary_line,
 )
 from perfci.document import MAX_DOCUMENT_BYTES, DocumentError, ResultsDocument, parse_documents_text
 from perfci.pipeline import process_document
@@ -66,6 +67,23 @@ def command(files: tuple[Path, ...], config_path: Path | None, db_url: str | Non
                 problems += sum(f.gates for f in processed.findings)
                 report_deliveries(deliver_now(store, config, processed.deliveries))
                 report_not_judged(processed.not_judged, document.run.commit.sha)
+                pinned = document.run.baseline
+                against = (
+                    (pinned.commit[:12] if pinned.commit else str(pinned.run))
+                    if pinned
+                    else ("each series' previous result on the branch")
+                )
+                click.echo(
+                    summary_line(
+                        str(processed.run_uuid),
+                        document.run.commit.sha,
+                        "stored",
+                        against,
+                        processed.findings,
+                        processed.not_judged,
+                    ),
+                    err=True,
+                )
             else:
                 skipped += 1
         # an export's findings and triage replace the re-judgement where it carries them

@@ -34,6 +34,7 @@ from perfci.cli.common import (
     report_not_judged,
     resolve_device,
     select_cases,
+    summary_line,
 )
 from perfci.config import PerfciConfig
 from perfci.document import DocumentError, parse_document
@@ -184,6 +185,15 @@ def _deliver(
     known = {(f.case, f.kind, f.commit) for f in findings}
     merged = worst_first([*findings, *(f for f in judged_there if (f.case, f.kind, f.commit) not in known)])
     return merged, not_judged if store_locally else unjudged_there, True
+
+
+def _shown_db(db_url: str | None) -> str:
+    """The database a run went to, as a user can name it (the password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    from perfci.store.engine import resolve_db_url
+
+    return make_url(resolve_db_url(db_url)).render_as_string(hide_password=True)
 
 
 def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> Any:
@@ -377,6 +387,19 @@ def command(
         )
         report_not_judged(not_judged, commit.hexsha)
         undelivered = undelivered or not delivered
+        where = ", ".join(
+            [
+                *(["stored in " + _shown_db(db_url)] if not no_store else []),
+                *(["posted to " + post_url] if post_url and delivered else []),
+                *(["NOT delivered to " + post_url] if post_url and not delivered else []),
+            ]
+        )
+        against = (
+            f"{baseline['commit'][:12] if 'commit' in baseline else baseline['run']}"
+            if baseline
+            else ("each series' previous result on the branch")
+        )
+        console.print(summary_line(document["run"]["id"], commit.hexsha, where, against, findings, not_judged))
         Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
         report = render_markdown(findings, device=environment["device_name"], not_judged=not_judged)
         if report:

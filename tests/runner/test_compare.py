@@ -47,6 +47,7 @@ def test_a_slower_head_is_a_regression_found_interleaved(tiny_repo, tmp_path):
     assert row["verdict"]["change"] > 0.1 and row["verdict"]["p_value"] < 0.01
     assert row["pairs"] == 8 and row["looks"] == ["2:unknown", "4:unknown", "8:regression"]
     assert all(c > 0.1 for c in row["pair_changes"]) and row["threshold"] == 0.02
+    assert f"compare {fast[:12]}..{slower[:12]} on interpreter: 1 regression" in result.stderr
     assert "Latency regressions" in report.read_text() and slower[:12] in report.read_text()
 
 

@@ -59,6 +59,10 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
         cwd=work,
     )
     assert result.returncode == 1, result.stderr  # incorrect and failed results gate CI
+    # every commit ends with one line: which run, where, against what, found, not judged and why
+    summaries = [line for line in result.stderr.splitlines() if line.startswith("run ") and " vs " in line]
+    assert len(summaries) == 4 and all("stored in sqlite:///" in line for line in summaries)
+    assert "1 correctness" in summaries[2] and "not judged" in summaries[0]
     runs = _runs(db_url)
     assert [sha for sha, _, _ in runs] == shas
     statuses = [next(iter(results.values())).status for _, _, results in runs]
@@ -230,7 +234,7 @@ def test_post_sends_the_document_or_keeps_it_on_disk(tiny_repo, tmp_path):
     )
     assert down.returncode == 3  # not delivered: never read as clean
     kept = list((work / ".perfci" / "unsent").glob("*.json"))
-    assert len(kept) == 1 and "perfci resend" in down.stderr
+    assert len(kept) == 1 and "perfci resend" in down.stderr and "NOT delivered to " in down.stderr
     imported = perfci("import", str(kept[0]), "--db", f"sqlite:///{tmp_path / 'later.db'}", cwd=work)
     assert imported.returncode == 0 and "imported 1 run(s)" in imported.stdout
 
