@@ -84,6 +84,18 @@ def _summary(document: dict[str, Any]) -> Table:
     return table
 
 
+def _case_line(sha: str, case_id: str, result: dict[str, Any], precision: float) -> str:
+    """One finished case: status, median and its interval, and whether the precision was reached."""
+    samples = result.get("samples") or []
+    median = f"{summarize(samples).median:.4f} {result.get('unit') or 'ms'}" if samples else "-"
+    half = (result.get("timing") or {}).get("median_ci_rel_halfwidth")
+    interval = f" ±{half:.1%}" if half is not None else ""
+    missed = (
+        f" (precision {half:.1%} not reached: target {precision:.1%})" if half is not None and half > precision else ""
+    )
+    return f"{sha[:10]} {case_id}: {result['status']} {median}{interval}{missed}"
+
+
 def _measure_commit(
     repo: Any,
     commit: Any,
@@ -133,6 +145,9 @@ def _measure_commit(
             def advance(case: SuiteCase, result: dict[str, Any]) -> None:
                 document["results"].append({k: v for k, v in result.items() if v is not None})
                 progress.update(task, advance=1, description=f"{commit.hexsha[:10]} {case.id}")
+                line = _case_line(commit.hexsha, case.id, result, settings.precision)
+                if not console.is_terminal or "not reached" in line:  # a CI log hears of every case
+                    progress.console.print(line, highlight=False)
 
             try:
                 run_cases(cases, path, settings, on_result=advance)

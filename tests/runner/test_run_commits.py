@@ -63,6 +63,9 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
     summaries = [line for line in result.stderr.splitlines() if line.startswith("run ") and " vs " in line]
     assert len(summaries) == 4 and all("stored in sqlite:///" in line for line in summaries)
     assert "1 correctness" in summaries[2] and "not judged" in summaries[0]
+    # piped output (a CI log) hears of every case as it finishes, with its median and interval
+    finished = [line for line in result.stderr.splitlines() if ": ok " in line or ": incorrect " in line]
+    assert len([line for line in finished if CASE.rstrip("*") in line and " ms ±" in line]) >= 3
     runs = _runs(db_url)
     assert [sha for sha, _, _ in runs] == shas
     statuses = [next(iter(results.values())).status for _, _, results in runs]
