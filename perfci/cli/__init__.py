@@ -26,6 +26,8 @@ COMMANDS = {
     "import": "perfci.cli.import_:command",
     "export": "perfci.cli.export:command",
     "regressions": "perfci.cli.regressions:command",
+    "runs": "perfci.cli.runs:command",
+    "show": "perfci.cli.show:command",
     "triage": "perfci.cli.triage:command",
     "alerts": "perfci.cli.alerts:command",
     "serve": "perfci.cli.serve:command",

@@ -48,3 +48,22 @@ def test_several_regressions_are_triaged_at_once_or_not_at_all(db_url):
     assert unclear.returncode == 2 and "STATUS" in unclear.stderr
     wrong = _perfci("triage", "twelve", "fixed", "--db", db_url)
     assert wrong.returncode == 2 and "REGRESSION_ID" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_runs_and_show_say_what_is_stored(db_url):
+    populate(db_url)
+    listed = _perfci("runs", "--db", db_url)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:3] == ["RUN", "COMMIT", "BRANCH"] and len(lines) == 13
+    runs = json.loads(_perfci("runs", "--json", "--limit", "50", "--db", db_url).stdout)
+    assert len(runs) == 12 and {"id", "commit", "suite", "status", "findings", "environment"} <= set(runs[0])
+    stepped = next(run for run in runs if run["findings"] == 2)  # the +8% / -10% commit
+    shown = _perfci("show", stepped["id"], "--db", db_url)
+    assert shown.returncode == 0, shown.stderr
+    assert f"run {stepped['id']}" in shown.stdout and "latency (open)" in shown.stdout
+    assert "improvement (open)" in shown.stdout and "decode/bf16/case0" in shown.stdout
+    by_commit = json.loads(_perfci("show", stepped["commit"][:9], "--json", "--db", db_url).stdout)
+    assert {row["case"] for row in by_commit} == {f"decode/bf16/case{i}" for i in range(4)}
+    unknown = _perfci("show", "nothing-like-this", "--db", db_url)
+    assert unknown.returncode == 2 and "REF" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from perfci.store import models
@@ -144,6 +144,8 @@ def run_info(run: models.Run, commit: models.Commit, env: models.Environment) ->
         "commit": commit.sha,
         "branch": commit.branch,
         "trigger": run.trigger,
+        "suite": run.suite,
+        "selection": run.selection,
         "status": run.status,
         "started_at": iso(run.started_at),
         "finished_at": iso(run.finished_at),
@@ -177,3 +179,28 @@ def run_results(session: Session, run_ids: list[int], page: int, per_page: int) 
 
 def run_ids_of_commit(session: Session, commit: models.Commit) -> list[int]:
     return list(session.scalars(select(models.Run.id).where(models.Run.commit_id == commit.id)))
+
+
+def finding_counts(session: Session, run_ids: list[str]) -> dict[str, int]:
+    """Per run id: the findings recorded at its commit for its repository and GPU (a case that
+    stopped reporting included)."""
+    wanted = [uuid.UUID(run_id) for run_id in run_ids]
+    rows = session.execute(
+        select(models.Run.uuid, func.count(models.Regression.id))
+        .join(models.Regression, models.Regression.commit_id == models.Run.commit_id)
+        .join(
+            models.Series,
+            and_(
+                models.Series.id == models.Regression.series_id,
+                models.Series.repository_id == models.Run.repository_id,
+                models.Series.environment_id == models.Run.environment_id,
+            ),
+        )
+        .where(models.Run.uuid.in_(wanted))
+        .group_by(models.Run.uuid)
+    ).all()
+    return {str(run_uuid): count for run_uuid, count in rows}
+
+
+def result_ids_of_run(session: Session, run: models.Run) -> set[int]:
+    return set(session.scalars(select(models.Result.id).where(models.Result.run_id == run.id)))
