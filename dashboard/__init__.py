@@ -26,6 +26,18 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
+SOFTWARE = (("driver", "driver"), ("cuda", "CUDA"), ("torch", "torch"), ("triton", "triton"))
+
+
+def software_text(environment: dict[str, Any]) -> str:
+    """The versions a document named, and only those ("driver None" says nothing)."""
+    return " · ".join(f"{label} {environment[key]}" for key, label in SOFTWARE if environment.get(key))
+
+
+def environment_text(environment: dict[str, Any]) -> str:
+    return " · ".join(part for part in (environment.get("device_name"), software_text(environment)) if part)
+
+
 def create_app(db_url: str | None = None, config: PerfciConfig | None = None, store: Store | None = None) -> Flask:
     """The app for one store. ``config.server`` holds write-token hashes, read access and the session key."""
     config = config or PerfciConfig()
@@ -51,4 +63,6 @@ def create_app(db_url: str | None = None, config: PerfciConfig | None = None, st
     install_csrf(app)
     app.jinja_env.globals["short"] = lambda sha: (sha or "")[:10]
     app.jinja_env.globals["evidence"] = describe
+    app.jinja_env.globals["environment_text"] = environment_text
+    app.jinja_env.globals["software_text"] = software_text
     return app

@@ -26,6 +26,7 @@ def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str]
             models.Result.process_values,
             models.Case.key,
             models.Environment.fingerprint,
+            models.Environment.device_name,
             models.Commit.sha,
         )
         .join(models.Run, models.Run.id == models.Result.run_id)
@@ -54,6 +55,7 @@ def _side_results(session: Session, ref: str) -> tuple[str, dict[tuple[str, str]
             "n": row.n_samples,
             "rel_err": row.rel_err,
             "commit": row.sha,
+            "device": row.device_name,
             "processes": row.process_values or [row.median],
         }
     return label, out

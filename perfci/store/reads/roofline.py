@@ -12,7 +12,9 @@ from perfci.store.queries import Filters
 
 
 def roofline(session: Session, filters: Filters) -> dict[str, Any]:
-    """The latest ok result of every (filtered) series with its achieved rate and the card's ceilings."""
+    """The latest ok result of every (filtered) GPU series with its achieved rate and the card's
+    ceilings, and how many series were left out because they ran elsewhere (under Triton's
+    interpreter a rate says how fast Python is, not the kernel: the roofline does not apply)."""
     latest = (  # newest ok result of the series: a backwards walk of ix_results_series_history, stopping early
         select(models.Result.id)
         .where(models.Result.series_id == models.Series.id, models.Result.status == "ok")
@@ -28,8 +30,11 @@ def roofline(session: Session, filters: Filters) -> dict[str, Any]:
         .join(models.Result, models.Result.id == latest)
     )
     query = filters.on_series(query).order_by(models.Case.key)
-    points, ceilings = [], {}
+    points, ceilings, elsewhere = [], {}, 0
     for series_id, case_, env, result in session.execute(query):
+        if env.device_kind != "cuda":
+            elsewhere += 1
+            continue
         m = result.metrics or {}
         flops, nbytes = m.get("useful_flops"), m.get("min_bytes")
         points.append(
@@ -48,7 +53,7 @@ def roofline(session: Session, filters: Filters) -> dict[str, Any]:
         )
         if env.fingerprint not in ceilings:
             ceilings[env.fingerprint] = _ceilings(session, env.id) | {"device": env.device_name}
-    return {"points": points, "ceilings": ceilings}
+    return {"points": points, "ceilings": ceilings, "not_on_a_gpu": elsewhere}
 
 
 def _ceilings(session: Session, environment_id: int) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""What the pages say, on SQLite and PostgreSQL: only the versions a document named ("driver None"
+never), the roofline only for GPU results (the interpreter's rates time Python), and the compare
+page's GPU column by device name."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import create_app
+from perfci.config import PerfciConfig
+from perfci.document import parse_document
+from perfci.pipeline import process_document
+from perfci.store.migrate import open_store
+from tests.store.test_judge import _doc
+
+
+@pytest.fixture
+def interpreter_store(db_url):
+    store = open_store(db_url)
+    for commit in range(2):
+        data = _doc(commit, [1.0], seed=commit)
+        environment = data["run"]["environment"]
+        environment.update(device_kind="interpreter", device_name="cpu (Triton interpreter)")
+        for key in ("driver", "cuda"):
+            environment.pop(key, None)
+        data["results"][0]["metrics"].update(tflops=1e-6, gbps=1e-3, useful_flops=1e6, min_bytes=1e5)
+        process_document(store, PerfciConfig(), parse_document(data))
+    store.dispose()
+    app = create_app(db_url)
+    yield app.test_client(), data
+    app.extensions["perfci"]["store"].dispose()
+
+
+def test_unknown_versions_are_not_shown(interpreter_store):
+    client, _ = interpreter_store
+    listing = client.get("/series").get_data(as_text=True)
+    page = client.get("/series/1").get_data(as_text=True)
+    for html in (listing, page):
+        assert "None" not in html and "torch" in html
+    assert "driver" not in page and "CUDA" not in page
+
+
+def test_the_roofline_applies_to_gpu_results_only(interpreter_store):
+    client, _ = interpreter_store
+    html = client.get("/roofline").get_data(as_text=True)
+    assert "1 series measured without a GPU" in html and "No GPU results yet" in html
+    assert 'id="roofline"' not in html and "µ" not in html
+
+
+def test_the_compare_page_names_the_gpu(interpreter_store):
+    client, data = interpreter_store
+    base, head = _doc(0, [1.0], seed=0)["run"]["commit"]["sha"], data["run"]["commit"]["sha"]
+    html = client.get(f"/compare?base={base[:10]}&head={head[:10]}").get_data(as_text=True)
+    assert "cpu (Triton interpreter)" in html
