@@ -52,3 +52,15 @@ def test_the_compare_page_names_the_gpu(interpreter_store):
     base, head = _doc(0, [1.0], seed=0)["run"]["commit"]["sha"], data["run"]["commit"]["sha"]
     html = client.get(f"/compare?base={base[:10]}&head={head[:10]}").get_data(as_text=True)
     assert "cpu (Triton interpreter)" in html
+
+
+def test_the_commit_page_colours_only_judged_changes(populated, client):
+    """Commit 8: case0 +8% (a latency finding, red), case1 -10% (an improvement, green); the unchanged
+    cases' small differences are grey with the judge's reason; commit 10's incorrect result too."""
+    from perfci.testing import sha_for
+
+    html = client.get(f"/commit/{sha_for('commit-8')}").get_data(as_text=True)
+    assert html.count('class="worse"') == 1 and html.count('class="better"') == 1
+    assert html.count('class="muted unjudged"') >= 1 and 'title="' in html
+    wrong = client.get(f"/commit/{sha_for('commit-10')}").get_data(as_text=True)
+    assert 'class="worse"' not in wrong.split("<h2>Runs")[0].split("case2")[1].split("</tr>")[0]
