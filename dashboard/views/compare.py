@@ -14,10 +14,18 @@ from perfci.store import reads
 def compare_page() -> tuple[str, int] | str:
     base, head = (request.args.get("base") or "").strip(), (request.args.get("head") or "").strip()
     result, problem = None, None
-    if base and head:
-        with reading() as session:
-            result = reads.compare(session, base[:64], head[:64])
-        if result is None:
-            problem = "base or head is neither a stored run id nor a unique commit prefix (7+ hex characters)"
-    html = render_template("compare.html", base=base, head=head, result=result, problem=problem)
+    with reading() as session:
+        recent, _ = reads.runs(session, 1, 30)
+        if base and head:
+            unknown = [
+                name for name, ref in (("base", base), ("head", head)) if not reads.is_known_ref(session, ref[:64])
+            ]
+            if unknown:
+                problem = (
+                    f"{' and '.join(unknown)}: neither a stored run id nor a unique commit prefix (7+ hex "
+                    "characters); pick one from the list"
+                )
+            else:
+                result = reads.compare(session, base[:64], head[:64])
+    html = render_template("compare.html", base=base, head=head, result=result, problem=problem, recent=recent)
     return (html, 404) if problem else html

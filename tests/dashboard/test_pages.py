@@ -91,7 +91,11 @@ def test_compare_two_commits_and_bad_refs(client):
     html = client.get(f"/compare?base={sha_for('commit-7')[:10]}&head={sha_for('commit-8')[:10]}").data.decode()
     assert "regression" in html and "improvement" in html
     response = client.get("/compare?base=zzzz&head=abc")
-    assert response.status_code == 404 and b"neither a stored run id" in response.data
+    assert response.status_code == 404 and b"base and head: neither a stored run id" in response.data
+    one_side = client.get(f"/compare?base={sha_for('commit-7')[:10]}&head=abcdef0").data.decode()
+    assert "head: neither a stored run id" in one_side and "base and head" not in one_side
+    picker = client.get("/compare").data.decode()  # recent commits and runs to pick from
+    assert 'list="recent-refs"' in picker and f'value="{sha_for("commit-11")}"' in picker
 
 
 def test_unknown_things_are_404_pages_not_stack_traces(client):

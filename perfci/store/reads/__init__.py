@@ -20,7 +20,7 @@ from perfci.store.reads.commits import (
     runs,
 )
 from perfci.store.reads.common import branches, environments
-from perfci.store.reads.compare import compare
+from perfci.store.reads.compare import compare, is_known_ref
 from perfci.store.reads.overview import latest_runs
 from perfci.store.reads.regressions import regressions, triage_history
 from perfci.store.reads.roofline import roofline
@@ -37,6 +37,7 @@ __all__ = [
     "find_commit",
     "find_run",
     "finding_counts",
+    "is_known_ref",
     "latest_runs",
     "regressions",
     "result_ids_of_run",

@@ -89,3 +89,8 @@ def compare(session: Session, base_ref: str, head_ref: str, threshold: float = 0
         rows.append(row)
     rows.sort(key=lambda r: -(r["change"] if r["change"] is not None else -1e9))
     return {"base": base[0], "head": head[0], "threshold": threshold, "rows": rows}
+
+
+def is_known_ref(session: Session, ref: str) -> bool:
+    """Whether ``ref`` names a stored run or one stored commit (what the compare view accepts)."""
+    return find_run(session, ref) is not None or find_commit(session, ref) is not None
