@@ -21,7 +21,9 @@ function drawTrend(element, data) {
   const c = data.columns;
   const keep = c.median.map((m, i) => (m === null ? -1 : i)).filter((i) => i >= 0);
   const pick = (name) => keep.map((i) => c[name][i]);
-  const x = pick("at");
+  // x: commit order by default (evenly spaced, labelled by sha and date); "time" spaces by commit time
+  const byTime = data.axis === "time";
+  const x = byTime ? pick("at") : keep.map((_, k) => k);
   const describe = (textIndex) => escapeHtml(shortJson(JSON.parse(data.texts[textIndex])));
   const custom = keep.map((i) => [
     c.sha[i].slice(0, 10), escapeHtml(c.message[i]), describe(c.config[i]), describe(c.telemetry[i]), escapeHtml(c.status[i]),
@@ -29,14 +31,15 @@ function drawTrend(element, data) {
   ]);
   const hover = "<b>%{customdata[0]}</b> %{customdata[1]}<br>median %{y:.4f} ms (%{customdata[5]} samples, %{customdata[4]})" +
     "<br>timing: %{customdata[6]}<br>config: %{customdata[2]}<br>telemetry: %{customdata[3]}<extra></extra>";
+  const band = withGaps(x, pick("q1"), pick("q3"), byTime);
   const traces = [
-    { x, y: pick("q1"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
-    { x, y: pick("q3"), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.18)",
-      name: "IQR band", hoverinfo: "skip" },
+    { x: band.x, y: band.low, mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false, connectgaps: false },
+    { x: band.x, y: band.high, mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.18)",
+      name: "IQR band", hoverinfo: "skip", connectgaps: false },
     { x, y: pick("median"), mode: keep.length > 2000 ? "lines" : "lines+markers", name: "median",
       line: { color: "#1f77b4", width: 1.5 }, marker: { size: 4 }, customdata: custom, hovertemplate: hover },
   ];
-  const points = c.sha.map((sha, i) => ({ sha, at: c.at[i], median: c.median[i], q3: c.q3[i] }));
+  const points = keep.map((i, k) => ({ sha: c.sha[i], at: x[k], median: c.median[i], q3: c.q3[i] }));
   const bySha = new Map(points.map((p) => [p.sha, p]));
   const groups = {
     latency: { symbol: "triangle-up", color: "#d62728", name: "regression" },
@@ -66,7 +69,8 @@ function drawTrend(element, data) {
   }
   const layout = {
     margin: { t: 20, r: 20, b: 50, l: 70 }, hovermode: "closest", dragmode: "zoom", shapes,
-    xaxis: { title: { text: "commit time" } }, yaxis: { title: { text: `median (${data.unit})` } },
+    xaxis: byTime ? { title: { text: "commit time" } } : orderAxis(keep.map((i) => [c.sha[i], c.at[i]])),
+    yaxis: { title: { text: `median (${data.unit})` } },
     legend: { orientation: "h", y: -0.2 },
   };
   Plotly.newPlot(element, traces, layout, { responsive: true, scrollZoom: true, displaylogo: false });
@@ -76,6 +80,31 @@ function drawTrend(element, data) {
     const sha = point.customdata[point.customdata.length - 1];
     window.location.href = `/commit/${encodeURIComponent(sha)}`;
   });
+}
+
+function orderAxis(commits) {
+  // about a dozen evenly spaced ticks, each "sha7 date"
+  const step = Math.max(1, Math.ceil(commits.length / 12));
+  const tickvals = [];
+  for (let k = 0; k < commits.length; k += step) tickvals.push(k);
+  return { title: { text: "commits in order" }, tickmode: "array", tickvals,
+    ticktext: tickvals.map((k) => `${commits[k][0].slice(0, 7)}<br>${String(commits[k][1]).slice(0, 10)}`) };
+}
+
+function withGaps(x, low, high, byTime) {
+  // by time, a gap over 5x the typical spacing breaks the band instead of drawing a wedge across it
+  if (!byTime || x.length < 3) return { x, low, high };
+  const t = x.map((v) => Date.parse(v));
+  const steps = t.slice(1).map((v, k) => v - t[k]).sort((a, b) => a - b);
+  const typical = steps[Math.floor(steps.length / 2)] || 0;
+  const out = { x: [], low: [], high: [] };
+  x.forEach((v, k) => {
+    if (k > 0 && typical > 0 && t[k] - t[k - 1] > 5 * typical) {
+      out.x.push(x[k - 1]); out.low.push(null); out.high.push(null);
+    }
+    out.x.push(v); out.low.push(low[k]); out.high.push(high[k]);
+  });
+  return out;
 }
 
 function drawRoofline(element, data) {

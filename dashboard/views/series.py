@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 
-from dashboard.store_access import int_arg, reading
+from dashboard.store_access import choice_arg, int_arg, reading
 from dashboard.views import views
 from dashboard.views.common import filter_context
 from perfci.store import reads
@@ -59,6 +59,7 @@ def series_page(series_id: int) -> str:
         markers = reads.series_markers(session, series_id, branch)
         history = reads.triage_history(session, [m["id"] for m in markers])
     chart = chart_payload(points, markers)
+    chart["axis"] = choice_arg("x", ("order", "time"), "order")
     return render_template(
         "series.html",
         info=info,
@@ -67,6 +68,7 @@ def series_page(series_id: int) -> str:
         history=history,
         last=last,
         branch=branch,
+        axis=chart["axis"],
         statuses=TRIAGE_STATUSES,
         back=request.full_path,
     )

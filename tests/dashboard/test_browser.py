@@ -5,6 +5,7 @@ console error, sign in and triage it. Screenshots go to $PERFCI_SCREENSHOTS (def
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -54,6 +55,16 @@ def test_overview_to_series_chart_to_triage(server, tmp_path):
         expect(page.locator("h1")).to_have_text("decode/bf16/case0")
         page.wait_for_selector("#trend .main-svg")  # Plotly drew the chart
         assert page.locator("#trend .scatterlayer .trace").count() >= 3  # band, median, regression markers
+        # commit order by default: evenly spaced, each tick a short sha and a date
+        ticks = page.locator("#trend .xtick text").all_text_contents()
+        assert ticks and all(re.match(r"^[0-9a-f]{7}\d{4}-\d{2}-\d{2}$", tick) for tick in ticks), ticks
+        page.get_by_role("link", name="commit time").click()
+        page.wait_for_selector("#trend .main-svg")
+        assert not any(
+            re.match(r"^[0-9a-f]{7}", tick) for tick in page.locator("#trend .xtick text").all_text_contents()
+        )
+        page.get_by_role("link", name="commit order").click()
+        page.wait_for_selector("#trend .main-svg")
         page.locator("#trend").hover()
         page.screenshot(path=shots / "series.png", full_page=True)
 
