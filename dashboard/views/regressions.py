@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
@@ -11,8 +13,8 @@ from dashboard.views import views
 from dashboard.views.common import filter_context
 from perfci.findings import FINDING_KINDS
 from perfci.store import reads
-from perfci.store.models import TRIAGE_STATUSES
-from perfci.store.triage import TriageError, set_status
+from perfci.store.models import MAX_ID, TRIAGE_STATUSES
+from perfci.store.triage import TriageError, set_status, set_statuses
 
 
 @views.get("/regressions")
@@ -35,6 +37,7 @@ def regressions_page() -> str:
         history = reads.triage_history(db, [r["id"] for r in rows])
     return render_template(
         "regressions.html",
+        groups=_by_commit(rows),
         rows=rows,
         total=total,
         page=page,
@@ -49,15 +52,50 @@ def regressions_page() -> str:
     )
 
 
-@views.post("/regressions/<id:regression_id>/triage")
-def triage(regression_id: int) -> Response:
+def _by_commit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings grouped by their commit, in the list's order: one revision's alerts are usually one
+    decision (Chromium's perf dashboard groups them the same way)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        group = groups.setdefault(
+            row["commit"], {"commit": row["commit"], "message": row["message"], "branch": row["branch"], "rows": []}
+        )
+        group["rows"].append(row)
+    return list(groups.values())
+
+
+@views.post("/regressions/triage")
+def triage_many() -> Response:
+    """Triage every finding of a group at once (all or none)."""
     if not signed_in():
         abort(403, description="sign in with a write token (top right) to triage regressions")
+    ids = request.form.getlist("ids")
+    if not ids or not all(value.isdigit() and 0 < int(value) <= MAX_ID for value in ids):
+        abort(400, description="ids: give one or more regression ids")
+    status, note, author = _triage_fields()
+    try:
+        set_statuses(store(), [int(value) for value in ids], status, note, author)
+    except TriageError as error:
+        abort(404, description=str(error))
+    session["author"] = author
+    flash(f"{len(set(ids))} regressions are now {status}")
+    return redirect(local_target(request.form.get("back"), url_for("views.regressions_page")))
+
+
+def _triage_fields() -> tuple[str, str | None, str]:
     status = request.form.get("status", "")
     note = (request.form.get("note") or "").strip()[:10_000] or None
     author = (request.form.get("author") or "").strip()[:255] or session.get("author") or "dashboard"
     if status not in TRIAGE_STATUSES:
         abort(400, description=f"status {status[:40]!r} is not one of {', '.join(TRIAGE_STATUSES)}")
+    return status, note, author
+
+
+@views.post("/regressions/<id:regression_id>/triage")
+def triage(regression_id: int) -> Response:
+    if not signed_in():
+        abort(403, description="sign in with a write token (top right) to triage regressions")
+    status, note, author = _triage_fields()
     try:
         set_status(store(), regression_id, status, note, author)
     except TriageError as error:

@@ -80,6 +80,17 @@ def test_overview_to_series_chart_to_triage(server, tmp_path):
         expect(page.locator(".flash")).to_contain_text("is now acknowledged")
         expect(page.locator("tr[id^=regression-]").first).to_contain_text("tiling change, investigating")
         page.screenshot(path=shots / "series-triaged.png", full_page=True)
+
+        # the regressions page groups findings by commit; one form triages a whole group (all or none)
+        page.goto(f"{server}/regressions?status=all")
+        group = page.locator("tr.group", has=page.locator("form.group-triage")).first
+        count = int(group.get_by_role("button").text_content().split()[-1])
+        group.locator("select[name=status]").select_option("expected")
+        group.locator("input[name=note]").fill("one tiling change")
+        group.get_by_role("button").click()
+        expect(page.locator(".flash")).to_contain_text(f"{count} regressions are now expected")
+        assert page.locator("tr[id^=regression-]", has_text="one tiling change").count() == count
+        page.screenshot(path=shots / "regressions-grouped.png", full_page=True)
         browser.close()
     assert problems == []
 

@@ -163,3 +163,23 @@ def test_plotly_is_served_by_the_app(client):
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert len(response.data) > 1_000_000 and b"plotly" in response.data[:2000].lower()
     assert "max-age" in response.headers["Cache-Control"]
+
+
+def test_a_group_is_triaged_at_once_or_not_at_all(client):
+    regressions = as_json(client.get("/api/regressions?status=all"))["items"]
+    ids = [str(r["id"]) for r in regressions if r["commit"] == sha_for("commit-8")]
+    assert len(ids) == 2  # case0 slower and case1 faster, one commit: one group on the page
+    html = client.get("/regressions?status=all").data.decode()
+    assert f'id="commit-{sha_for("commit-8")}"' in html and "2 findings" in html
+    form = {"ids": ids, "status": "expected", "note": "new tiling", "back": "/regressions"}
+    assert client.post("/regressions/triage", data={**form, "csrf_token": _csrf(client)}).status_code == 403
+    _sign_in(client)
+    assert client.post("/regressions/triage", data={**form, "ids": [], "csrf_token": _csrf(client)}).status_code == 400
+    missing = client.post("/regressions/triage", data={**form, "ids": [*ids, "999999"], "csrf_token": _csrf(client)})
+    assert missing.status_code == 404
+    statuses = {r["status"] for r in as_json(client.get("/api/regressions?status=all"))["items"] if str(r["id"]) in ids}
+    assert statuses == {"open"}  # nothing changed
+    done = client.post("/regressions/triage", data={**form, "csrf_token": _csrf(client)})
+    assert done.status_code == 302
+    statuses = {r["status"] for r in as_json(client.get("/api/regressions?status=all"))["items"] if str(r["id"]) in ids}
+    assert statuses == {"expected"}
