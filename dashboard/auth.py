@@ -3,13 +3,13 @@ pages' forms kept server-side, CSRF."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
 
 from dashboard.errors import ApiError
 from dashboard.store_access import config, store
@@ -91,14 +91,9 @@ def signed_in() -> bool:
     return found is not None and found.writer and found.token_hash in config().server.write_tokens
 
 
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
-
-
 def install_csrf(app: Flask) -> None:
-    """Every form POST outside /api must carry the session's CSRF token; reads may be closed."""
+    """Reads may be closed (sign in or send a token); every form POST outside /api carries the
+    session's CSRF token (Flask-WTF's CSRFProtect; the API authenticates by bearer token, not cookie)."""
 
     @app.before_request
     def _guard() -> Any:
@@ -107,13 +102,13 @@ def install_csrf(app: Flask) -> None:
             if request.path.startswith("/api/"):
                 raise ApiError(401, "reads are closed on this server: send 'Authorization: Bearer TOKEN'")
             return redirect(url_for("views.login", next=request.full_path))
-        if request.method == "POST" and not request.path.startswith("/api/"):
-            sent = request.form.get("csrf_token", "")
-            if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-                abort(400, description="the form's CSRF token is missing or stale; reload the page and try again")
         return None
 
-    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.config.update(WTF_CSRF_TIME_LIMIT=None)  # a token lives as long as its session (sign-out ends both)
+    csrf = CSRFProtect(app)  # also puts csrf_token() in the templates
+    from dashboard.api import api
+
+    csrf.exempt(api)
     app.jinja_env.globals["signed_in"] = signed_in
 
 
