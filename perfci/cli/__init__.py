@@ -26,6 +26,7 @@ COMMANDS = {
     "import": "perfci.cli.import_:command",
     "export": "perfci.cli.export:command",
     "regressions": "perfci.cli.regressions:command",
+    "report": "perfci.cli.report:command",
     "runs": "perfci.cli.runs:command",
     "show": "perfci.cli.show:command",
     "triage": "perfci.cli.triage:command",

@@ -67,3 +67,23 @@ def test_runs_and_show_say_what_is_stored(db_url):
     assert {row["case"] for row in by_commit} == {f"decode/bf16/case{i}" for i in range(4)}
     unknown = _perfci("show", "nothing-like-this", "--db", db_url)
     assert unknown.returncode == 2 and "REF" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_a_static_html_report_of_a_run_or_commit(db_url, tmp_path):
+    from perfci.testing import sha_for
+    from tests.dashboard.conftest import HOSTILE
+
+    populate(db_url)
+    runs = json.loads(_perfci("runs", "--json", "--limit", "50", "--db", db_url).stdout)
+    stepped = next(run for run in runs if run["findings"] == 2)
+    written = _perfci("report", stepped["id"], "--html", str(tmp_path / "out"), "--db", db_url)
+    assert written.returncode == 0, written.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "<script" not in html and "<svg" in html  # self-contained: no script, inline trend lines
+    assert "1 latency, 1 improvement" in html and "decode/bf16/case0" in html and 'class="worse"' in html
+    hostile = _perfci("report", sha_for("commit-9")[:10], "--html", str(tmp_path / "nine"), "--db", db_url)
+    assert hostile.returncode == 0, hostile.stderr
+    page = (tmp_path / "nine" / "index.html").read_text()
+    assert HOSTILE not in page and "&lt;script&gt;" in page  # the commit message is text, never markup
+    unknown = _perfci("report", "nope", "--html", str(tmp_path / "x"), "--db", db_url)
+    assert unknown.returncode == 2 and "REF" in unknown.stderr
