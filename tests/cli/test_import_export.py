@@ -26,7 +26,9 @@ def _runs(db_url: str) -> int:
     return count
 
 
-@pytest.mark.parametrize("name", ["run", "compare", "import", "export", "regressions", "runs", "show", "report", "serve", "db"])
+@pytest.mark.parametrize(
+    "name", ["run", "compare", "import", "export", "regressions", "runs", "show", "report", "serve", "db"]
+)
 def test_every_contract_command_has_help(name):
     result = _invoke(name, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output
