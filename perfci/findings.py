@@ -93,16 +93,27 @@ def _describe(kind: str, verdict: dict[str, Any]) -> str:
     return text
 
 
+def _choice_text(choice: dict[str, Any]) -> str:
+    """One process's autotune choice, compactly: each kernel's config."""
+    return "; ".join(
+        f"{kernel} {' '.join(f'{k} {v}' for k, v in config.items())}" for kernel, config in sorted(choice.items())
+    )
+
+
 def autotune_note(choices: list[dict[str, Any]]) -> str | None:
     """``autotune chose A / B`` when the processes' choices differ (each kernel's config, compactly)."""
-    distinct: list[str] = []
-    for choice in choices:
-        text = "; ".join(
-            f"{kernel} {' '.join(f'{k} {v}' for k, v in config.items())}" for kernel, config in sorted(choice.items())
-        )
-        if text and text not in distinct:
-            distinct.append(text)
+    distinct = list(dict.fromkeys(text for text in map(_choice_text, choices) if text))
     return f"autotune chose {' / '.join(distinct)}" if len(distinct) > 1 else None
+
+
+def autotune_summary(choices: list[dict[str, Any]]) -> str:
+    """What the processes' autotuners chose, each distinct choice with how many processes took it
+    ("_scale BLOCK 64 x3 / _scale BLOCK 128 x2"); empty when nothing was autotuned."""
+    counts: dict[str, int] = {}
+    for text in map(_choice_text, choices):
+        if text:
+            counts[text] = counts.get(text, 0) + 1
+    return " / ".join(f"{text} x{count}" for text, count in counts.items())
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:

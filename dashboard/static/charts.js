@@ -27,10 +27,11 @@ function drawTrend(element, data) {
   const describe = (textIndex) => escapeHtml(shortJson(JSON.parse(data.texts[textIndex])));
   const custom = keep.map((i) => [
     c.sha[i].slice(0, 10), escapeHtml(c.message[i]), describe(c.config[i]), describe(c.telemetry[i]), escapeHtml(c.status[i]),
-    c.n[i], escapeHtml(c.timing[i] || "not recorded"), c.sha[i],
+    c.n[i], escapeHtml(c.timing[i] || "not recorded"), escapeHtml(c.autotune[i] || "nothing autotuned"), c.sha[i],
   ]);
   const hover = "<b>%{customdata[0]}</b> %{customdata[1]}<br>median %{y:.4f} ms (%{customdata[5]} samples, %{customdata[4]})" +
-    "<br>timing: %{customdata[6]}<br>config: %{customdata[2]}<br>telemetry: %{customdata[3]}<extra></extra>";
+    "<br>timing: %{customdata[6]}<br>config: %{customdata[2]}<br>autotune (per process): %{customdata[7]}" +
+    "<br>telemetry: %{customdata[3]}<extra></extra>";
   const band = withGaps(x, pick("q1"), pick("q3"), byTime);
   const traces = [
     { x: band.x, y: band.low, mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false, connectgaps: false },

@@ -27,7 +27,7 @@ def chart_payload(points: list[dict[str, Any]], markers: list[dict[str, Any]]) -
             texts.append(json.dumps(value, sort_keys=True))
         return seen[id(value)]
 
-    plain = ("at", "median", "q1", "q3", "n", "status", "timing", "sha", "message")
+    plain = ("at", "median", "q1", "q3", "n", "status", "timing", "autotune", "sha", "message")
     columns: dict[str, list[Any]] = {name: [] for name in (*plain, "config", "telemetry")}
     for point in points:
         for name in plain:

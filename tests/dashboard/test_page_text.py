@@ -64,3 +64,12 @@ def test_the_commit_page_colours_only_judged_changes(populated, client):
     assert html.count('class="muted unjudged"') >= 1 and 'title="' in html
     wrong = client.get(f"/commit/{sha_for('commit-10')}").get_data(as_text=True)
     assert 'class="worse"' not in wrong.split("<h2>Runs")[0].split("case2")[1].split("</tr>")[0]
+
+
+def test_each_point_says_what_its_processes_autotuned(populated, client):
+    """Every result of the populated store ran 5 processes, each recording kernel BLOCK_M 64."""
+    series = client.get("/api/series?q=case0").get_json()["items"][0]
+    points = client.get(f"/api/series/{series['id']}").get_json()["points"]
+    assert {p["autotune"] for p in points} == {"kernel BLOCK_M 64 x5"}
+    page = client.get(f"/series/{series['id']}").get_data(as_text=True)
+    assert "kernel BLOCK_M 64 x5" in page  # in the chart's hover data

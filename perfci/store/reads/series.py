@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import DateTime, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from perfci.findings import autotune_summary
 from perfci.store import models
 from perfci.store.queries import Filters, count_rows, environment_row
 from perfci.store.reads.common import iso
@@ -72,6 +73,7 @@ def series_points(
             cast(models.Result.config, Text).label("config"),
             cast(models.Result.telemetry, Text).label("telemetry"),
             cast(models.Result.metrics, Text).label("metrics"),
+            cast(models.Result.extra["processes"], Text).label("processes"),
             models.Result.timing_mode.label("timing"),
             models.Commit.sha,
             func.substr(models.Commit.message, 1, 120).label("message"),
@@ -108,6 +110,7 @@ def series_points(
             "correct": r.correct,
             "rel_err": r.rel_err,
             "config": json_value(r.config),
+            "autotune": autotune_summary([p.get("autotune") or {} for p in json_value(r.processes) or []]),
             "telemetry": json_value(r.telemetry),
             "roofline": json_value(r.metrics).get("roofline_fraction"),
             "timing": r.timing,
