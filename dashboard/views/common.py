@@ -19,3 +19,15 @@ def filter_context(session: Session) -> dict[str, Any]:
         "ops": ["paged_prefill", "paged_decode"],
         "dtypes": ["bf16", "fp16", "int8kv"],
     }
+
+
+def group_by_commit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings grouped by their commit, in the list's order: one revision's alerts are usually one
+    decision (Chromium's perf dashboard groups them the same way)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        group = groups.setdefault(
+            row["commit"], {"commit": row["commit"], "message": row["message"], "branch": row["branch"], "rows": []}
+        )
+        group["rows"].append(row)
+    return list(groups.values())

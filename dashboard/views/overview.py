@@ -7,7 +7,8 @@ from flask import render_template
 
 from dashboard.store_access import reading
 from dashboard.views import views
-from dashboard.views.common import filter_context
+from dashboard.views.common import filter_context, group_by_commit
+from perfci.findings import GATING_KINDS
 from perfci.store import reads
 
 
@@ -22,6 +23,15 @@ def overview() -> str:
         )
         broken, _ = reads.regressions(session, filters, status="open", kind="correctness", per_page=25)
         missing, _ = reads.regressions(session, filters, status="open", kind="missing", per_page=25)
+        everything, _ = reads.regressions(session, filters, status="open", per_page=200)
+    by_commit = group_by_commit([row for row in everything if row["kind"] in GATING_KINDS])
     return render_template(
-        "overview.html", runs=runs, worst=worst, open_total=open_total, broken=broken, missing=missing, **context
+        "overview.html",
+        runs=runs,
+        worst=worst,
+        open_total=open_total,
+        broken=broken,
+        missing=missing,
+        by_commit=by_commit,
+        **context,
     )

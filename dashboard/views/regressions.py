@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from dashboard.auth import local_target, signed_in
 from dashboard.store_access import choice_arg, int_arg, reading, store
 from dashboard.views import views
-from dashboard.views.common import filter_context
+from dashboard.views.common import filter_context, group_by_commit
 from perfci.findings import FINDING_KINDS
 from perfci.store import reads
 from perfci.store.models import MAX_ID, TRIAGE_STATUSES
@@ -37,7 +35,7 @@ def regressions_page() -> str:
         history = reads.triage_history(db, [r["id"] for r in rows])
     return render_template(
         "regressions.html",
-        groups=_by_commit(rows),
+        groups=group_by_commit(rows),
         rows=rows,
         total=total,
         page=page,
@@ -50,18 +48,6 @@ def regressions_page() -> str:
         back=request.full_path,
         **context,
     )
-
-
-def _by_commit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Findings grouped by their commit, in the list's order: one revision's alerts are usually one
-    decision (Chromium's perf dashboard groups them the same way)."""
-    groups: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        group = groups.setdefault(
-            row["commit"], {"commit": row["commit"], "message": row["message"], "branch": row["branch"], "rows": []}
-        )
-        group["rows"].append(row)
-    return list(groups.values())
 
 
 @views.post("/regressions/triage")

@@ -183,3 +183,11 @@ def test_a_group_is_triaged_at_once_or_not_at_all(client):
     assert done.status_code == 302
     statuses = {r["status"] for r in as_json(client.get("/api/regressions?status=all"))["items"] if str(r["id"]) in ids}
     assert statuses == {"expected"}
+
+
+def test_the_overview_groups_open_findings_by_commit(client):
+    html = client.get("/").data.decode()
+    section = html.split("Open findings by commit")[1].split("</table>")[0]
+    for label in ("commit-8", "commit-10", "commit-11"):  # a latency, a correctness failure, a missing case
+        assert f"#commit-{sha_for(label)}" in section
+    assert section.count("triage these 1 →") == 3  # the improvement at commit 8 never gates: not counted
