@@ -15,7 +15,7 @@ from perfci.config import ConfigError, PerfciConfig, load_config
 from perfci.findings import FINDING_KINDS
 from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError
 from perfci.store.migrate import open_store
-from perfci.suite.cases import SuiteCase, tier
+from perfci.suite.cases import TIERS, SuiteCase, tier
 
 
 class BadInput(click.ClickException):
@@ -50,6 +50,40 @@ def open_store_or_fail(db_url: str | None) -> Store:
         return open_store(db_url)
     except StoreConfigError as error:
         raise BadInput(str(error)) from None
+
+
+def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """What to measure and where, as `perfci run` and `perfci compare` both take it."""
+    for option in reversed(
+        (
+            click.option(
+                "--suite", default=None, help=f"Tier: {', '.join(TIERS)} (default: smoke on CUDA, tiny otherwise)."
+            ),
+            click.option(
+                "--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches."
+            ),
+            click.option(
+                "--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True
+            ),
+            click.option(
+                "--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout."
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+def plan_cases(device: str, suite: str | None, patterns: tuple[str, ...]) -> tuple[str, str, list[SuiteCase]]:
+    """(device, suite, cases) for the options of :func:`selection_options`, or exit 2 naming the
+    option: the device found (auto), the tier for it, the tier's cases the patterns select."""
+    device = resolve_device(device)
+    suite = suite or ("smoke" if device == "cuda" else "tiny")
+    if suite not in TIERS:
+        raise BadInput(f"--suite: {suite!r} is not one of {', '.join(TIERS)}")
+    if device == "interpreter" and suite != "tiny":
+        raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
+    return device, suite, select_cases(suite, patterns)
 
 
 def select_cases(suite: str, patterns: tuple[str, ...]) -> list[SuiteCase]:

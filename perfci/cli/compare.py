@@ -24,13 +24,12 @@ from rich.table import Table
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.analysis.summary import summarize
-from perfci.cli.common import BadInput, resolve_device, select_cases
+from perfci.cli.common import BadInput, plan_cases, selection_options
 from perfci.findings import Finding, worst_first
 from perfci.jsonvalues import finite
 from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, compare_case, default_rounds
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
-from perfci.suite.cases import TIERS
 
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in a CI log
 FINDING_KIND = {"regression": "latency", "improvement": "improvement", "correctness": "correctness"}
@@ -130,10 +129,7 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
 @click.command("compare")
 @click.argument("base")
 @click.argument("head")
-@click.option("--suite", default=None, help=f"Tier: {', '.join(TIERS)} (default: smoke on CUDA, tiny otherwise).")
-@click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
-@click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
-@click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
+@selection_options
 @click.option(
     "--budget",
     "budget_s",
@@ -204,15 +200,9 @@ def command(
     BASE was correct is a correctness regression. Exit code 1 on a regression or correctness failure,
     0 otherwise, 2 on bad input.
     """
-    device = resolve_device(device)
-    suite = suite or ("smoke" if device == "cuda" else "tiny")
-    if suite not in TIERS:
-        raise BadInput(f"--suite: {suite!r} is not one of {', '.join(TIERS)}")
-    if device == "interpreter" and suite != "tiny":
-        raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
+    device, suite, cases = plan_cases(device, suite, case_patterns)
     if threshold is not None and not 0 < threshold < 1:
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
-    cases = select_cases(suite, case_patterns)
     try:
         repo = gitops.open_repo(repo_path)
         base_commit, head_commit = gitops.resolve(repo, base), gitops.resolve(repo, head)

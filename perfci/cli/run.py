@@ -30,10 +30,10 @@ from perfci.cli.common import (
     db_option,
     load_config_or_fail,
     opened_store,
+    plan_cases,
     report_deliveries,
     report_not_judged,
-    resolve_device,
-    select_cases,
+    selection_options,
     summary_line,
 )
 from perfci.config import PerfciConfig
@@ -46,7 +46,7 @@ from perfci.runner.confirm import remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_document
 from perfci.store.queries import stored_case_keys
-from perfci.suite.cases import TIERS, SuiteCase
+from perfci.suite.cases import SuiteCase
 
 console = Console(stderr=True, soft_wrap=True)  # messages stay one line in a CI log
 
@@ -238,10 +238,7 @@ def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> An
     metavar="A..B",
     help="Measure every commit of A..B, oldest first, skipping those already stored for this environment.",
 )
-@click.option("--suite", default=None, help=f"Tier: {', '.join(TIERS)} (default: smoke on CUDA, tiny otherwise).")
-@click.option("--cases", "case_patterns", multiple=True, metavar="PATTERN", help="Only cases whose id matches.")
-@click.option("--device", type=click.Choice(["auto", "cuda", "interpreter"]), default="auto", show_default=True)
-@click.option("--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout.")
+@selection_options
 @click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
 @click.option(
     "--trigger",
@@ -319,14 +316,7 @@ def command(
     out, or a regression was found (here or by the server); 2 on bad input; 3 when a document could not
     be posted (kept in .perfci/unsent/, `perfci resend` sends it); 130 when interrupted.
     """
-    device = resolve_device(device)
-    suite = suite or ("smoke" if device == "cuda" else "tiny")
-    try:
-        cases = select_cases(suite, case_patterns)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    if device == "interpreter" and suite != "tiny":
-        raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
+    device, suite, cases = plan_cases(device, suite, case_patterns)
     if rev and rev_range:
         raise BadInput("--commit and --range: give one of them")
     config = load_config_or_fail(config_path)

@@ -99,7 +99,7 @@ def test_bad_input_is_one_line_and_exit_2(tiny_repo, tmp_path):
     commit_kernel(tiny_repo, "fast", "kernels")
     cases = [
         (["--commit", "no-such-rev"], "unknown revision"),
-        (["--suite", "huge"], "unknown tier"),
+        (["--suite", "huge"], "is not one of tiny, smoke, full"),
         (["--suite", "smoke"], "use --suite tiny"),
         (["--cases", "nothing-matches-this"], "no case"),
         (["--no-store"], "--no-store"),
