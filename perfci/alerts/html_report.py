@@ -59,6 +59,19 @@ def render_report(
     )
 
 
+def render_compare(*, base: str, head: str, device: str, summary: str, rows: list[dict[str, Any]]) -> str:
+    """A ``perfci compare``'s cases as one page: verdict, medians, interval, pairs and why."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    return environment.get_template("compare.html").render(
+        base=base,
+        head=head,
+        device=device,
+        summary=summary,
+        rows=rows,
+        written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
 def write_report(directory: Path, html: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "index.html"

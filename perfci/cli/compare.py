@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from perfci.alerts.html_report import render_compare, write_report
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.analysis.summary import summarize
@@ -169,6 +170,12 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
 @click.option(
+    "--html",
+    "html_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write a self-contained HTML page of the comparison to this folder (index.html).",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -189,6 +196,7 @@ def command(
     timeout_s: float,
     as_json: bool,
     report_path: Path | None,
+    html_dir: Path | None,
 ) -> None:
     """Measure BASE and HEAD interleaved on one device and judge HEAD against BASE.
 
@@ -253,5 +261,11 @@ def command(
             click.echo(report)
     outcomes = Counter(row["outcome"] for row in rows)
     counted = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "no case"
-    console.print(f"compare {base_commit.hexsha[:12]}..{head_commit.hexsha[:12]} on {device}: {counted}")
+    summary = f"compare {base_commit.hexsha[:12]}..{head_commit.hexsha[:12]} on {device}: {counted}"
+    console.print(summary)
+    if html_dir:
+        html = render_compare(
+            base=base_commit.hexsha, head=head_commit.hexsha, device=device, summary=summary, rows=finite(rows)
+        )
+        console.print(f"wrote {write_report(html_dir, html)}")
     sys.exit(1 if any(item.gates() for item in items) else 0)

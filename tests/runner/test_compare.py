@@ -40,7 +40,7 @@ def test_a_slower_head_is_a_regression_found_interleaved(tiny_repo, tmp_path):
     fast = commit_kernel(tiny_repo, "fast", "fast")
     slower = commit_kernel(tiny_repo, "slower", "slower")
     report = tmp_path / "report.md"
-    result, rows = _compare(work, fast, slower, "--report", str(report))
+    result, rows = _compare(work, fast, slower, "--report", str(report), "--html", str(tmp_path / "html"))
     assert result.returncode == 1, {k: rows[0][k] for k in ("pair_changes", "looks", "verdict", "stopped_by")}
     (row,) = rows
     assert row["outcome"] == "regression"
@@ -48,6 +48,8 @@ def test_a_slower_head_is_a_regression_found_interleaved(tiny_repo, tmp_path):
     assert row["pairs"] == 8 and row["looks"] == ["2:unknown", "4:unknown", "8:regression"]
     assert all(c > 0.1 for c in row["pair_changes"]) and row["threshold"] == 0.02
     assert f"compare {fast[:12]}..{slower[:12]} on interpreter: 1 regression" in result.stderr
+    page = (tmp_path / "html" / "index.html").read_text()  # a self-contained page for CI artifacts
+    assert "<script" not in page and 'class="worse">regression' in page and row["case"] in page
     assert "Latency regressions" in report.read_text() and slower[:12] in report.read_text()
 
 
