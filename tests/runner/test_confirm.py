@@ -99,7 +99,7 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
     tiny_repo.index.add(["NOTES"])
     tiny_repo.index.commit("docs only")
     report = tmp_path / "report.md"
-    for _ in range(4):  # until the head's process lands in the other config than the history's
+    for _ in range(8):  # until the head's process lands in the other config than the history's
         result = perfci(
             "run",
             "--suite",
@@ -120,5 +120,5 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
         assert result.returncode == 0, result.stderr
         if "confirming" in result.stderr:
             break
-    assert "confirming" in result.stderr and "-> regression" not in result.stderr
+    assert "confirming" in result.stderr and "-> regression" not in result.stderr, result.stderr[-2000:]
     assert "suspected, not confirmed" in report.read_text()
