@@ -10,6 +10,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: every document string is escaped; the sparklines are the only markup built here
+ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
 def sparkline(values: list[float | None], width: int = 160, height: int = 28) -> str:
@@ -40,7 +42,6 @@ def render_report(
     points: int,
 ) -> str:
     """The report's HTML: every document string escaped (autoescape), the sparklines as built here."""
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     for row in results:
         proven = [r for r in row["regressions"] if r["kind"] in ("latency", "improvement")]
         row["proven"] = bool(proven)
@@ -48,7 +49,7 @@ def render_report(
         row["why"] = ", ".join(f"{r['kind']} ({r['status']})" for r in row["regressions"]) or judgement.get(
             "reason", f"status {row['status']}"
         )
-    return environment.get_template("report.html").render(
+    return ENVIRONMENT.get_template("report.html").render(
         title=title,
         summary=summary,
         commit=commit,
@@ -61,8 +62,7 @@ def render_report(
 
 def render_compare(*, base: str, head: str, device: str, summary: str, rows: list[dict[str, Any]]) -> str:
     """A ``perfci compare``'s cases as one page: verdict, medians, interval, pairs and why."""
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    return environment.get_template("compare.html").render(
+    return ENVIRONMENT.get_template("compare.html").render(
         base=base,
         head=head,
         device=device,

@@ -154,3 +154,12 @@ def summary_line(run_id: str, sha: str, where: str, baseline: str, findings: lis
     unjudged = ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common(3))
     tail = f"; {len(not_judged)} not judged ({unjudged})" if not_judged else "; every case judged"
     return f"run {run_id} of {sha[:12]} {where}, vs {baseline}: {found}{tail}"
+
+
+def echo_columns(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> None:
+    """Plain aligned columns, one line a row, the last column unpadded (it may be long): what a CI
+    log shows whole, where a drawn table would wrap."""
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header) - 1)]
+    for line in [header, *lines]:
+        padded = [value.ljust(width) for value, width in zip(line, widths, strict=False)]
+        click.echo("  ".join([*padded, line[-1]]))

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from perfci.cli.common import db_option, opened_store
+from perfci.cli.common import db_option, echo_columns, opened_store
 from perfci.jsonvalues import finite
 from perfci.store.models import TRIAGE_STATUSES
 from perfci.store.queries import regressions
@@ -59,9 +59,5 @@ def command(as_json: bool, status: str, db_url: str | None) -> None:
             table.add_row(*_fields(row))
         Console().print(table)
     else:  # a CI log: one line a finding, ids first and the case id whole, never wrapped into a grid
-        lines = [_fields(row) for row in rows]
-        widths = [max(len(line[i]) for line in [HEADER, *lines]) for i in range(len(HEADER) - 1)]
-        for line in [HEADER, *lines]:
-            padded = [value.ljust(width) for value, width in zip(line, widths, strict=False)]
-            click.echo("  ".join([*padded, line[-1]]))
+        echo_columns(HEADER, [_fields(row) for row in rows])
     raise SystemExit(1 if any(row["status"] == "open" and row["kind"] != "improvement" for row in rows) else 0)

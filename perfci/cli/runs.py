@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from perfci.cli.common import db_option, opened_store
+from perfci.cli.common import db_option, echo_columns, opened_store
 from perfci.jsonvalues import finite
 from perfci.store import reads
 
@@ -45,8 +45,6 @@ def command(limit: int, as_json: bool, db_url: str | None) -> None:
         )
         for row in rows
     ]
-    widths = [max(len(line[i]) for line in [HEADER, *lines]) for i in range(len(HEADER) - 1)]
-    for line in [HEADER, *lines]:
-        click.echo("  ".join([*(value.ljust(width) for value, width in zip(line, widths, strict=False)), line[-1]]))
+    echo_columns(HEADER, lines)
     if sys.stdout.isatty():
         click.echo("`perfci show RUN` lists a run's results against their baselines", err=True)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from perfci.cli.common import BadInput, db_option, opened_store
+from perfci.cli.common import BadInput, db_option, echo_columns, opened_store
 from perfci.jsonvalues import finite
 from perfci.store import reads
 
@@ -39,9 +39,7 @@ def command(ref: str, as_json: bool, db_url: str | None) -> None:
         f"{'run ' + str(run.uuid) + ' of ' if run else ''}commit {commit.sha[:12]} ({commit.branch or 'no branch'})"
     )
     lines = [_fields(row) for row in rows]
-    widths = [max(len(line[i]) for line in [HEADER, *lines]) for i in range(len(HEADER) - 1)]
-    for line in [HEADER, *lines]:
-        click.echo("  ".join([*(value.ljust(width) for value, width in zip(line, widths, strict=False)), line[-1]]))
+    echo_columns(HEADER, lines)
 
 
 def _fields(row: dict) -> tuple[str, ...]:
