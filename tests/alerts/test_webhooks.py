@@ -22,10 +22,12 @@ class Hook(http.server.BaseHTTPRequestHandler):
     received: ClassVar[list[tuple[str, dict, dict]]] = []
     #: responses to give, in order, before answering 200
     script: ClassVar[list[int]] = []
+    #: a response for the next request to a path (hooks are tried side by side: order is not theirs)
+    by_path: ClassVar[dict[str, int]] = {}
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        code = Hook.script.pop(0) if Hook.script else 200
+        code = Hook.by_path.pop(self.path, None) or (Hook.script.pop(0) if Hook.script else 200)
         Hook.received.append((self.path, dict(self.headers), body))
         self.send_response(code)
         self.end_headers()
@@ -39,6 +41,7 @@ class Hook(http.server.BaseHTTPRequestHandler):
 def hook_server() -> Iterator[str]:
     Hook.received.clear()
     Hook.script.clear()
+    Hook.by_path.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -120,7 +123,7 @@ def test_a_4xx_is_not_retried(tmp_path, hook_server, monkeypatch):
     config = _config(tmp_path, hook_server)
     for commit in range(8):
         _import(tmp_path, db_url, config, commit, 1.0)
-    Hook.script[:] = [404]
+    Hook.by_path["/slack"] = 404
     result = _import(tmp_path, db_url, config, 8, 1.08)
     assert "webhook 'team-slack' failed after 1 attempt(s): HTTP 404" in result.output
 
