@@ -87,7 +87,7 @@ def test_findings_reach_slack_and_json_hooks_and_a_dead_hook_is_kept(tmp_path, h
     for commit in range(8):
         assert _import(tmp_path, db_url, config, commit, 1.0).exit_code == 0
     assert Hook.received == []  # nothing changed: no alert at all
-    Hook.script[:] = [503]  # the Slack hook fails once, then accepts: retried, not lost
+    Hook.by_path["/slack"] = 503  # the Slack hook fails once, then accepts: retried, not lost
     result = _import(tmp_path, db_url, config, 8, 1.08)
     assert result.exit_code == 1  # the regression gates
     assert "webhook 'dead' failed after 2 attempt(s)" in result.output and "perfci alerts --retry" in result.output
