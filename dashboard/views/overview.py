@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import render_template
 
-from dashboard.store_access import reading
+from dashboard.store_access import choice_arg, reading
 from dashboard.views import views
-from dashboard.views.common import filter_context, group_by_commit
+from dashboard.views.common import GROUPINGS, filter_context, group_findings
 from perfci.findings import GATING_KINDS
 from perfci.store import reads
 
@@ -24,7 +24,8 @@ def overview() -> str:
         broken, _ = reads.regressions(session, filters, status="open", kind="correctness", per_page=25)
         missing, _ = reads.regressions(session, filters, status="open", kind="missing", per_page=25)
         everything, _ = reads.regressions(session, filters, status="open", per_page=200)
-    by_commit = group_by_commit([row for row in everything if row["kind"] in GATING_KINDS])
+    grouping = choice_arg("group", GROUPINGS, "commit")
+    groups = group_findings([row for row in everything if row["kind"] in GATING_KINDS], grouping)
     return render_template(
         "overview.html",
         runs=runs,
@@ -32,6 +33,8 @@ def overview() -> str:
         open_total=open_total,
         broken=broken,
         missing=missing,
-        by_commit=by_commit,
+        groups=groups,
+        grouping=grouping,
+        groupings=GROUPINGS,
         **context,
     )

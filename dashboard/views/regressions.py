@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from dashboard.auth import local_target, signed_in
 from dashboard.store_access import choice_arg, int_arg, reading, store
 from dashboard.views import views
-from dashboard.views.common import filter_context, group_by_commit
+from dashboard.views.common import GROUPINGS, filter_context, group_findings
 from perfci.findings import FINDING_KINDS
 from perfci.store import reads
 from perfci.store.models import MAX_ID, TRIAGE_STATUSES
@@ -20,6 +20,7 @@ def regressions_page() -> str:
     status = choice_arg("status", (*TRIAGE_STATUSES, "all"), "open")
     kind = choice_arg("kind", FINDING_KINDS, None)
     order = choice_arg("order", ("newest", "worst"), "worst")
+    grouping = choice_arg("group", GROUPINGS, "commit")
     page = int_arg("page", 1, 1, 1_000_000)
     with reading() as db:
         context = filter_context(db)
@@ -35,7 +36,9 @@ def regressions_page() -> str:
         history = reads.triage_history(db, [r["id"] for r in rows])
     return render_template(
         "regressions.html",
-        groups=group_by_commit(rows),
+        groups=group_findings(rows, grouping),
+        grouping=grouping,
+        groupings=GROUPINGS,
         rows=rows,
         total=total,
         page=page,

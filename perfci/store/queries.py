@@ -94,7 +94,7 @@ KIND_ORDER = case(
 def _regressions_query(status: str | None, filters: Filters | None, kind: str | None) -> Select[Any]:
     baseline = aliased(models.Commit)
     query = (
-        select(models.Regression, models.Commit, baseline.sha, models.Case, models.Environment)
+        select(models.Regression, models.Commit, baseline.sha, baseline.authored_at, models.Case, models.Environment)
         .join(models.Commit, models.Commit.id == models.Regression.commit_id)
         .outerjoin(baseline, baseline.id == models.Regression.baseline_commit_id)
         .join(models.Series, models.Series.id == models.Regression.series_id)
@@ -143,7 +143,7 @@ def regressions(
     else:
         query = query.order_by(models.Regression.created_at.desc(), models.Regression.id.desc())
     rows = []
-    for regression, commit, base_sha, case_, env in session.execute(query.limit(limit).offset(offset)):
+    for regression, commit, base_sha, base_at, case_, env in session.execute(query.limit(limit).offset(offset)):
         rows.append(
             {
                 "id": regression.id,
@@ -159,6 +159,8 @@ def regressions(
                 "message": (commit.message or "").split("\n", 1)[0][:200],
                 "branch": commit.branch,
                 "baseline_commit": base_sha,
+                "authored_at": commit.authored_at.isoformat(),
+                "baseline_authored_at": base_at.isoformat() if base_at else None,
                 "created_at": regression.created_at.isoformat(),
                 "updated_at": regression.updated_at.isoformat(),
                 "verdict": regression.verdict,

@@ -32,11 +32,15 @@ def server(populated):
     app.extensions["perfci"]["store"].dispose()
 
 
-def test_overview_to_series_chart_to_triage(server, tmp_path):
+def _need_chromium() -> None:
     if not shutil.which(CHROMIUM):
         if os.environ.get("PERFCI_REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is required (PERFCI_REQUIRE_BROWSER) but missing: apt-get install chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+
+
+def test_overview_to_series_chart_to_triage(server, tmp_path):
+    _need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     shots = Path(os.environ.get("PERFCI_SCREENSHOTS", tmp_path))
@@ -95,15 +99,50 @@ def test_overview_to_series_chart_to_triage(server, tmp_path):
     assert problems == []
 
 
+def test_colours_follow_verdicts_and_groups_follow_commit_ranges(server, tmp_path):
+    """The commit page as drawn: the confirmed regression red, the improvement green, unjudged
+    differences grey with the judge's reason on hover; the overview's grouping switches to commit
+    ranges and leads to the same group on the regressions page."""
+    _need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from perfci.testing import sha_for
+
+    shots = Path(os.environ.get("PERFCI_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server}/commit/{sha_for('commit-8')}")
+
+        def colour(selector: str) -> list[str]:
+            return page.locator(selector).evaluate_all("els => els.map(e => getComputedStyle(e).color)")
+
+        assert colour("table .worse") == ["rgb(198, 40, 40)"]  # --bad
+        assert colour("table .better") == ["rgb(46, 125, 50)"]  # --good
+        grey = colour("table .unjudged")
+        assert grey and set(grey) == {"rgb(107, 114, 128)"}  # --muted
+        assert page.locator("table .unjudged").first.get_attribute("title")  # why it is not judged
+        page.screenshot(path=shots / "commit.png", full_page=True)
+
+        page.goto(f"{server}/")
+        page.get_by_role("link", name="commit range").click()
+        expect(page.locator("h2", has_text="Open findings by commit range")).to_be_visible()
+        page.get_by_role("link", name=re.compile(r"triage these \d+ →")).first.click()
+        assert "group=range" in page.url and "#range-" in page.url
+        target = page.url.split("#")[1]
+        expect(page.locator(f"tr.group#{target}")).to_be_visible()
+        expect(page.locator("p.tabs a.current", has_text="commit range")).to_be_visible()
+        page.screenshot(path=shots / "regressions-by-range.png", full_page=True)
+        browser.close()
+
+
 EVIL = '<a href="https://evil.example/">pwn</a>'
 
 
 def test_document_strings_in_charts_are_text_never_markup(tmp_path, db_url):
     """A device name and an op holding a link reach the roofline chart's legend and hover as text."""
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("PERFCI_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is required (PERFCI_REQUIRE_BROWSER) but missing: apt-get install chromium")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    _need_chromium()
     import waitress
     from playwright.sync_api import sync_playwright
 

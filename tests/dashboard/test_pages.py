@@ -191,3 +191,15 @@ def test_the_overview_groups_open_findings_by_commit(client):
     for label in ("commit-8", "commit-10", "commit-11"):  # a latency, a correctness failure, a missing case
         assert f"#commit-{sha_for(label)}" in section
     assert section.count("triage these 1 →") == 3  # the improvement at commit 8 never gates: not counted
+
+
+def test_findings_group_by_commit_range_on_both_pages(client):
+    html = client.get("/regressions?status=all&group=range").data.decode()
+    assert 'class="current" href="/regressions?group=range' in html.replace("&amp;", "&")
+    eight, seven = sha_for("commit-8"), sha_for("commit-7")
+    # commit 8's two findings, both against commit 7: one stretch, titled base..head
+    assert f'id="range-{eight}"' in html and f"<code>{seven[:10]}</code></a>..<a" in html
+    overview = client.get("/?group=range").data.decode()
+    section = overview.split("Open findings by commit range")[1].split("</table>")[0]
+    assert "group=range" in section and f"#range-{eight}" in section
+    assert client.get("/regressions?group=sideways").status_code == 400
