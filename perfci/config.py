@@ -13,12 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from perfci.analysis.noise import ThresholdPolicy
+from perfci.analysis.verdict import per_look_alpha, planned_looks
 
 CONFIG_ENV_VAR = "PERFCI_CONFIG"
 DEFAULT_CONFIG = Path("perfci.toml")
+#: pairs before a confirmation's first look (one pair cannot tell a change from a lucky process)
+CONFIRM_MIN_PAIRS = 2
 FindingKind = Literal["latency", "correctness", "missing", "improvement", "suspected"]
 
 
@@ -64,8 +67,25 @@ class DetectionConfig(_Strict):
     gate_interpreter: bool = False
     #: re-measure suspected regressions in fresh process pairs (baseline vs head) before gating on them
     confirm: bool = True
-    confirm_budget_s: float = Field(default=120.0, gt=0, le=3600)
-    confirm_max_pairs: int = Field(default=16, ge=2, le=256)
+    #: seconds of re-measurement per suspected case (a pair of processes on an H200 takes about 13 s)
+    confirm_budget_s: float = Field(default=600.0, gt=0, le=3600)
+    confirm_max_pairs: int = Field(default=64, ge=2, le=256)
+    #: family-wise significance of one confirmation over its looks: every suspicion of every push is
+    #: confirmed, so a false confirmation must be rare per suspicion, not per push
+    confirm_alpha: float = Field(default=0.002, gt=0, le=0.05)
+
+    @model_validator(mode="after")
+    def _can_confirm(self) -> DetectionConfig:
+        if self.confirm and self.confirm_alpha_per_look() == 0.0:
+            raise ValueError(
+                f"confirm_max_pairs = {self.confirm_max_pairs} can never confirm at confirm_alpha = "
+                f"{self.confirm_alpha}: the signed-rank test needs more pairs; raise confirm_max_pairs (16 or more)"
+            )
+        return self
+
+    def confirm_alpha_per_look(self) -> float:
+        """The alpha of each look of a confirmation (``confirm_alpha`` split over its looks)."""
+        return per_look_alpha(self.confirm_alpha, planned_looks(CONFIRM_MIN_PAIRS, self.confirm_max_pairs))
 
     def policy(self) -> ThresholdPolicy:
         return ThresholdPolicy(gate_interpreter=self.gate_interpreter)

@@ -8,7 +8,9 @@ Per noise family (families.py), through the code real runs use:
   by default), each a perfci.results/1 document handed to ``perfci.pipeline.process_document`` on a
   SQLite store, with a ``confirm`` that re-measures a suspected regression the way `perfci run`
   does: fresh simulated process pairs of the baseline commit and the head, judged by
-  ``interleave`` + ``judge_pairs`` (2, 4, 8, 16 pairs). A/A histories, and histories with one step
+  ``interleave`` + ``judge_pairs`` (2, 4, 8, ... ``confirm_max_pairs`` pairs at ``confirm_alpha``,
+  the config's defaults; the time budget is not simulated, the pairs each confirmation took are
+  reported). A/A histories, and histories with one step
   of +-2x the family's minimum detectable change (MDE: what the judge reports on A/A history) at a
   random commit; on the h200 family also +-3% steps.
 - **A/A compares**: ``interleave`` + ``judge_pairs`` on simulated process pairs, as `perfci compare`
@@ -42,17 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from families import FAMILIES, SHARED, make_process
 
 from perfci.analysis.levels import judge_history
-from perfci.analysis.verdict import judge_pairs
+from perfci.analysis.verdict import judge_pairs, per_look_alpha, planned_looks
 from perfci.config import PerfciConfig
 from perfci.document import parse_document
 from perfci.pipeline import process_document
+from perfci.runner.compare import COMPARE_ALPHA
 from perfci.runner.interleave import interleave
 from perfci.store.migrate import open_store
 from perfci.testing import make_document
 
 COMMITS = 24
 AA_HISTORIES = 20
-STEP_HISTORIES = 10
+STEP_HISTORIES = 20
 COMPARES = 50
 
 
@@ -70,11 +73,18 @@ def _pair_opener(process: Any, rng: np.random.Generator, base_level: float, head
 
 
 def simulated_compare(
-    process: Any, rng: np.random.Generator, base_level: float, head_level: float, threshold: float, max_pairs: int = 16
+    process: Any,
+    rng: np.random.Generator,
+    base_level: float,
+    head_level: float,
+    threshold: float,
+    max_pairs: int = 16,
+    alpha: float = COMPARE_ALPHA,
 ) -> dict[str, Any]:
+    """``interleave`` + ``judge_pairs`` as ``compare_case`` runs them (alpha split over the looks)."""
     outcome = interleave(
         _pair_opener(process, rng, base_level, head_level),
-        partial(judge_pairs, threshold=threshold),
+        partial(judge_pairs, threshold=threshold, alpha=per_look_alpha(alpha, planned_looks(2, max_pairs))),
         rounds_per_pair=1,
         min_pairs=2,
         max_pairs=max_pairs,
@@ -107,33 +117,56 @@ def push_trial(args: tuple[str, float, int]) -> dict[str, Any]:
     def confirm(suspects: list[Any]) -> list[dict[str, Any] | None]:
         out = []
         for finding in suspects:
+            # as `perfci run` does: the commit the change is attributed to against its baseline
             head, base = index_of[finding.commit], index_of.get(finding.baseline_commit or "")
             if base is None:
                 out.append(None)
                 continue
-            out.append(
-                simulated_compare(process, rng, levels[base], levels[head], config.detection.policy().min_change)
+            detection = config.detection
+            verdict = simulated_compare(
+                process,
+                rng,
+                levels[base],
+                levels[head],
+                detection.policy().min_change,
+                max_pairs=detection.confirm_max_pairs,
+                alpha=detection.confirm_alpha,
             )
+            pairs.append(verdict["pairs"])
+            out.append(verdict)
         return out
 
     found: list[tuple[int, str, float]] = []
-    confirmations = 0
+    pairs: list[int] = []
+    values: list[list[float]] = []
     config = PerfciConfig()
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/d.db")
         for t, level in enumerate(levels):
             data = make_document(commit_index=t, cases=1, samples=1, seed=seed)
             data["results"][0]["samples"] = [float(x) for x in process(rng, level)]
+            values.append([float(np.median(data["results"][0]["samples"]))])
             processed = process_document(store, config, parse_document(data), confirm=confirm)
-            confirmations += sum("confirmation" in f.verdict for f in processed.findings)
             found += [(index_of[f.commit], f.kind, f.change or 0.0) for f in processed.findings]
         store.dispose()
-    return {"family": family, "change": change, "at": at, "found": found, "confirmations": confirmations}
+    # the MDE the judge reported for this series when the step arrived (its own noise so far)
+    mde_at_step = judge_history(values)[at].mde if change else None
+    return {
+        "family": family,
+        "change": change,
+        "at": at,
+        "found": found,
+        "confirmation_pairs": pairs,
+        "mde_at_step": mde_at_step,
+    }
 
 
 def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
     tests = gating_false = other_false = 0
     recall: dict[str, list[bool]] = {}
+    #: steps at least twice the MDE the judge reported for their series when they arrived
+    recall_2x_own_mde: dict[str, list[bool]] = {}
+    labelled: dict[str, int] = {}
     aa_gating = 0
     for trial in trials:
         change, at = trial["change"], trial["at"]
@@ -153,6 +186,10 @@ def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
             aa_gating += any(kind == "latency" for _, kind, _ in trial["found"])
         else:
             recall.setdefault(f"{change:+.1%}", []).append(hit)
+            if abs(change) >= 2 * trial["mde_at_step"]:
+                recall_2x_own_mde.setdefault(f"{change:+.1%}", []).append(hit)
+            else:
+                labelled[f"{change:+.1%}"] = labelled.get(f"{change:+.1%}", 0) + 1
     return {
         "tests": tests,
         "gating_false_alarms": gating_false,
@@ -160,8 +197,18 @@ def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "other_false_findings": other_false,
         "aa_histories_gating": aa_gating,
         "recall_at_exact_commit": {k: sum(v) / len(v) for k, v in sorted(recall.items())},
-        "confirmations": sum(t["confirmations"] for t in trials),
+        "recall_at_2x_own_mde": {k: [sum(v), len(v)] for k, v in sorted(recall_2x_own_mde.items())},
+        "steps_under_2x_own_mde": labelled,
+        "confirmations": sum(len(t["confirmation_pairs"]) for t in trials),
+        "confirmation_pairs": _quantiles([n for t in trials for n in t["confirmation_pairs"]]),
     }
+
+
+def _quantiles(values: list[int]) -> dict[str, float]:
+    """Median, 90th percentile and maximum (pairs a confirmation took: its cost)."""
+    if not values:
+        return {}
+    return {q: float(np.percentile(values, p)) for q, p in (("median", 50), ("p90", 90), ("max", 100))}
 
 
 def compare_trials(family: str, seed: int) -> dict[str, Any]:

@@ -10,6 +10,12 @@ with a 99% bootstrap interval, ``scipy.stats.bootstrap``, against the threshold)
     same         the whole interval lies inside (-threshold, +threshold) (equivalence)
     unknown      anything else: "too noisy to tell: low..high"; measure more processes
 
+A paired test is looked at several times (2, 4, 8, ... pairs, stopping when decided): each look is
+a chance of a false verdict, so the family-wise alpha is split over the looks that can reject at
+all (``per_look_alpha``; Wilcoxon on n pairs cannot go below p = 2 / 2^n, so the looks at 2 and 4
+pairs never count). Confirmation, which runs for every suspicion of every push, splits 0.002;
+``perfci compare``, run once on purpose, 0.02.
+
 Only per-process values enter: samples inside one process share its autotune config and clock
 state, so 200 samples of one process are one draw, not 200 (a kernel that autotunes per process
 measured +7.2% between identical commits with a within-process interval of +-0.2%). Why half the
@@ -68,6 +74,33 @@ def _reason(kind: VerdictKind, low: float, high: float, n: int, unit: str) -> st
     if kind == "unknown":
         return f"too noisy to tell with {n} {unit}: {low:+.1%}..{high:+.1%}"
     return f"{low:+.1%}..{high:+.1%} ({CONFIDENCE:.0%} interval, {n} {unit})"
+
+
+def wilcoxon_min_p(pairs: int) -> float:
+    """The smallest two-sided p the exact signed-rank test reaches with ``pairs`` pairs (all one sign)."""
+    return min(1.0, 2.0 / 2**pairs)
+
+
+def planned_looks(min_pairs: int, max_pairs: int) -> list[int]:
+    """The pair counts a sequential paired test (``perfci.runner.interleave``) judges at:
+    ``min_pairs``, each doubling, and ``max_pairs`` (a budget that runs out replaces a later look,
+    never adds one)."""
+    looks, n = [], max(1, min_pairs)
+    while n < max_pairs:
+        looks.append(n)
+        n *= 2
+    return [*looks, max_pairs]
+
+
+def per_look_alpha(familywise: float, looks: Sequence[int]) -> float:
+    """The alpha of each look of a sequential paired test: ``familywise`` split equally (Bonferroni)
+    over the looks that can reject at that share; looks too small to reject spend nothing.
+    0.0 when no look can ever reject (more pairs are needed)."""
+    for count in range(1, len(looks) + 1):
+        share = familywise / count
+        if sum(wilcoxon_min_p(n) < share for n in looks) <= count:
+            return share if any(wilcoxon_min_p(n) < share for n in looks) else 0.0
+    return 0.0
 
 
 def judge_processes(

@@ -20,12 +20,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from perfci.analysis.verdict import Verdict, judge_pairs
+from perfci.analysis.verdict import Verdict, judge_pairs, per_look_alpha, planned_looks
 from perfci.findings import autotune_note
 from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
 from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
 from perfci.suite.cases import SuiteCase
+
+#: family-wise significance of one ``perfci compare`` case over its looks (0.01 at 8 and at 16 pairs)
+COMPARE_ALPHA = 0.02
 
 
 def default_rounds(device: str) -> int:
@@ -174,9 +177,11 @@ def compare_case(
     rounds_per_pair: int,
     min_pairs: int,
     max_pairs: int,
+    alpha: float = COMPARE_ALPHA,
 ) -> CaseComparison:
     """Fresh process pairs (both sides compiled and checked in parallel), ABBA rounds in each, judged
-    by the paired test on the pairs' ratios until decided or the budget ends."""
+    by the paired test on the pairs' ratios until decided or the budget ends; ``alpha`` is the
+    family-wise significance, split over the looks (``per_look_alpha``)."""
     reports: dict[str, SideReport] = {}
     modes: list[str] = []
 
@@ -215,7 +220,7 @@ def compare_case(
             for worker in workers.values():
                 worker.close()
 
-    decide = partial(judge_pairs, threshold=threshold)
+    decide = partial(judge_pairs, threshold=threshold, alpha=per_look_alpha(alpha, planned_looks(min_pairs, max_pairs)))
     try:
         result = interleave(
             open_pair,

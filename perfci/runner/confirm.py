@@ -2,7 +2,8 @@
 
 When ``perfci run`` finds a change beyond a series' noise that one process cannot prove, it measures
 the baseline commit and the head again, interleaved on the same device, in a paired sequential
-design (``compare_case``: 2, 4, 8, 16 pairs within the budget). Only a confirmed change gates; a
+design (``compare_case``: 2, 4, 8, ... up to ``confirm_max_pairs`` pairs within the budget, at
+``confirm_alpha`` family-wise over the looks). Only a confirmed change gates; a
 refuted or undecided one stays ``suspected`` with this evidence attached.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from perfci.config import DetectionConfig
+from perfci.config import CONFIRM_MIN_PAIRS, DetectionConfig
 from perfci.findings import Finding
 from perfci.pipeline import Confirm
 from perfci.runner import git as gitops
@@ -38,14 +39,20 @@ def remeasure(
         verdicts: list[dict[str, Any] | None] = []
         for finding in suspects:
             case = by_id.get(finding.case)
-            if case is None or not finding.baseline_commit:
+            if case is None or not finding.baseline_commit or not _known(repo, finding.baseline_commit, finding.commit):
                 verdicts.append(None)
                 continue
+            # the commit the change is attributed to, against its baseline: a step the change-point
+            # pass placed on an earlier commit of this push is verified there, not at the head
+            at = "" if finding.commit == head_sha else f" at {finding.commit[:10]}"
             report(
-                f"confirming {finding.case}: {finding.change:+.1%} vs {finding.baseline_commit[:10]}, in process "
-                f"pairs (threshold {effect:.1%})"
+                f"confirming {finding.case}{at}: {finding.change:+.1%} vs {finding.baseline_commit[:10]}, in "
+                f"process pairs (threshold {effect:.1%})"
             )
-            with gitops.worktree(repo, finding.baseline_commit) as base_tree, gitops.worktree(repo, head_sha) as tree:
+            with (
+                gitops.worktree(repo, finding.baseline_commit) as base_tree,
+                gitops.worktree(repo, finding.commit) as tree,
+            ):
                 item = compare_case(
                     case,
                     base_tree,
@@ -53,8 +60,9 @@ def remeasure(
                     paired,
                     effect,
                     rounds_per_pair=rounds,
-                    min_pairs=2,
+                    min_pairs=CONFIRM_MIN_PAIRS,
                     max_pairs=detection.confirm_max_pairs,
+                    alpha=detection.confirm_alpha,
                 )
             if item.verdict is None or item.interleaved is None:
                 verdicts.append(None)
@@ -71,3 +79,13 @@ def remeasure(
         return verdicts
 
     return confirm
+
+
+def _known(repo: Any, *shas: str) -> bool:
+    """Whether every commit is in ``repo`` (a history imported from elsewhere may name others)."""
+    try:
+        for sha in shas:
+            gitops.resolve(repo, sha)
+    except gitops.GitInputError:
+        return False
+    return True

@@ -303,7 +303,10 @@ def _steps(
     ):
         at, before = points[step.index], points[step.index - 1]
         direction = "regression" if step.change > 0 else "improvement"
-        kind = _latency_kind(direction if step.confirmed else "suspected", gates)
+        # a step whose commit is uncertain never gates on a commit by itself: the pairs of a
+        # confirmation (that commit against its parent) decide where it is
+        certain = step.confirmed and step.first == step.last
+        kind = _latency_kind(direction if certain else "suspected", gates)
         details = {
             "detector": "pelt",
             "change": step.change,
@@ -313,6 +316,8 @@ def _steps(
             "threshold": judgement.threshold,
             "sigma": judgement.sigma,
             "reason": "segments' processes differ"
+            if certain
+            else "segments' processes differ; which commit is uncertain: confirm in process pairs"
             if step.confirmed
             else f"segments' processes do not differ at p < {policy.alpha}: more results or processes needed",
         }

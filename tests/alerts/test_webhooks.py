@@ -138,6 +138,8 @@ def test_a_4xx_is_not_retried(tmp_path, hook_server, monkeypatch):
         ("[baseline]\npinned='v1'\n", "baseline.pinned"),
         ("[[webhook]]\nname='a'\nurl='http://x'\n[[webhook]]\nname='a'\nurl='http://y'\n", "unique"),
         ("not toml = = 1", "not valid TOML"),
+        ("[detection]\nconfirm_max_pairs=8\n", "confirm_max_pairs = 8 can never confirm"),
+        ("[detection]\nconfirm_alpha=0.5\n", "detection.confirm_alpha"),
     ],
 )
 def test_config_errors_name_the_field(tmp_path, text, message):

@@ -6,7 +6,7 @@ import pytest
 from perfci.analysis.changepoints import PrefixSumL2, detect_steps
 from perfci.analysis.levels import judge_history
 from perfci.analysis.noise import ThresholdPolicy, process_sigma, sigma_upper_bound, threshold_for
-from perfci.analysis.verdict import judge_pairs, judge_processes
+from perfci.analysis.verdict import judge_pairs, judge_processes, per_look_alpha, planned_looks, wilcoxon_min_p
 
 rng = np.random.default_rng(7)
 
@@ -49,6 +49,37 @@ def test_paired_sequential_verdict():
     assert verdict.kind == "unknown" and verdict.reason.startswith("too noisy to tell with 8 pairs")
     # the threshold is never inflated by noise
     assert verdict.threshold == 0.02
+
+
+def test_the_familywise_alpha_is_split_over_the_looks_that_can_reject():
+    assert planned_looks(2, 16) == [2, 4, 8, 16] and planned_looks(2, 64) == [2, 4, 8, 16, 32, 64]
+    assert planned_looks(2, 12) == [2, 4, 8, 12]
+    # compare: 0.01 at 8 and at 16 pairs (2 and 4 pairs can never reject: no alpha spent on them)
+    assert per_look_alpha(0.02, planned_looks(2, 16)) == pytest.approx(0.01)
+    # confirmation: 0.002 over 16, 32, 64 pairs; 8 pairs cannot reach a third of it
+    share = per_look_alpha(0.002, planned_looks(2, 64))
+    assert share == pytest.approx(0.002 / 3) and wilcoxon_min_p(8) > share > wilcoxon_min_p(16)
+    # a schedule that can never reject says so with 0
+    assert per_look_alpha(0.002, planned_looks(2, 8)) == 0.0
+
+
+def test_sequential_looks_keep_the_false_confirmation_rate_under_the_familywise_alpha():
+    """A/A pairs from heavy-tailed noise (a loaded machine: a few processes several times slower),
+    looked at like a confirmation (2, 4, ..., 64 pairs, stop when decided): at most
+    the family-wise alpha of them may come out a regression or an improvement."""
+    rng = np.random.default_rng(7)
+    share = per_look_alpha(0.002, planned_looks(2, 64))
+    false = 0
+    trials = 400
+    for _ in range(trials):
+        logs = rng.standard_t(2, 64) * 0.1
+        changes = np.expm1(logs)
+        for look in planned_looks(2, 64):
+            kind = judge_pairs(changes[:look], threshold=0.02, alpha=share, resamples=200).kind
+            if kind != "unknown":
+                false += kind in ("regression", "improvement")
+                break
+    assert false / trials <= 0.005
 
 
 def test_noise_is_process_level_and_robust():
