@@ -3,8 +3,10 @@
 ``perfci run``, ``perfci import`` and ``POST /api/runs`` all call :func:`process_document`, so a
 document is judged the same way whichever way it arrived. Only ``perfci run`` can re-measure (it
 has the commits and a device): it passes a ``confirm`` callable, and a suspected regression becomes a
-gating ``latency`` finding only when fresh process pairs confirm it. Documents from elsewhere gate
-only on their own process-level evidence (``perfci run --processes N``).
+gating ``latency`` finding only when fresh process pairs confirm it. A remote runner that posts its
+document re-measures the server's suspicions itself and posts the verdicts
+(``POST /api/runs/<id>/confirmations``), which :func:`confirm_stored` records the same way.
+Documents from elsewhere gate only on their own process-level evidence (``perfci run --processes N``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from perfci.alerts.notify import alert_context, plan, queue_for_run
+from perfci.alerts.notify import AlertContext, alert_context, plan, queue_for_run
 from perfci.config import PerfciConfig
 from perfci.document import ResultsDocument
 from perfci.findings import Finding, Unjudged, worst_first
@@ -22,7 +24,7 @@ from perfci.store import outbox
 from perfci.store.engine import Store, retry_transient
 from perfci.store.ingest import IngestOutcome, store_document
 from perfci.store.judge import RunJudgement, judge_stored_run, record_confirmation
-from perfci.store.queries import recorded_findings
+from perfci.store.queries import recorded_findings, run_identity
 
 #: suspected regressions -> for each, the paired verdict of its re-measurement (``Verdict.as_dict()``
 #: plus "pairs"), or None when it could not be re-measured
@@ -55,8 +57,21 @@ def _unconfirmed(verdict: dict[str, Any]) -> str:
     return f"suspected, not confirmed: re-measured {verdict['kind']} in {verdict['n_head']} pairs ({verdict['reason']})"
 
 
-def _suspects(findings: list[Finding]) -> list[Finding]:
+def suspects_of(findings: list[Finding]) -> list[Finding]:
+    """The findings a re-measurement may confirm: suspected slowdowns (a faster change never gates)."""
     return [f for f in findings if f.kind == "suspected" and (f.change or 0) > 0]
+
+
+def confirms(config: PerfciConfig, document: ResultsDocument) -> bool:
+    """Whether the config re-measures this document's suspected slowdowns (under the interpreter only
+    where its latency gates)."""
+    interpreter = document.run.environment.device_kind == "interpreter"
+    return config.detection.confirm and (config.detection.gate_interpreter or not interpreter)
+
+
+def apply_confirmations(suspects: list[Finding], verdicts: list[dict[str, Any] | None]) -> list[Finding]:
+    """Each suspicion after its re-measurement (unchanged where there was none)."""
+    return [_confirmed(f, v) for f, v in zip(suspects, verdicts, strict=True)]
 
 
 def process_document(
@@ -66,9 +81,7 @@ def process_document(
     unjudged, nor judged without its alerts queued, whatever stops the process); then, when
     ``confirm`` is given and the config allows, re-measure suspected regressions, record what that
     said and queue the alerts after it. An aborted run is stored, never judged."""
-    policy = config.detection.policy()
-    interpreter = document.run.environment.device_kind == "interpreter"
-    may_confirm = confirm is not None and config.detection.confirm and (policy.gate_interpreter or not interpreter)
+    may_confirm = confirm is not None and confirms(config, document)
     complete = document.run.status == "complete"
 
     def attempt() -> tuple[IngestOutcome, RunJudgement | None, list[int]]:
@@ -76,8 +89,8 @@ def process_document(
             outcome = store_document(session, document)
             if not outcome.stored or not complete:
                 return outcome, None, []
-            judged = judge_stored_run(session, outcome.run_uuid, policy)
-            if may_confirm and _suspects(judged.findings):
+            judged = judge_stored_run(session, outcome.run_uuid, config.detection.policy())
+            if may_confirm and suspects_of(judged.findings):
                 return outcome, judged, []  # alerts are queued after the re-measurement
             context = alert_context(document, outcome.run_uuid)
             return outcome, judged, outbox.enqueue(session, outcome.run_uuid, plan(config, context, judged.findings))
@@ -90,11 +103,11 @@ def process_document(
     if judged is None:
         return processed
     findings, not_judged = judged.findings, judged.not_judged
-    suspects = _suspects(findings)
+    suspects = suspects_of(findings)
     if may_confirm and suspects:
         assert confirm is not None
         verdicts = confirm(suspects)
-        updated = {id(f): _confirmed(f, v) for f, v in zip(suspects, verdicts, strict=True)}
+        updated = dict(zip(map(id, suspects), apply_confirmations(suspects, verdicts), strict=True))
         for finding, verdict in zip(suspects, verdicts, strict=True):
             if verdict is not None and document.run.trigger != "pr":
                 record_confirmation(store, outcome.run_uuid, updated[id(finding)])
@@ -109,3 +122,33 @@ def process_document(
         processed.deliveries = queue_for_run(store, config, alert_context(document, outcome.run_uuid), findings)
     processed.findings, processed.not_judged = findings, not_judged
     return processed
+
+
+class NotSuspected(LookupError):
+    """A confirmation names a case the run has no suspected slowdown for."""
+
+
+def confirm_stored(
+    store: Store, config: PerfciConfig, run_uuid: uuid.UUID, verdicts: dict[str, dict[str, Any]]
+) -> list[Finding]:
+    """Record re-measurements made elsewhere (a remote runner's process pairs) of a stored run's
+    suspected slowdowns, by case, as ``process_document`` records its own; queue the alerts of
+    those confirmed. Returns the run's findings after them. A case with no suspected slowdown at
+    the run's commit is ``NotSuspected`` (nothing is recorded)."""
+    with store.read() as session:
+        recorded = recorded_findings(session, run_uuid)
+        context = AlertContext(**run_identity(session, run_uuid))
+    if context.trigger == "pr":
+        raise NotSuspected("a pull request's findings are not recorded: its runner gates on its own re-measurements")
+    open_suspects = {f.case: f for f in suspects_of(recorded)}
+    unknown = sorted(set(verdicts) - set(open_suspects) - {f.case for f in recorded if f.kind == "latency"})
+    if unknown:
+        raise NotSuspected(f"no suspected slowdown of {', '.join(unknown)[:200]} at this run's commit")
+    updated = [_confirmed(open_suspects[case], verdict) for case, verdict in verdicts.items() if case in open_suspects]
+    for finding in updated:
+        record_confirmation(store, run_uuid, finding)
+    confirmed = [f for f in updated if f.kind == "latency"]
+    if confirmed:
+        queue_for_run(store, config, context, confirmed)
+    by_case = {f.case: f for f in updated}
+    return worst_first(by_case.get(f.case, f) if f.kind == "suspected" else f for f in recorded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.api import api
+from dashboard.api.confirmations import Confirmations
 from perfci import __version__
 from perfci.findings import FINDING_KINDS
 from perfci.store.models import TRIAGE_STATUSES
@@ -121,6 +122,21 @@ SPEC: dict[str, Any] = {
                 "summary": "One run",
                 "parameters": [_param("ref", "path")],
                 "responses": {"200": _ok("the run", "Object"), **_errors(401, 404)},
+            }
+        },
+        "/api/runs/{ref}/confirmations": {
+            "post": {
+                "summary": "Record a remote runner's process-pair re-measurements of the run's suspected slowdowns",
+                "security": SECURED,
+                "parameters": [_param("ref", "path", description="the run id")],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": Confirmations.model_json_schema()}},
+                },
+                "responses": {
+                    "200": _ok("the run's findings after them", "Object"),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
             }
         },
         "/api/results": {

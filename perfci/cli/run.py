@@ -37,14 +37,14 @@ from perfci.cli.common import (
     summary_line,
 )
 from perfci.config import PerfciConfig
-from perfci.document import DocumentError, parse_document
+from perfci.document import DocumentError, ResultsDocument, parse_document
 from perfci.findings import Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
-from perfci.pipeline import Confirm, process_document
+from perfci.pipeline import Confirm, apply_confirmations, confirms, process_document, suspects_of
 from perfci.runner import git as gitops
 from perfci.runner.confirm import remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
-from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_document
+from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_confirmations, post_document
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import SuiteCase
 
@@ -197,9 +197,46 @@ def _deliver(
         )
         return findings, not_judged, False
     console.print(f"posted run {document['run']['id']} to {post_url}: {len(judged_there)} finding(s) there")
+    try:
+        judged_there = _confirm_there(post_url, token, parsed, judged_there, findings, config, confirm)
+    except PostError as error:
+        console.print(f"[red]could not post the re-measurements: {error}[/red]")
+        return findings, not_judged, False
+    confirmed_there = {f.case for f in judged_there if f.kind == "latency"}
+    unjudged_there = [u for u in unjudged_there if u.case not in confirmed_there]
     known = {(f.case, f.kind, f.commit) for f in findings}
     merged = worst_first([*findings, *(f for f in judged_there if (f.case, f.kind, f.commit) not in known)])
     return merged, not_judged if store_locally else unjudged_there, True
+
+
+def _confirm_there(
+    url: str,
+    token: str | None,
+    document: ResultsDocument,
+    judged_there: list[Finding],
+    local: list[Finding],
+    config: PerfciConfig,
+    confirm: Confirm,
+) -> list[Finding]:
+    """The server's suspected slowdowns, re-measured here in process pairs (this runner has the
+    commits and the device; the server has neither) and posted back, so they gate or are refuted
+    exactly as a local run's are; a case this run already re-measured for its own store is not
+    measured twice. A pull request's findings are not recorded there: they are applied here."""
+    # the suspicions recorded at this run's commit (a step placed earlier is the history's)
+    suspects = [f for f in suspects_of(judged_there) if f.commit == document.run.commit.sha]
+    if not suspects or not confirms(config, document):
+        return judged_there
+    done = {f.case: f.verdict["confirmation"] for f in local if "confirmation" in f.verdict}
+    todo = [f for f in suspects if f.case not in done]
+    measured = dict(zip((f.case for f in todo), confirm(todo) if todo else [], strict=True))
+    verdicts = {f.case: done.get(f.case) or measured.get(f.case) for f in suspects}
+    verdicts = {case: verdict for case, verdict in verdicts.items() if verdict is not None}
+    if not verdicts:
+        return judged_there
+    if document.run.trigger == "pr":
+        updated = {f.case: f for f in apply_confirmations(suspects, [verdicts.get(f.case) for f in suspects])}
+        return worst_first(updated.get(f.case, f) if f.kind == "suspected" else f for f in judged_there)
+    return post_confirmations(url, token, str(document.run.id), verdicts)
 
 
 def _shown_db(db_url: str | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from perfci.findings import Finding, Unjudged
 from perfci.httpclient import PostError, post_json
 
-__all__ = ["UNSENT_DIR", "PostError", "keep_unsent", "post_document"]
+__all__ = ["UNSENT_DIR", "PostError", "keep_unsent", "post_confirmations", "post_document"]
 
 #: Where a runner keeps documents it could not deliver (``perfci resend`` sends them).
 UNSENT_DIR = Path(".perfci") / "unsent"
@@ -45,6 +45,25 @@ def post_document(
             [Finding.from_json(item) for item in findings],
             [Unjudged(str(item["case"]), str(item["reason"])) for item in response.get("not_judged") or []],
         )
+    except (KeyError, TypeError, ValueError) as error:
+        raise PostError(f"{url} answered with a malformed finding ({error!r})", attempts) from None
+
+
+def post_confirmations(
+    url: str, token: str | None, run_id: str, verdicts: dict[str, dict[str, Any]], *, attempts: int = 5
+) -> list[Finding]:
+    """POST this runner's re-measurements of the server's suspicions (by case) to
+    ``<url>/<run_id>/confirmations``; the run's findings after them, as the server recorded them."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"confirmations": [{"case": case, "verdict": verdict} for case, verdict in verdicts.items()]}
+    response, attempts = post_json(
+        f"{url.rstrip('/')}/{run_id}/confirmations", body, headers=headers, attempts=attempts
+    )
+    findings = response.get("findings")
+    if not isinstance(findings, list):
+        raise PostError(f"{url} answered the confirmations without a findings list ({str(response)[:200]})", attempts)
+    try:
+        return [Finding.from_json(item) for item in findings]
     except (KeyError, TypeError, ValueError) as error:
         raise PostError(f"{url} answered with a malformed finding ({error!r})", attempts) from None
 

@@ -165,3 +165,89 @@ def test_nul_bytes_are_a_clear_4xx_on_both_stores(client):
     rows = as_json(client.get("/api/regressions?status=all"))["items"]
     body = {"status": "acknowledged", "note": "a\x00b"}
     assert client.patch(f"/api/regressions/{rows[0]['id']}", json=body, headers=auth()).status_code == 422
+
+
+def _suspected_run(client) -> tuple[str, str, str]:
+    """A history of one-process results, then one 10% slower: suspected (one process cannot prove
+    it). Returns (run id, case, commit)."""
+    for commit in range(7):
+        assert client.post("/api/runs", json=_doc(100 + commit, [1.0], seed=commit), headers=auth()).status_code == 201
+    answer = as_json(client.post("/api/runs", json=_doc(107, [1.10], seed=7), headers=auth()))
+    (finding,) = answer["findings"]
+    assert finding["kind"] == "suspected"
+    return answer["run_id"], finding["case"], finding["commit"]
+
+
+PAIRS = {
+    "kind": "regression",
+    "change": 0.1,
+    "ci_low": 0.09,
+    "ci_high": 0.11,
+    "p_value": 3e-5,
+    "threshold": 0.02,
+    "min_detectable_change": 0.01,
+    "n_baseline": 16,
+    "n_head": 16,
+    "pairs": 16,
+    "reason": "+9.0%..+11.0% (99% interval, 16 pairs)",
+}
+
+
+def test_a_remote_runners_confirmation_gates_and_is_recorded(client):
+    run_id, case, commit = _suspected_run(client)
+    url = f"/api/runs/{run_id}/confirmations"
+    body = {"confirmations": [{"case": case, "verdict": PAIRS}]}
+    assert client.post(url, json=body).status_code == 401
+    answer = client.post(url, json=body, headers=auth())
+    assert answer.status_code == 200, answer.data
+    (finding,) = as_json(answer)["findings"]
+    assert finding["kind"] == "latency" and finding["verdict"]["confirmation"]["pairs"] == 16
+    stored = as_json(client.get("/api/regressions?kind=latency&status=all"))["items"]
+    assert [r["verdict"]["confirmation"]["kind"] for r in stored if r["commit"] == commit] == ["regression"]
+    suspected = as_json(client.get("/api/regressions?kind=suspected&status=all"))["items"]
+    assert not [r for r in suspected if r["commit"] == commit]
+    again = client.post(url, json=body, headers=auth())  # a re-sent confirmation changes nothing
+    assert again.status_code == 200 and [f["kind"] for f in as_json(again)["findings"]] == ["latency"]
+
+
+def test_a_refuting_confirmation_keeps_the_suspicion_with_its_evidence(client):
+    run_id, case, commit = _suspected_run(client)
+    same = {**PAIRS, "kind": "same", "change": 0.001, "ci_low": -0.005, "ci_high": 0.006, "p_value": 0.6}
+    answer = client.post(
+        f"/api/runs/{run_id}/confirmations", json={"confirmations": [{"case": case, "verdict": same}]}, headers=auth()
+    )
+    (finding,) = as_json(answer)["findings"]
+    assert finding["kind"] == "suspected" and finding["verdict"]["confirmation"]["kind"] == "same"
+    latency = as_json(client.get("/api/regressions?kind=latency&status=all"))["items"]
+    assert not [r for r in latency if r["commit"] == commit]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ({"confirmations": []}, 422, "confirmations"),
+        (
+            {"confirmations": [{"case": "x", "verdict": {**PAIRS, "kind": "maybe"}}]},
+            422,
+            "confirmations.0.verdict.kind",
+        ),
+        ({"confirmations": [{"case": "x", "verdict": {**PAIRS, "change": float("inf")}}]}, 400, "Infinity"),
+        ({"confirmations": [{"case": "x", "verdict": {**PAIRS, "pairs": 0}}]}, 422, "confirmations.0.verdict.pairs"),
+        ({"confirmations": [{"case": "no/such/case", "verdict": PAIRS}]}, 409, "no suspected slowdown of no/such/case"),
+    ],
+)
+def test_confirmation_errors_name_the_field_and_record_nothing(client, body, status, needle):
+    run_id, _, commit = _suspected_run(client)
+    response = client.post(
+        f"/api/runs/{run_id}/confirmations",
+        data=json.dumps(body, allow_nan=True),
+        content_type="application/json",
+        headers=auth(),
+    )
+    assert response.status_code == status and needle in as_json(response)["message"], response.data
+    latency = as_json(client.get("/api/regressions?kind=latency&status=all"))["items"]
+    assert not [r for r in latency if r["commit"] == commit]
+    missing = client.post(
+        "/api/runs/00000000-0000-0000-0000-000000000000/confirmations", json={"confirmations": []}, headers=auth()
+    )
+    assert missing.status_code == 404

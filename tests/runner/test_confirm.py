@@ -5,58 +5,24 @@ an autotuned kernel whose processes land in different configs is refuted, never 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from perfci.document import parse_document
-from tests.runner.tracked_repo import CASE, commit_kernel, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, import_history, perfci
 
 pytestmark = pytest.mark.slow
-
-
-def _history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 7) -> None:
-    """``copies`` earlier results of the case, from one real run of ``sha`` (older fake commits)."""
-    out = tmp_path / "doc.json"
-    measured = perfci(
-        "run",
-        "--commit",
-        sha,
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--budget",
-        "0.3",
-        "--no-store",
-        "-o",
-        str(out),
-        cwd=work,
-    )
-    assert measured.returncode == 0, measured.stderr
-    document = json.loads(out.read_text())
-    authored = parse_document(document).run.commit.authored_at
-    documents = []
-    for index in range(copies):
-        copy = json.loads(json.dumps(document))
-        del copy["run"]["id"]
-        copy["run"]["commit"]["sha"] = f"{index + 1:040x}"
-        copy["run"]["commit"]["authored_at"] = (authored - timedelta(hours=copies - index)).isoformat()
-        documents.append(copy)
-    (tmp_path / "history.jsonl").write_text("\n".join(json.dumps(d) for d in [*documents, document]))
-    imported = perfci("import", str(tmp_path / "history.jsonl"), "--db", db, cwd=work)
-    assert imported.returncode in (0, 1), imported.stderr
 
 
 def test_a_suspected_regression_is_confirmed_in_process_pairs_before_it_gates(tiny_repo, tmp_path):
     work = Path(tiny_repo.working_tree_dir)
     db = f"sqlite:///{tmp_path / 'perfci.db'}"
-    (work / "perfci.toml").write_text("[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\n")
+    # a looser alpha than the default, so 8 pairs can confirm (the default needs 16)
+    (work / "perfci.toml").write_text(
+        "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\n"
+    )
     fast = commit_kernel(tiny_repo, "fast", "fast")
-    _history(work, db, fast, tmp_path)
+    import_history(work, db, fast, tmp_path)
     slower = commit_kernel(tiny_repo, "slower", "slower")
     report = tmp_path / "report.md"
     result = perfci(
@@ -92,9 +58,12 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
     monkeypatch.setenv("PERFCI_FIXTURE_DRAWS", str(tmp_path / "draws"))
     work = Path(tiny_repo.working_tree_dir)
     db = f"sqlite:///{tmp_path / 'perfci.db'}"
-    (work / "perfci.toml").write_text("[detection]\ngate_interpreter = true\nconfirm_max_pairs = 4\n")
+    # 8 pairs at a loose alpha: a false confirmation is likelier than with the defaults, never cheaper
+    (work / "perfci.toml").write_text(
+        "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\n"
+    )
     base = commit_kernel(tiny_repo, "autotuned", "autotuned kernels")
-    _history(work, db, base, tmp_path)
+    import_history(work, db, base, tmp_path)
     (work / "NOTES").write_text("docs only\n")
     tiny_repo.index.add(["NOTES"])
     tiny_repo.index.commit("docs only")

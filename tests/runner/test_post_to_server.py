@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from perfci.tokens import hash_token
-from tests.runner.tracked_repo import CASE, commit_kernel, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, import_history, perfci
 from tests.serving import served
 
 pytestmark = pytest.mark.slow
@@ -157,3 +157,45 @@ def test_a_remote_runner_gates_on_the_servers_findings(tiny_repo, tmp_path):
     with fake_server({"ok": True}) as url:  # not a perfci server's answer: not delivered
         odd = perfci("resend", str(kept), "--post", url, "--attempts", "1", cwd=work)
     assert odd.returncode == 3 and kept.exists() and "findings" in odd.stderr
+
+
+def test_a_remote_runner_confirms_the_servers_suspicion_in_process_pairs(tiny_repo, tmp_path, db_url):
+    """The server suspects a slower commit (one process cannot prove it); the runner, which has the
+    commits and the device, re-measures it in process pairs and posts the verdict; the server records
+    a confirmed latency regression and the runner's job fails on it."""
+    work = Path(tiny_repo.working_tree_dir)
+    fast = commit_kernel(tiny_repo, "fast", "fast")
+    import_history(work, db_url, fast, tmp_path)
+    slower = commit_kernel(tiny_repo, "slower", "slower")
+    # a looser alpha than the default, so 8 pairs can confirm (the default needs 16)
+    detection = "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\n"
+    (work / "perfci.toml").write_text(detection)
+    server_config = tmp_path / "server.toml"
+    server_config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n{detection}')
+    with served(server_config, db_url) as base:
+        result = perfci(
+            "run",
+            "--suite",
+            "tiny",
+            "--cases",
+            CASE,
+            "--device",
+            "interpreter",
+            "--budget",
+            "0.3",
+            "--post",
+            f"{base}/api/runs",
+            "--token",
+            "runner-token",
+            "--no-store",
+            "--report",
+            str(tmp_path / "report.md"),
+            "--allow-dirty",
+            cwd=work,
+        )
+        assert result.returncode == 1, result.stderr[-3000:]
+        assert "confirming" in result.stderr and "-> regression after" in result.stderr
+        assert "re-measured in" in (tmp_path / "report.md").read_text()
+        stored = json.load(urllib.request.urlopen(f"{base}/api/regressions?status=all&kind=latency", timeout=10))
+        (row,) = [r for r in stored["items"] if r["commit"] == slower]
+        assert row["baseline_commit"] == fast and row["verdict"]["confirmation"]["kind"] == "regression"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import git
+
+from perfci.document import parse_document
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = "decode/bf16/b3-kv96-*"
@@ -91,3 +95,39 @@ def perfci(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-P", "-m", "perfci", *args], cwd=cwd, capture_output=True, text=True, timeout=600, **kwargs
     )
+
+
+def import_history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 7) -> None:
+    """``copies`` earlier results of the case in the store ``db``, from one real run of ``sha``
+    (as older made-up commits), and that run itself."""
+    out = tmp_path / "doc.json"
+    measured = perfci(
+        "run",
+        "--commit",
+        sha,
+        "--suite",
+        "tiny",
+        "--cases",
+        CASE,
+        "--device",
+        "interpreter",
+        "--budget",
+        "0.3",
+        "--no-store",
+        "-o",
+        str(out),
+        cwd=work,
+    )
+    assert measured.returncode == 0, measured.stderr
+    document = json.loads(out.read_text())
+    authored = parse_document(document).run.commit.authored_at
+    documents = []
+    for index in range(copies):
+        copy = json.loads(json.dumps(document))
+        del copy["run"]["id"]
+        copy["run"]["commit"]["sha"] = f"{index + 1:040x}"
+        copy["run"]["commit"]["authored_at"] = (authored - timedelta(hours=copies - index)).isoformat()
+        documents.append(copy)
+    (tmp_path / "history.jsonl").write_text("\n".join(json.dumps(d) for d in [*documents, document]))
+    imported = perfci("import", str(tmp_path / "history.jsonl"), "--db", db, cwd=work)
+    assert imported.returncode in (0, 1), imported.stderr

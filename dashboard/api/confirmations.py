@@ -1,0 +1,93 @@
+"""POST /api/runs/<id>/confirmations: a remote runner's re-measurements of the server's suspicions.
+
+A runner that posts its document (``perfci run --post``) gets the server's findings back; a
+suspected slowdown there is one process that cannot prove itself. The runner has the commits and
+the device, so it re-measures the baseline commit and the head in process pairs, as a local
+``perfci run`` does, and posts each paired verdict here by case. The server records it exactly as a
+local confirmation (``perfci.pipeline.confirm_stored``): a confirmed regression becomes a gating
+``latency`` finding and its alerts are queued; anything else stays ``suspected`` with the evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any, Literal
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dashboard.api import api
+from dashboard.auth import require_write_token
+from dashboard.errors import ApiError
+from dashboard.store_access import config, reading, store
+from perfci.document import MalformedJson, decode_json
+from perfci.pipeline import NotSuspected, confirm_stored
+from perfci.store import reads
+
+
+class PairVerdict(BaseModel):
+    """``Verdict.as_dict()`` of process pairs, plus how many pairs it took."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: Literal["regression", "improvement", "same", "unknown"]
+    change: float
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float = Field(ge=0, le=1)
+    threshold: float = Field(gt=0, lt=1)
+    n_head: int = Field(ge=1, le=100_000)
+    pairs: int = Field(ge=1, le=100_000)
+    reason: str = Field(max_length=1000)
+
+    @field_validator("change", "ci_low", "ci_high")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number (null for an unbounded interval end)")
+        return value
+
+
+class Confirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case: str = Field(min_length=1, max_length=255)
+    verdict: PairVerdict
+
+
+class Confirmations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirmations: list[Confirmation] = Field(min_length=1, max_length=1000)
+
+
+def _parsed(body: bytes) -> Confirmations:
+    try:
+        value = decode_json(body, "request body")
+    except MalformedJson as error:
+        raise ApiError(400, f"{error}; send {{'confirmations': [{{'case', 'verdict'}}, ...]}}") from None
+    try:
+        return Confirmations.model_validate(value)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "request body"
+        raise ApiError(422, f"{field}: {first['msg']}") from None
+
+
+@api.post("/runs/<ref>/confirmations")
+@require_write_token
+def post_confirmations(ref: str) -> dict[str, Any]:
+    if not (request.mimetype or "").endswith("json"):
+        raise ApiError(400, "send the confirmations as JSON with 'Content-Type: application/json'")
+    with reading() as session:
+        run = reads.find_run(session, ref)
+        run_uuid = uuid.UUID(str(run.uuid)) if run is not None else None
+    if run_uuid is None:
+        raise ApiError(404, f"run {ref[:60]!r} is not stored; POST the run's document to /api/runs first")
+    body = _parsed(request.get_data(cache=False))
+    verdicts = {item.case: item.verdict.model_dump() for item in body.confirmations}
+    try:
+        findings = confirm_stored(store(), config(), run_uuid, verdicts)
+    except NotSuspected as error:
+        raise ApiError(
+            409, f"confirmations: {error}; confirm only the suspected findings the run's POST answered"
+        ) from None
+    return {"run_id": str(run_uuid), "findings": [f.as_json() for f in findings]}
