@@ -164,7 +164,8 @@ def main() -> None:
         push_shas = build_repo(push_work, modes=False)
         (args.out / "push-shas.json").write_text(json.dumps(push_shas, indent=1) + "\n")
         db = f"sqlite:///{args.out / 'push.db'}"
-        (push_work / "perfci.toml").write_text("[detection]\nconfirm_max_pairs = 16\nconfirm_budget_s = 150\n")
+        # the default confirmation (alpha 0.002 over its looks, up to 64 pairs), its budget cut to fit one call
+        (push_work / "perfci.toml").write_text("[detection]\nconfirm_budget_s = 300\n")
         records.append(
             perfci(
                 push_work, args.out, "base", "run", "--commit", push_shas["base"], *common, "--budget", "1", "--db", db
