@@ -317,7 +317,8 @@ def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> An
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the Markdown regression report here (empty file when nothing changed).",
+    help="Write the Markdown regression report here: every finding of the commits measured (empty file when "
+    "nothing changed).",
 )
 @config_option
 @db_option
@@ -413,6 +414,7 @@ def command(
     signal.signal(signal.SIGTERM, _interrupt)
 
     bad = undelivered = False
+    found: list[Finding] = []  # every commit's: the report of a range covers the whole range
     for commit in commits:
         if rev_range and not no_store:
             with opened_store(db_url) as store, store.read() as session:
@@ -446,8 +448,9 @@ def command(
         report = render_markdown(findings, device=environment["device_name"], not_judged=not_judged)
         if report:
             click.echo(report)
-        if report_path:
-            report_path.write_text(report)  # empty when nothing changed: post no PR comment then
+        found += findings
+        if report_path:  # empty when nothing changed: post no PR comment then
+            report_path.write_text(render_markdown(found, device=environment["device_name"], not_judged=not_judged))
         bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
         bad = bad or any(f.gates for f in findings)
         if document["run"]["status"] == "aborted":

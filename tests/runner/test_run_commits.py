@@ -56,9 +56,13 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
         "0.5",
         "--db",
         db_url,
+        "--report",
+        str(tmp_path / "report.md"),
         cwd=work,
     )
     assert result.returncode == 1, result.stderr  # incorrect and failed results gate CI
+    # the report covers the whole range, not only its last commit
+    assert shas[2][:12] in (tmp_path / "report.md").read_text()
     # every commit ends with one line: which run, where, against what, found, not judged and why
     summaries = [line for line in result.stderr.splitlines() if line.startswith("run ") and " vs " in line]
     assert len(summaries) == 4 and all("stored in sqlite:///" in line for line in summaries)
