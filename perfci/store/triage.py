@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from perfci.store import models
 from perfci.store.engine import Store, retry_transient
+from perfci.store.reads.commits import find_commit
 
 
 class TriageError(ValueError):
@@ -50,6 +51,7 @@ def set_statuses(
                 out.append(
                     {
                         "id": regression.id,
+                        "kind": regression.kind,
                         "status": regression.status,
                         "note": regression.note,
                         "author": regression.author,
@@ -76,3 +78,22 @@ def history(store: Store, regression_id: int) -> list[dict[str, Any]]:
         return [created] + [
             {"status": e.status, "note": e.note, "author": e.author, "at": e.at.isoformat()} for e in events
         ]
+
+
+def open_ids_at(store: Store, refs: list[str]) -> tuple[list[int], list[str]]:
+    """(ids of the open findings at these commits, the refs that name no stored commit). A ref is a
+    full sha or a unique prefix of 7+ hex characters."""
+    ids: list[int] = []
+    unknown: list[str] = []
+    with store.read() as session:
+        for ref in refs:
+            commit = find_commit(session, ref)
+            if commit is None:
+                unknown.append(ref)
+                continue
+            ids += session.scalars(
+                select(models.Regression.id)
+                .where(models.Regression.commit_id == commit.id, models.Regression.status == "open")
+                .order_by(models.Regression.id)
+            ).all()
+    return ids, unknown

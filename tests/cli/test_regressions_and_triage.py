@@ -87,3 +87,51 @@ def test_a_static_html_report_of_a_run_or_commit(db_url, tmp_path):
     assert HOSTILE not in page and "&lt;script&gt;" in page  # the commit message is text, never markup
     unknown = _perfci("report", "nope", "--html", str(tmp_path / "x"), "--db", db_url)
     assert unknown.returncode == 2 and "REF" in unknown.stderr
+
+
+def test_every_open_finding_of_a_commit_or_a_range_is_triaged_at_once(db_url, tmp_path):
+    from perfci.testing import sha_for
+
+    populate(db_url)
+    eight = sha_for("commit-8")  # a latency regression and an improvement, both open
+    done = _perfci("triage", "--commit", eight[:9], "acknowledged", "--note", "one tiling change", "--db", db_url)
+    assert done.returncode == 0, done.stderr
+    assert sorted(row["kind"] for row in json.loads(done.stdout)) == ["improvement", "latency"]
+    again = _perfci("triage", "--commit", eight, "fixed", "--db", db_url)
+    assert again.returncode == 2 and "no open finding" in again.stderr  # nothing open there any more
+    unknown = _perfci("triage", "--commit", "abcdef0123", "fixed", "--db", db_url)
+    assert unknown.returncode == 2 and "abcdef0123" in unknown.stderr and "not a stored commit" in unknown.stderr
+    no_status = _perfci("triage", "--commit", eight, "--db", db_url)
+    assert no_status.returncode == 2 and "STATUS" in no_status.stderr
+
+    # a range read in a git checkout: the findings stored at its commits
+    import git
+
+    from perfci.config import PerfciConfig
+    from perfci.document import parse_document
+    from perfci.pipeline import process_document
+    from perfci.store.migrate import open_store
+    from tests.store.test_judge import _doc
+
+    repo = git.Repo.init(tmp_path / "repo")
+    shas = []
+    for index in range(3):
+        (tmp_path / "repo" / "f").write_text(str(index))
+        repo.index.add(["f"])
+        shas.append(repo.index.commit(f"commit {index}").hexsha)
+    store = open_store(db_url)
+    for commit in range(7):
+        process_document(store, PerfciConfig(), parse_document(_doc(200 + commit, [1.0], seed=commit)))
+    slower = _doc(207, [1.2], seed=7)
+    slower["run"]["commit"]["sha"] = shas[1]
+    assert process_document(store, PerfciConfig(), parse_document(slower)).findings
+    store.dispose()
+    ranged = _perfci(
+        "triage", "--range", f"{shas[0]}..{shas[2]}", "invalid", "--repo", str(tmp_path / "repo"), "--db", db_url
+    )
+    assert ranged.returncode == 0, ranged.stderr
+    assert {
+        row["status"] for row in json.loads(ranged.stdout if ranged.stdout.startswith("[") else f"[{ranged.stdout}]")
+    } == {"invalid"}
+    bad = _perfci("triage", "--range", "nope", "invalid", "--repo", str(tmp_path / "repo"), "--db", db_url)
+    assert bad.returncode == 2 and "--range" in bad.stderr
