@@ -134,6 +134,14 @@ def test_colours_follow_verdicts_and_groups_follow_commit_ranges(server, tmp_pat
         expect(page.locator(f"tr.group#{target}")).to_be_visible()
         expect(page.locator("p.tabs a.current", has_text="commit range")).to_be_visible()
         page.screenshot(path=shots / "regressions-by-range.png", full_page=True)
+
+        seven, eight = sha_for("commit-7")[:10], sha_for("commit-8")[:10]
+        page.goto(f"{server}/compare?base={seven}&head={eight}")
+        expect(page.locator("table").first).to_contain_text("decode/bf16/case0")
+        page.screenshot(path=shots / "compare.png", full_page=True)
+        page.goto(f"{server}/roofline")
+        page.wait_for_selector("#roofline .main-svg")
+        page.screenshot(path=shots / "roofline.png", full_page=True)
         browser.close()
 
 

@@ -66,6 +66,18 @@ def test_the_commit_page_colours_only_judged_changes(populated, client):
     assert 'class="worse"' not in wrong.split("<h2>Runs")[0].split("case2")[1].split("</tr>")[0]
 
 
+def test_the_compare_page_colours_only_verdicts(populated, client):
+    """Commit 7 -> 8: case0 a regression (red), case1 an improvement (green), the two unchanged
+    cases `same` and grey, whatever the sign of their +0.0%."""
+    from perfci.testing import sha_for
+
+    html = client.get(f"/compare?base={sha_for('commit-7')[:10]}&head={sha_for('commit-8')[:10]}").get_data(
+        as_text=True
+    )
+    assert html.count('class="worse"') == 1 and html.count('class="better"') == 1
+    assert html.count('class="muted unjudged" title="same:') == 2
+
+
 def test_each_point_says_what_its_processes_autotuned(populated, client):
     """Every result of the populated store ran 5 processes, each recording kernel BLOCK_M 64."""
     series = client.get("/api/series?q=case0").get_json()["items"][0]
@@ -73,3 +85,24 @@ def test_each_point_says_what_its_processes_autotuned(populated, client):
     assert {p["autotune"] for p in points} == {"kernel BLOCK_M 64 x5"}
     page = client.get(f"/series/{series['id']}").get_data(as_text=True)
     assert "kernel BLOCK_M 64 x5" in page  # in the chart's hover data
+
+
+def test_a_suspected_change_is_grey_where_findings_are_listed(db_url):
+    """One process 10% slower after a quiet history: suspected, never red on the Regressions page."""
+    from dashboard import create_app
+    from perfci.config import PerfciConfig
+    from perfci.document import parse_document
+    from perfci.pipeline import process_document
+    from perfci.store.migrate import open_store
+    from tests.store.test_judge import _doc
+
+    store = open_store(db_url)
+    for commit in range(7):
+        process_document(store, PerfciConfig(), parse_document(_doc(commit, [1.0], seed=commit)))
+    (finding,) = process_document(store, PerfciConfig(), parse_document(_doc(7, [1.1], seed=7))).findings
+    assert finding.kind == "suspected"
+    store.dispose()
+    app = create_app(db_url, PerfciConfig())
+    html = app.test_client().get("/regressions?status=all").get_data(as_text=True)
+    app.extensions["perfci"]["store"].dispose()
+    assert 'class="worse"' not in html and 'title="suspected: not confirmed' in html
