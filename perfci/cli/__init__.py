@@ -23,6 +23,7 @@ from perfci import __version__
 COMMANDS = {
     "run": "perfci.cli.run:command",
     "compare": "perfci.cli.compare:command",
+    "bisect": "perfci.cli.bisect:command",
     "import": "perfci.cli.import_:command",
     "export": "perfci.cli.export:command",
     "regressions": "perfci.cli.regressions:command",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.tracked_repo import CASE, commit_kernel, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, perfci
 
 pytestmark = pytest.mark.slow
 
@@ -69,9 +69,7 @@ def test_autotune_modes_in_an_aa_compare_are_never_a_regression(tiny_repo, monke
     monkeypatch.setenv("PERFCI_FIXTURE_DRAWS", str(tmp_path / "draws"))
     work = Path(tiny_repo.working_tree_dir)
     first = commit_kernel(tiny_repo, "autotuned", "autotuned")
-    (work / "NOTES").write_text("docs only\n")
-    tiny_repo.index.add(["NOTES"])
-    second = tiny_repo.index.commit("docs only").hexsha
+    second = commit_notes(tiny_repo, "docs only")
     result, rows = _compare(work, first, second)
     assert result.returncode == 0, result.stderr
     (row,) = rows

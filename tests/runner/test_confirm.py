@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.tracked_repo import CASE, commit_kernel, import_history, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, import_history, perfci
 
 pytestmark = pytest.mark.slow
 
@@ -64,9 +64,7 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
     )
     base = commit_kernel(tiny_repo, "autotuned", "autotuned kernels")
     import_history(work, db, base, tmp_path)
-    (work / "NOTES").write_text("docs only\n")
-    tiny_repo.index.add(["NOTES"])
-    tiny_repo.index.commit("docs only")
+    commit_notes(tiny_repo, "docs only")
     report = tmp_path / "report.md"
     for _ in range(8):  # until the head's process lands in the other config than the history's
         result = perfci(

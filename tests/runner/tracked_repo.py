@@ -97,6 +97,14 @@ def perfci(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
+def commit_notes(repo: git.Repo, message: str) -> str:
+    """A commit that changes no kernel (a notes file only)."""
+    path = Path(repo.working_tree_dir) / "NOTES"
+    path.write_text(message + "\n")
+    repo.index.add(["NOTES"])
+    return repo.index.commit(message).hexsha
+
+
 def import_history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 7) -> None:
     """``copies`` earlier results of the case in the store ``db``, from one real run of ``sha``
     (as older made-up commits), and that run itself."""

@@ -1,0 +1,242 @@
+"""``perfci bisect GOOD BAD``: which commits between GOOD and BAD made a case slower, or incorrect.
+
+Each step measures two commits as ``perfci compare`` does (fresh process pairs, back to back on one
+device, ABBA rounds, the paired sequential test); the search itself is ``perfci.runner.bisect``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from perfci.analysis.noise import ThresholdPolicy
+from perfci.cli.common import BadInput, plan_cases, selection_options
+from perfci.jsonvalues import finite
+from perfci.runner import git as gitops
+from perfci.runner.bisect import BisectResult, Comparison, Outcome, bisect
+from perfci.runner.compare import CaseComparison, compare_case, default_rounds
+from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
+from perfci.suite.cases import SuiteCase
+
+console = Console(stderr=True)
+
+
+def _comparison(base: int, head: int, item: CaseComparison) -> Comparison:
+    """A compare of two candidates as the search reads it: a head that crashes or hangs is skipped."""
+    verdict = item.verdict
+    outcome: Outcome
+    if item.outcome == "correctness" and item.head.status in ("failed", "timeout"):
+        outcome, reason = "skip", item.head.error or item.head.status
+    elif item.outcome in ("regression", "improvement", "same", "unknown", "correctness", "error"):
+        outcome, reason = item.outcome, verdict.reason if verdict else (item.head.error or "")  # type: ignore[assignment]
+    else:
+        outcome, reason = "error", item.base.error or item.outcome
+    pairs = item.interleaved.pairs if item.interleaved else 0
+    return Comparison(base, head, outcome, verdict.change if verdict else None, pairs, reason)
+
+
+def _case_json(result: BisectResult, shas: list[str], case: SuiteCase) -> dict[str, Any]:
+    def step(c: Comparison) -> dict[str, Any]:
+        return {
+            "base": shas[c.base],
+            "head": shas[c.head],
+            "outcome": c.outcome,
+            "change": c.change,
+            "pairs": c.pairs,
+            "reason": c.reason,
+        }
+
+    return {
+        "case": case.id,
+        "kind": result.kind,
+        "reproduced": result.reproduced,
+        "confirmation": step(result.confirmation),
+        "culprits": [
+            {
+                "commit": shas[c.index],
+                "parent": shas[c.parent],
+                "change": c.verification.change,
+                "share": c.share,
+                "verified": c.verified,
+                "pairs": c.verification.pairs,
+                "reason": c.verification.reason,
+            }
+            for c in result.culprits
+        ],
+        "skipped": [shas[i] for i in result.skipped],
+        "unresolved": [shas[i] for i in result.unresolved] if result.unresolved else None,
+        "steps": [step(c) for c in result.steps],
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1%}"
+
+
+def _markdown(rows: list[dict[str, Any]], good: str, bad: str, device: str) -> str:
+    lines = [f"### perfci bisect {good[:12]}..{bad[:12]} on {device}", ""]
+    lines += ["| case | culprit | parent | change | share | verified |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        if not row["reproduced"]:
+            confirmation = row["confirmation"]
+            lines.append(
+                f"| `{row['case']}` | not reproduced: {confirmation['outcome']} ({confirmation['reason']}) | | | | |"
+            )
+            continue
+        for culprit in row["culprits"]:
+            share = "–" if culprit["share"] is None else f"{culprit['share']:.0%}"
+            lines.append(
+                f"| `{row['case']}` | {culprit['commit'][:12]} | {culprit['parent'][:12]} | {_pct(culprit['change'])} "
+                f"| {share} | {'yes' if culprit['verified'] else 'no: ' + culprit['reason']} |"
+            )
+        if row["unresolved"]:
+            first, last = row["unresolved"]
+            lines.append(
+                f"| `{row['case']}` | somewhere in {first[:12]}..{last[:12]} (undecided or skipped commits) | | | | |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("case", "culprit", "parent", "change", "share", "verified", "pairs")
+    for row in rows:
+        if not row["reproduced"]:
+            table.add_row(row["case"], f"not reproduced ({row['confirmation']['outcome']})", "", "", "", "", "")
+        for culprit in row["culprits"]:
+            share = "–" if culprit["share"] is None else f"{culprit['share']:.0%}"
+            table.add_row(
+                row["case"],
+                culprit["commit"][:12],
+                culprit["parent"][:12],
+                _pct(culprit["change"]),
+                share,
+                "yes" if culprit["verified"] else "no",
+                str(culprit["pairs"]),
+            )
+        if row["unresolved"]:
+            first, last = row["unresolved"]
+            table.add_row(row["case"], f"in {first[:12]}..{last[:12]}", "", "", "", "undecided", "")
+    return table
+
+
+@click.command("bisect")
+@click.argument("good")
+@click.argument("bad")
+@selection_options
+@click.option(
+    "--budget",
+    "budget_s",
+    default=120.0,
+    show_default=True,
+    type=float,
+    help="Seconds per comparison after which no new process pair is started while the verdict is unknown.",
+)
+@click.option("--max-pairs", default=16, show_default=True, type=click.IntRange(2, 100), help="Pairs per comparison.")
+@click.option(
+    "--threshold", type=float, default=None, help="Relative change that matters (default 2%, the policy floor)."
+)
+@click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the search (every step) as JSON on stdout.")
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report here."
+)
+def command(
+    good: str,
+    bad: str,
+    suite: str | None,
+    case_patterns: tuple[str, ...],
+    device: str,
+    repo_path: str,
+    budget_s: float,
+    max_pairs: int,
+    threshold: float | None,
+    timeout_s: float,
+    as_json: bool,
+    report_path: Path | None,
+) -> None:
+    """Find the commits between GOOD and BAD that made each selected case slower (or incorrect).
+
+    First GOOD against BAD, in process pairs as `perfci compare`: a change that does not reproduce
+    files nothing. Then a binary search, each step a paired comparison against the last commit known
+    to be good; commits whose kernels crash or do not import are skipped (as `git bisect skip`);
+    each culprit is verified against its parent, and the rest of the range is searched again for
+    more culprits, each with its share of the change. Exit code 1 when a culprit was found, 0 when
+    nothing reproduced or the range stayed undecided, 2 on bad input.
+    """
+    device, suite, cases = plan_cases(device, suite, case_patterns)
+    if threshold is not None and not 0 < threshold < 1:
+        raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
+    if budget_s <= 0:
+        raise BadInput(f"--budget: {budget_s} is not a positive number of seconds")
+    try:
+        repo = gitops.open_repo(repo_path)
+        good_commit, bad_commit = gitops.resolve(repo, good), gitops.resolve(repo, bad)
+        between = gitops.commits_in_range(repo, f"{good_commit.hexsha}..{bad_commit.hexsha}")
+    except gitops.GitInputError as error:
+        raise BadInput(str(error).replace("--commit", "GOOD/BAD")) from None
+    if not between or between[-1].hexsha != bad_commit.hexsha or not repo.is_ancestor(good_commit, bad_commit):
+        raise BadInput(f"GOOD/BAD: {bad} is not a descendant of {good}; give an older GOOD and a newer BAD")
+    shas = [good_commit.hexsha, *(c.hexsha for c in between)]
+    limit = threshold if threshold is not None else ThresholdPolicy().min_change
+    settings = ExecutionSettings(device=device, timeout_s=timeout_s, budget_s=budget_s)
+    rounds = default_rounds(device)
+    rows = []
+    with ExitStack() as stack:
+        trees: dict[int, Path | None] = {}
+
+        def tree(index: int) -> Path | None:
+            """The candidate's worktree, or None when its kernels do not import."""
+            if index not in trees:
+                path = stack.enter_context(gitops.worktree(repo, shas[index]))
+                try:
+                    check_kernels_import(path, device)
+                    trees[index] = path
+                except KernelsImportError as error:
+                    if index in (0, len(shas) - 1):
+                        side = "GOOD" if index == 0 else "BAD"
+                        raise BadInput(f"{side} {shas[index][:12]}: its kernels do not import ({error})") from None
+                    trees[index] = None
+            return trees[index]
+
+        for case in cases:
+
+            def compare(base: int, head: int, case: SuiteCase = case) -> Comparison:
+                base_tree, head_tree = tree(base), tree(head)
+                if head_tree is None:
+                    step = Comparison(base, head, "skip", reason="its kernels do not import")
+                else:
+                    assert base_tree is not None  # the search compares against commits that ran
+                    item = compare_case(
+                        case,
+                        base_tree,
+                        head_tree,
+                        settings,
+                        limit,
+                        rounds_per_pair=rounds,
+                        min_pairs=2,
+                        max_pairs=max_pairs,
+                    )
+                    step = _comparison(base, head, item)
+                console.print(
+                    f"{case.id}: {shas[head][:10]} vs {shas[base][:10]}: {step.outcome} {_pct(step.change)} "
+                    f"({step.pairs} pairs) {step.reason}",
+                    highlight=False,
+                )
+                return step
+
+            rows.append(_case_json(bisect(len(shas), compare), shas, case))
+    report = _markdown(rows, shas[0], shas[-1], device)
+    if report_path:
+        report_path.write_text(report)
+    if as_json:
+        click.echo(json.dumps(finite({"good": shas[0], "bad": shas[-1], "device": device, "cases": rows}), indent=1))
+    else:
+        Console(width=None if sys.stdout.isatty() else 160).print(_table(rows))
+    sys.exit(1 if any(c["verified"] for row in rows for c in row["culprits"]) else 0)

@@ -1,0 +1,113 @@
+"""The culprit search on made-up histories (a compare callable that knows each commit's level)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perfci.runner.bisect import Comparison, bisect
+from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, perfci
+
+
+def _history(levels: list[float], *, crash: set[int] = frozenset(), incorrect_from: int | None = None, noisy=()):
+    """compare(base, head) from each candidate's level: a change of 2% or more is a regression;
+    ``noisy`` pairs of indices answer unknown; ``crash`` heads are skipped."""
+    calls: list[tuple[int, int]] = []
+
+    def compare(base: int, head: int) -> Comparison:
+        calls.append((base, head))
+        if head in crash:
+            return Comparison(base, head, "skip", reason="kernels do not import")
+        if incorrect_from is not None and head >= incorrect_from > base:
+            return Comparison(base, head, "correctness")
+        if (base, head) in noisy:
+            return Comparison(base, head, "unknown", pairs=16)
+        change = levels[head] / levels[base] - 1
+        outcome = "regression" if change >= 0.02 else "improvement" if change <= -0.02 else "same"
+        return Comparison(base, head, outcome, change, pairs=8)
+
+    return compare, calls
+
+
+@pytest.mark.parametrize("at", range(1, 9))
+def test_one_culprit_is_found_wherever_it_is_and_verified_against_its_parent(at):
+    compare, calls = _history([1.0 if i < at else 1.10 for i in range(9)])
+    result = bisect(9, compare)
+    assert result.kind == "latency" and [c.index for c in result.culprits] == [at]
+    (culprit,) = result.culprits
+    assert culprit.parent == at - 1 and culprit.verified and culprit.share == pytest.approx(1.0)
+    assert len(calls) <= 2 + 3 + 1  # confirm, log2(8) steps, verify, whether more remains
+
+
+def test_two_culprits_each_with_its_share():
+    levels = [1.0, 1.0, 1.0, 1.06, 1.06, 1.06, 1.06 * 1.04, 1.06 * 1.04]
+    result = bisect(len(levels), _history(levels)[0])
+    assert [(c.index, c.parent) for c in result.culprits] == [(3, 2), (6, 5)]
+    shares = [c.share for c in result.culprits]
+    assert shares[0] == pytest.approx(0.06 / 0.1024, rel=0.01) and shares[1] == pytest.approx(0.04 / 0.1024, rel=0.01)
+
+
+def test_a_change_that_does_not_reproduce_files_nothing():
+    compare, calls = _history([1.0] * 6)
+    result = bisect(6, compare)
+    assert not result.reproduced and result.culprits == [] and calls == [(0, 5)]
+
+
+def test_commits_that_crash_are_skipped_like_git_bisect_skip():
+    result = bisect(7, _history([1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.1], crash={3})[0])
+    assert [c.index for c in result.culprits] == [5] and result.skipped == [3]
+    assert result.culprits[0].parent == 4
+    levels = [1.0, 1.0, 1.0, 1.0, 1.1, 1.1, 1.1]
+    # the parent itself crashes: the culprit is 3 or 4, as git bisect says it ("only skipped left")
+    result = bisect(len(levels), _history(levels, crash={3})[0])
+    assert result.culprits == [] and result.unresolved == (2, 4) and result.skipped == [3]
+
+
+def test_a_culprit_hidden_behind_skipped_commits_is_a_range():
+    levels = [1.0, 1.0, 1.1, 1.1, 1.1]
+    result = bisect(len(levels), _history(levels, crash={1, 2, 3})[0])
+    assert result.culprits == [] and result.unresolved == (0, 4) and result.skipped == [1, 2, 3]
+
+
+def test_correctness_bisect_finds_the_first_incorrect_commit():
+    result = bisect(8, _history([1.0] * 8, incorrect_from=5)[0])
+    assert result.kind == "correctness" and [c.index for c in result.culprits] == [5]
+    assert result.culprits[0].share is None and result.culprits[0].verified
+
+
+def test_a_midpoint_the_pairs_cannot_decide_leaves_the_range_open():
+    levels = [1.0, 1.0, 1.0, 1.0, 1.1]
+    result = bisect(len(levels), _history(levels, noisy={(0, 2)})[0])
+    assert result.culprits == [] and result.unresolved == (0, 4)
+
+
+@pytest.mark.slow
+def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
+    """GOOD, a notes-only commit, the commit that makes the kernel slower, another notes-only commit
+    (BAD), under the interpreter: the slower commit is the culprit, verified against its parent."""
+    work = Path(tiny_repo.working_tree_dir)
+    good = commit_kernel(tiny_repo, "fast", "fast kernels")
+    notes = commit_notes(tiny_repo, "notes 1")
+    slower = commit_kernel(tiny_repo, "slower", "slower kernels")
+    bad = commit_notes(tiny_repo, "notes 2")
+    report = tmp_path / "bisect.md"
+    common = ["--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--threshold", "0.3"]
+    result = perfci(
+        "bisect", good, bad, *common, "--max-pairs", "8", "--budget", "60", "--json", "--report", str(report), cwd=work
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    (row,) = json.loads(result.stdout)["cases"]
+    assert row["kind"] == "latency" and row["reproduced"]
+    (culprit,) = row["culprits"]
+    assert (culprit["commit"], culprit["parent"]) == (slower, notes) and culprit["verified"]
+    assert culprit["share"] == pytest.approx(1.0, abs=0.5)
+    assert f"| `{row['case']}` | {slower[:12]} | {notes[:12]} |" in report.read_text()
+    # the same range without the slowdown does not reproduce: nothing is filed (exit 0)
+    clean = perfci("bisect", good, notes, *common, "--max-pairs", "8", "--budget", "60", "--json", cwd=work)
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    (row,) = json.loads(clean.stdout)["cases"]
+    assert not row["reproduced"] and row["culprits"] == []
+    wrong_way = perfci("bisect", bad, good, *common, cwd=work)
+    assert wrong_way.returncode == 2 and "not a descendant" in wrong_way.stderr
