@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, import_history, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, import_history, perfci, run_tiny
 
 pytestmark = pytest.mark.slow
 
@@ -25,22 +25,7 @@ def test_a_suspected_regression_is_confirmed_in_process_pairs_before_it_gates(ti
     import_history(work, db, fast, tmp_path)
     slower = commit_kernel(tiny_repo, "slower", "slower")
     report = tmp_path / "report.md"
-    result = perfci(
-        "run",
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--budget",
-        "0.3",
-        "--db",
-        db,
-        "--report",
-        str(report),
-        cwd=work,
-    )
+    result = run_tiny(work, "--db", db, "--report", str(report))
     assert result.returncode == 1, result.stderr
     assert f"confirming {CASE.rstrip('*')}" in result.stderr and "-> regression after" in result.stderr
     text = report.read_text()
@@ -67,23 +52,7 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
     commit_notes(tiny_repo, "docs only")
     report = tmp_path / "report.md"
     for _ in range(8):  # until the head's process lands in the other config than the history's
-        result = perfci(
-            "run",
-            "--suite",
-            "tiny",
-            "--cases",
-            CASE,
-            "--device",
-            "interpreter",
-            "--budget",
-            "0.3",
-            "--db",
-            db,
-            "--report",
-            str(report),
-            "--allow-dirty",
-            cwd=work,
-        )
+        result = run_tiny(work, "--db", db, "--report", str(report), "--allow-dirty")
         assert result.returncode == 0, result.stderr
         if "confirming" in result.stderr:
             break

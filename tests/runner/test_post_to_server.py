@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from perfci.tokens import hash_token
-from tests.runner.tracked_repo import CASE, commit_kernel, import_history, perfci
+from tests.runner.tracked_repo import commit_kernel, import_history, perfci, run_tiny
 from tests.serving import served
 
 pytestmark = pytest.mark.slow
@@ -25,16 +25,8 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
     config = tmp_path / "perfci.toml"
     config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n')
     with served(config, db_url) as base:
-        result = perfci(
-            "run",
-            "--suite",
-            "tiny",
-            "--cases",
-            CASE,
-            "--device",
-            "interpreter",
-            "--budget",
-            "0.3",
+        result = run_tiny(
+            work,
             "--post",
             f"{base}/api/runs",
             "--token",
@@ -42,7 +34,6 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
             "--no-store",
             "-o",
             str(tmp_path / "doc.json"),
-            cwd=work,
         )
         assert result.returncode == 0, result.stderr
         assert "posted run" in result.stderr
@@ -51,25 +42,7 @@ def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
         results = json.load(urllib.request.urlopen(f"{base}/api/results?commit={sha}", timeout=10))
         assert results["items"][0]["status"] == "ok" and results["items"][0]["n_samples"] >= 3
         # a wrong token is refused: the job fails with exit 3 (never "clean") and the document is kept
-        refused = perfci(
-            "run",
-            "--suite",
-            "tiny",
-            "--cases",
-            CASE,
-            "--device",
-            "interpreter",
-            "--budget",
-            "0.3",
-            "--post",
-            f"{base}/api/runs",
-            "--token",
-            "wrong",
-            "--no-store",
-            "--post-attempts",
-            "1",
-            cwd=work,
-        )
+        refused = run_tiny(work, "--post", f"{base}/api/runs", "--token", "wrong", "--no-store", "--post-attempts", "1")
         assert refused.returncode == 3, refused.stderr
         assert "could not post" in refused.stderr and "403" in refused.stderr and "perfci resend" in refused.stderr
         (kept,) = (work / ".perfci" / "unsent").glob("*.json")
@@ -126,25 +99,7 @@ def test_a_remote_runner_gates_on_the_servers_findings(tiny_repo, tmp_path):
         "verdict": {"detector": "pelt", "before": 1.0, "after": 100.0, "threshold": 0.02},
     }
     with fake_server({"run_id": "x", "stored": True, "results": 1, "findings": [finding]}) as url:
-        result = perfci(
-            "run",
-            "--suite",
-            "tiny",
-            "--cases",
-            CASE,
-            "--device",
-            "interpreter",
-            "--budget",
-            "0.3",
-            "--post",
-            url,
-            "--token",
-            "t",
-            "--no-store",
-            "--report",
-            str(tmp_path / "report.md"),
-            cwd=work,
-        )
+        result = run_tiny(work, "--post", url, "--token", "t", "--no-store", "--report", str(tmp_path / "report.md"))
     assert result.returncode == 1, result.stderr
     assert "1 finding(s) there" in result.stderr
     assert "Latency regressions" in (tmp_path / "report.md").read_text()
@@ -173,16 +128,8 @@ def test_a_remote_runner_confirms_the_servers_suspicion_in_process_pairs(tiny_re
     server_config = tmp_path / "server.toml"
     server_config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n{detection}')
     with served(server_config, db_url) as base:
-        result = perfci(
-            "run",
-            "--suite",
-            "tiny",
-            "--cases",
-            CASE,
-            "--device",
-            "interpreter",
-            "--budget",
-            "0.3",
+        result = run_tiny(
+            work,
             "--post",
             f"{base}/api/runs",
             "--token",
@@ -191,7 +138,6 @@ def test_a_remote_runner_confirms_the_servers_suspicion_in_process_pairs(tiny_re
             "--report",
             str(tmp_path / "report.md"),
             "--allow-dirty",
-            cwd=work,
         )
         assert result.returncode == 1, result.stderr[-3000:]
         assert "confirming" in result.stderr and "-> regression after" in result.stderr

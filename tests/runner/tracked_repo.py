@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import git
 
@@ -139,3 +140,21 @@ def import_history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 
     (tmp_path / "history.jsonl").write_text("\n".join(json.dumps(d) for d in [*documents, document]))
     imported = perfci("import", str(tmp_path / "history.jsonl"), "--db", db, cwd=work)
     assert imported.returncode in (0, 1), imported.stderr
+
+
+def run_tiny(work: Path, *args: str, budget: str = "0.3", **kwargs: Any) -> subprocess.CompletedProcess:
+    """``perfci run`` of the tracked case under the interpreter, the way most tests run it."""
+    return perfci(
+        "run",
+        "--suite",
+        "tiny",
+        "--cases",
+        CASE,
+        "--device",
+        "interpreter",
+        "--budget",
+        budget,
+        *args,
+        cwd=work,
+        **kwargs,
+    )
