@@ -135,8 +135,17 @@ def _env(name: str, where: str) -> str:
     return os.environ[name]
 
 
+class KernelsConfig(_Strict):
+    """``[kernels]``: how the tracked repository's kernels are loaded."""
+
+    #: a Python file mapping the repo's own functions onto the kernels.swa contract (relative to
+    #: this config file); none: the repo ships ``kernels.swa``
+    adapter: Path | None = None
+
+
 class PerfciConfig(_Strict):
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    kernels: KernelsConfig = Field(default_factory=KernelsConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     webhooks: list[Webhook] = Field(default_factory=list, alias="webhook")
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -160,6 +169,11 @@ def load_config(path: Path | None = None) -> PerfciConfig:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{chosen}: {where}: {first['msg']}") from None
+    if config.kernels.adapter is not None:
+        adapter = (chosen.parent / config.kernels.adapter).resolve()
+        if not adapter.is_file():
+            raise ConfigError(f"{chosen}: kernels.adapter: no such file {adapter}")
+        config.kernels.adapter = adapter
     names = [hook.name for hook in config.webhooks]
     if len(names) != len(set(names)):
         raise ConfigError(f"{chosen}: webhook names must be unique (got {', '.join(names)})")

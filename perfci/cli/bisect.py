@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perfci.analysis.noise import ThresholdPolicy
-from perfci.cli.common import BadInput, plan_cases, selection_options
+from perfci.cli.common import BadInput, adapter_from_config, load_config_or_fail, plan_cases, selection_options
 from perfci.jsonvalues import finite
 from perfci.runner import git as gitops
 from perfci.runner.bisect import BisectResult, Comparison, Outcome, bisect
@@ -170,6 +170,7 @@ def command(
     more culprits, each with its share of the change. Exit code 1 when a culprit was found, 0 when
     nothing reproduced or the range stayed undecided, 2 on bad input.
     """
+    adapter_from_config(load_config_or_fail(None))
     device, suite, cases = plan_cases(device, suite, case_patterns)
     if threshold is not None and not 0 < threshold < 1:
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")

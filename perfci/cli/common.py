@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import click
 
 from perfci.config import ConfigError, PerfciConfig, load_config
 from perfci.findings import FINDING_KINDS
+from perfci.runner.adapter import ADAPTER_ENV, use_adapter
 from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError
 from perfci.store.migrate import open_store
 from perfci.suite.cases import TIERS, SuiteCase, tier
@@ -52,6 +54,17 @@ def open_store_or_fail(db_url: str | None) -> Store:
         raise BadInput(str(error)) from None
 
 
+def adapter_from_config(config: PerfciConfig) -> None:
+    """The config's ``[kernels] adapter``, unless --adapter or $PERFCI_ADAPTER named one."""
+    if config.kernels.adapter is not None and ADAPTER_ENV not in os.environ:
+        use_adapter(config.kernels.adapter)
+
+
+def _adapter_option(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        use_adapter(value)
+
+
 def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What to measure and where, as `perfci run` and `perfci compare` both take it."""
     for option in reversed(
@@ -67,6 +80,14 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option(
                 "--repo", "repo_path", default=".", show_default=True, help="A path inside the tracked checkout."
+            ),
+            click.option(
+                "--adapter",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                expose_value=False,
+                callback=_adapter_option,
+                help="A Python file, outside the tracked repo, mapping its own functions onto the kernels.swa "
+                "contract (default: [kernels] adapter of perfci.toml, or $PERFCI_ADAPTER).",
             ),
         )
     ):

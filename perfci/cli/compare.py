@@ -25,7 +25,7 @@ from perfci.alerts.html_report import render_compare, write_report
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.analysis.summary import summarize
-from perfci.cli.common import BadInput, plan_cases, selection_options
+from perfci.cli.common import BadInput, adapter_from_config, load_config_or_fail, plan_cases, selection_options
 from perfci.findings import Finding, worst_first
 from perfci.jsonvalues import finite
 from perfci.runner import git as gitops
@@ -208,6 +208,7 @@ def command(
     BASE was correct is a correctness regression. Exit code 1 on a regression or correctness failure,
     0 otherwise, 2 on bad input.
     """
+    adapter_from_config(load_config_or_fail(None))
     device, suite, cases = plan_cases(device, suite, case_patterns)
     if threshold is not None and not 0 < threshold < 1:
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")

@@ -26,6 +26,7 @@ from perfci.alerts.notify import deliver_now
 from perfci.analysis.summary import summarize
 from perfci.cli.common import (
     BadInput,
+    adapter_from_config,
     config_option,
     db_option,
     load_config_or_fail,
@@ -358,6 +359,7 @@ def command(
     if rev and rev_range:
         raise BadInput("--commit and --range: give one of them")
     config = load_config_or_fail(config_path)
+    adapter_from_config(config)
     pinned = pinned or (config.baseline.pin if not pr_base else None)
     if pr_base and pinned:
         raise BadInput("--pr-base and --baseline: a run has one baseline; give one of them")

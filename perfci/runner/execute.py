@@ -45,13 +45,11 @@ def worker_env(device: str) -> dict[str, str]:
 
 
 def check_kernels_import(worktree: Path, device: str) -> None:
-    """Fail fast (before any case runs) when the commit's ``kernels.swa`` does not import."""
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import kernels.swa as s; "
-        "assert callable(s.paged_prefill) and callable(s.paged_decode), 'kernels.swa lacks paged_prefill/paged_decode'"
-    )
+    """Fail fast (before any case runs) when the commit's ``kernels.swa`` (or the adapter over its
+    own modules) does not import or lacks the contract's functions."""
+    code = "import sys; from perfci.runner.adapter import load_kernels; load_kernels(sys.argv[1])"
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(worktree)],
+        [sys.executable, "-P", "-c", code, str(worktree)],
         capture_output=True,
         text=True,
         env=worker_env(device),

@@ -5,8 +5,9 @@ Run as ``python -m perfci.runner.worker`` with a JSON request on stdin; prints o
 (illegal memory access, segfault, out of memory) or a hang costs that case only.
 
 Import order matters: perfci (installed) is imported first, then the commit's worktree is put at
-the front of sys.path and ``kernels`` is imported from it. Correctness is judged against the
-commit's own float64 reference (``kernels.swa.reference``).
+the front of sys.path and ``kernels`` is imported from it (or an adapter file maps the commit's own
+functions onto the contract: ``perfci.runner.adapter``). Correctness is judged against the commit's
+own float64 reference (``kernels.swa.reference``), or the adapter's.
 """
 
 from __future__ import annotations
@@ -102,12 +103,11 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     """Build inputs, compile (outside every timed region) and check correctness once."""
     import torch
 
+    from perfci.runner.adapter import load_kernels
     from perfci.suite.cases import SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
 
-    sys.path.insert(0, request["worktree"])
-    import kernels.swa as swa
-    from kernels.swa import reference
+    swa, reference = load_kernels(request["worktree"])
 
     case = SuiteCase(**request["case"])
     device = "cuda" if request["device"] == "cuda" else "cpu"
