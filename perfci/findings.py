@@ -57,6 +57,21 @@ def describe(kind: str, verdict: dict[str, Any]) -> str:
         return json.dumps(verdict, default=str)[:500]
 
 
+def _bisected(search: dict[str, Any]) -> str:
+    """What bisecting the commits behind a confirmed change found."""
+    culprits = [c for c in search.get("culprits") or [] if c.get("verified")]
+    if culprits:
+        named = ", ".join(
+            f"{c['commit'][:12]}" + (f" ({c['share']:.0%} of it)" if c.get("share") is not None else "")
+            for c in culprits
+        )
+        return f"bisected: culprit {named}"
+    if search.get("unresolved"):
+        first, last = search["unresolved"]
+        return f"bisected: somewhere in {first[:12]}..{last[:12]} (undecided)"
+    return "bisected: not reproduced between its commits"
+
+
 def _describe(kind: str, verdict: dict[str, Any]) -> str:
     v = verdict
     if kind == "correctness":
@@ -88,6 +103,8 @@ def _describe(kind: str, verdict: dict[str, Any]) -> str:
         text += f"; re-measured in {c['pairs']} process pairs: {c['kind']} ({c['reason']})"
         if c.get("autotune"):
             text += f"; {c['autotune']}"
+        if c.get("bisect"):
+            text += "; " + _bisected(c["bisect"])
     if v.get("autotune"):
         text += f"; {v['autotune']}"
     return text

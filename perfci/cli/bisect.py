@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,64 +19,10 @@ from perfci.analysis.noise import ThresholdPolicy
 from perfci.cli.common import BadInput, adapter_from_config, load_config_or_fail, plan_cases, selection_options
 from perfci.jsonvalues import finite
 from perfci.runner import git as gitops
-from perfci.runner.bisect import BisectResult, Comparison, Outcome, bisect
-from perfci.runner.compare import CaseComparison, compare_case, default_rounds
-from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
-from perfci.suite.cases import SuiteCase
+from perfci.runner.culprits import EndpointBroken, find_culprits, signed_percent
+from perfci.runner.execute import ExecutionSettings
 
 console = Console(stderr=True)
-
-
-def _comparison(base: int, head: int, item: CaseComparison) -> Comparison:
-    """A compare of two candidates as the search reads it: a head that crashes or hangs is skipped."""
-    verdict = item.verdict
-    outcome: Outcome
-    if item.outcome == "correctness" and item.head.status in ("failed", "timeout"):
-        outcome, reason = "skip", item.head.error or item.head.status
-    elif item.outcome in ("regression", "improvement", "same", "unknown", "correctness", "error"):
-        outcome, reason = item.outcome, verdict.reason if verdict else (item.head.error or "")  # type: ignore[assignment]
-    else:
-        outcome, reason = "error", item.base.error or item.outcome
-    pairs = item.interleaved.pairs if item.interleaved else 0
-    return Comparison(base, head, outcome, verdict.change if verdict else None, pairs, reason)
-
-
-def _case_json(result: BisectResult, shas: list[str], case: SuiteCase) -> dict[str, Any]:
-    def step(c: Comparison) -> dict[str, Any]:
-        return {
-            "base": shas[c.base],
-            "head": shas[c.head],
-            "outcome": c.outcome,
-            "change": c.change,
-            "pairs": c.pairs,
-            "reason": c.reason,
-        }
-
-    return {
-        "case": case.id,
-        "kind": result.kind,
-        "reproduced": result.reproduced,
-        "confirmation": step(result.confirmation),
-        "culprits": [
-            {
-                "commit": shas[c.index],
-                "parent": shas[c.parent],
-                "change": c.verification.change,
-                "share": c.share,
-                "verified": c.verified,
-                "pairs": c.verification.pairs,
-                "reason": c.verification.reason,
-            }
-            for c in result.culprits
-        ],
-        "skipped": [shas[i] for i in result.skipped],
-        "unresolved": [shas[i] for i in result.unresolved] if result.unresolved else None,
-        "steps": [step(c) for c in result.steps],
-    }
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1%}"
 
 
 def _markdown(rows: list[dict[str, Any]], good: str, bad: str, device: str) -> str:
@@ -92,10 +37,10 @@ def _markdown(rows: list[dict[str, Any]], good: str, bad: str, device: str) -> s
             continue
         for culprit in row["culprits"]:
             share = "–" if culprit["share"] is None else f"{culprit['share']:.0%}"
-            lines.append(
-                f"| `{row['case']}` | {culprit['commit'][:12]} | {culprit['parent'][:12]} | {_pct(culprit['change'])} "
-                f"| {share} | {'yes' if culprit['verified'] else 'no: ' + culprit['reason']} |"
-            )
+            verified = "yes" if culprit["verified"] else "no: " + culprit["reason"]
+            change = signed_percent(culprit["change"])
+            commits = f"{culprit['commit'][:12]} | {culprit['parent'][:12]}"
+            lines.append(f"| `{row['case']}` | {commits} | {change} | {share} | {verified} |")
         if row["unresolved"]:
             first, last = row["unresolved"]
             lines.append(
@@ -115,7 +60,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
                 row["case"],
                 culprit["commit"][:12],
                 culprit["parent"][:12],
-                _pct(culprit["change"]),
+                signed_percent(culprit["change"]),
                 share,
                 "yes" if culprit["verified"] else "no",
                 str(culprit["pairs"]),
@@ -187,52 +132,18 @@ def command(
     shas = [good_commit.hexsha, *(c.hexsha for c in between)]
     limit = threshold if threshold is not None else ThresholdPolicy().min_change
     settings = ExecutionSettings(device=device, timeout_s=timeout_s, budget_s=budget_s)
-    rounds = default_rounds(device)
-    rows = []
-    with ExitStack() as stack:
-        trees: dict[int, Path | None] = {}
-
-        def tree(index: int) -> Path | None:
-            """The candidate's worktree, or None when its kernels do not import."""
-            if index not in trees:
-                path = stack.enter_context(gitops.worktree(repo, shas[index]))
-                try:
-                    check_kernels_import(path, device)
-                    trees[index] = path
-                except KernelsImportError as error:
-                    if index in (0, len(shas) - 1):
-                        side = "GOOD" if index == 0 else "BAD"
-                        raise BadInput(f"{side} {shas[index][:12]}: its kernels do not import ({error})") from None
-                    trees[index] = None
-            return trees[index]
-
-        for case in cases:
-
-            def compare(base: int, head: int, case: SuiteCase = case) -> Comparison:
-                base_tree, head_tree = tree(base), tree(head)
-                if head_tree is None:
-                    step = Comparison(base, head, "skip", reason="its kernels do not import")
-                else:
-                    assert base_tree is not None  # the search compares against commits that ran
-                    item = compare_case(
-                        case,
-                        base_tree,
-                        head_tree,
-                        settings,
-                        limit,
-                        rounds_per_pair=rounds,
-                        min_pairs=2,
-                        max_pairs=max_pairs,
-                    )
-                    step = _comparison(base, head, item)
-                console.print(
-                    f"{case.id}: {shas[head][:10]} vs {shas[base][:10]}: {step.outcome} {_pct(step.change)} "
-                    f"({step.pairs} pairs) {step.reason}",
-                    highlight=False,
-                )
-                return step
-
-            rows.append(_case_json(bisect(len(shas), compare), shas, case))
+    try:
+        rows = find_culprits(
+            repo,
+            shas,
+            cases,
+            settings,
+            limit,
+            max_pairs=max_pairs,
+            report=lambda line: console.print(line, highlight=False),
+        )
+    except EndpointBroken as error:
+        raise BadInput(str(error)) from None
     report = _markdown(rows, shas[0], shas[-1], device)
     if report_path:
         report_path.write_text(report)

@@ -17,6 +17,7 @@ from perfci.findings import Finding
 from perfci.pipeline import Confirm
 from perfci.runner import git as gitops
 from perfci.runner.compare import compare_case, default_rounds
+from perfci.runner.culprits import EndpointBroken, find_culprits
 from perfci.runner.execute import ExecutionSettings
 from perfci.suite.cases import SuiteCase
 
@@ -75,6 +76,10 @@ def remeasure(
                 "autotune": item.autotune_note(),
             }
             report(f"  -> {verdict['kind']} after {verdict['pairs']} pairs: {verdict['reason']}")
+            if verdict["kind"] == "regression" and detection.bisect:
+                search = _bisect_behind(repo, finding, case, settings, effect, verdict["change"], report)
+                if search is not None:
+                    verdict["bisect"] = search
             verdicts.append(verdict)
         return verdicts
 
@@ -89,3 +94,30 @@ def _known(repo: Any, *shas: str) -> bool:
     except gitops.GitInputError:
         return False
     return True
+
+
+#: pairs and seconds per step of a bisect behind a confirmed change (as `perfci bisect`'s defaults)
+BISECT_MAX_PAIRS = 16
+BISECT_STEP_BUDGET_S = 120.0
+
+
+def _bisect_behind(
+    repo: Any, finding: Finding, case: SuiteCase, settings: ExecutionSettings, effect: float, change: float, report: Any
+) -> dict[str, Any] | None:
+    """The culprits among the commits between a confirmed change's baseline and its commit, when
+    there are several; a step counts as like the head when it carries a quarter of the change."""
+    assert finding.baseline_commit
+    between = gitops.commits_in_range(repo, f"{finding.baseline_commit}..{finding.commit}")
+    if len(between) < 2:
+        return None
+    shas = [finding.baseline_commit, *(c.hexsha for c in between)]
+    threshold = max(effect, abs(change) / 4)
+    since = finding.baseline_commit[:10]
+    report(f"bisecting {finding.case}: {len(between)} commits since {since} (threshold {threshold:.1%})")
+    step = replace(settings, budget_s=BISECT_STEP_BUDGET_S)
+    try:
+        (row,) = find_culprits(repo, shas, [case], step, threshold, max_pairs=BISECT_MAX_PAIRS, report=report)
+    except EndpointBroken as error:
+        report(f"  -> not bisected: {error}")
+        return None
+    return row

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfci.runner.bisect import Comparison, bisect
-from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, import_history, perfci, run_tiny
 
 
 def _history(levels: list[float], *, crash: set[int] = frozenset(), incorrect_from: int | None = None, noisy=()):
@@ -111,3 +111,30 @@ def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
     assert not row["reproduced"] and row["culprits"] == []
     wrong_way = perfci("bisect", bad, good, *common, cwd=work)
     assert wrong_way.returncode == 2 and "not a descendant" in wrong_way.stderr
+
+
+@pytest.mark.slow
+def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culprit_named(tiny_repo, tmp_path):
+    """History at GOOD; then a notes commit, the slower commit and another notes commit are pushed
+    and only the head is measured: the suspicion is confirmed in pairs, then bisected over the three
+    commits (`[detection] bisect = true`), and the finding names the culprit."""
+    work = Path(tiny_repo.working_tree_dir)
+    db = f"sqlite:///{tmp_path / 'perfci.db'}"
+    good = commit_kernel(tiny_repo, "fast", "fast kernels")
+    import_history(work, db, good, tmp_path)
+    commit_notes(tiny_repo, "notes 1")
+    slower = commit_kernel(tiny_repo, "slower", "slower kernels")
+    commit_notes(tiny_repo, "notes 2")
+    # a looser alpha than the default, so 8 pairs can confirm (the default needs 16)
+    (work / "perfci.toml").write_text(
+        "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\nbisect = true\n"
+    )
+    report = tmp_path / "report.md"
+    result = run_tiny(work, "--db", db, "--report", str(report))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "bisecting" in result.stderr
+    assert f"bisected: culprit {slower[:12]}" in report.read_text()
+    shown = perfci("regressions", "--json", "--db", db, cwd=work)
+    (row,) = [r for r in json.loads(shown.stdout) if r["kind"] == "latency"]
+    (culprit,) = row["verdict"]["confirmation"]["bisect"]["culprits"]
+    assert culprit["commit"] == slower and culprit["verified"]
