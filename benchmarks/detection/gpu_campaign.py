@@ -4,6 +4,7 @@
     python benchmarks/detection/gpu_campaign.py aa --repeats 3 --out results/detection  # A/A, one at a time
     python benchmarks/detection/gpu_campaign.py push --out results/detection      # a range, one +5% commit
     python benchmarks/detection/gpu_campaign.py all --out results/detection       # both, push first
+    python benchmarks/detection/gpu_campaign.py bisect --out results/detection    # the +5% commit by bisect
 
 Builds a throwaway repository from this checkout's ``kernels/`` in which the prefill call also
 launches an autotuned fixture kernel: two configs (one pass or two over a 48 MB buffer, about 7% of
@@ -19,7 +20,9 @@ of a +10% change. Then:
 - ``push``: ``perfci run --range`` over eight identical commits, the +5% commit and two more identical
   ones into a fresh SQLite store, with confirmation on, on a copy of the repository whose fixture
   has no modes (both configs one pass); the findings and the run logs are written;
-- ``all``: push, then compare.
+- ``all``: push, then compare;
+- ``bisect``: ``perfci bisect`` from the first commit to the last of that range (same repository
+  as ``push``): the +5% commit should be the one culprit, verified against its parent.
 
 Every perfci command's record (exit code, seconds, JSON output, stderr) is appended to
 ``--out``/records.jsonl as it finishes; the commits are in shas.json.
@@ -146,7 +149,7 @@ def perfci(work: Path, out: Path, name: str, *args: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["compare", "aa", "push", "all"])
+    parser.add_argument("what", choices=["compare", "aa", "push", "all", "bisect"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/perfci-campaign/tracked"))
     parser.add_argument("--max-pairs", default="16")
@@ -191,6 +194,27 @@ def main() -> None:
         )
         records.append(
             perfci(push_work, args.out, "regressions", "regressions", "--json", "--status", "all", "--db", db)
+        )
+    if args.what == "bisect":
+        bisect_work = args.work.with_name("tracked-bisect")
+        bisect_shas = build_repo(bisect_work, modes=False)
+        (args.out / "bisect-shas.json").write_text(json.dumps(bisect_shas, indent=1) + "\n")
+        report = str(args.out / "bisect-report.md")
+        records.append(
+            perfci(
+                bisect_work,
+                args.out,
+                "bisect",
+                "bisect",
+                bisect_shas["base"],
+                bisect_shas["after2"],
+                *common,
+                "--budget",
+                "90",
+                "--json",
+                "--report",
+                report,
+            )
         )
     if args.what in ("compare", "all"):
         pairs = ["--json", "--max-pairs", args.max_pairs, "--budget", "150"]
