@@ -209,8 +209,6 @@ def main() -> None:
                 bisect_shas["base"],
                 bisect_shas["after2"],
                 *common,
-                "--budget",
-                "90",
                 "--json",
                 "--report",
                 report,

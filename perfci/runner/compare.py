@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from perfci.analysis.verdict import Verdict, judge_pairs, per_look_alpha, planned_looks
+from perfci.analysis.verdict import Verdict, judge_pairs, per_look_alpha, planned_looks, wilcoxon_min_p
 from perfci.findings import autotune_note
 from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
@@ -220,7 +220,11 @@ def compare_case(
             for worker in workers.values():
                 worker.close()
 
-    decide = partial(judge_pairs, threshold=threshold, alpha=per_look_alpha(alpha, planned_looks(min_pairs, max_pairs)))
+    looks = planned_looks(min_pairs, max_pairs)
+    share = per_look_alpha(alpha, looks)
+    decide = partial(judge_pairs, threshold=threshold, alpha=share)
+    # the budget may not end a comparison before its first look that can show a change
+    decisive = next((n for n in looks if wilcoxon_min_p(n) < share), max_pairs)
     try:
         result = interleave(
             open_pair,
@@ -229,6 +233,7 @@ def compare_case(
             min_pairs=min_pairs,
             max_pairs=max_pairs,
             budget_s=settings.budget_s,
+            decisive_pairs=decisive,
         )
     except SideFailed as failure:
         base = reports.get("base") or (failure.report if failure.side == "base" else SideReport("unknown"))

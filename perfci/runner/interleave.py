@@ -71,10 +71,13 @@ def interleave(
     min_pairs: int = 2,
     max_pairs: int = 16,
     budget_s: float = 60.0,
+    decisive_pairs: int = 0,
     clock: Callable[[], float] = time.monotonic,
 ) -> InterleavedOutcome:
     """Pairs of fresh processes, ``rounds_per_pair`` ABBA rounds each; ``decide`` gets each pair's
-    change at ``min_pairs`` and every doubling after, until decided, ``max_pairs`` or the budget."""
+    change at ``min_pairs`` and every doubling after, until decided, ``max_pairs`` or the budget. The
+    budget never stops an undecided comparison before ``decisive_pairs``: with fewer pairs the test
+    cannot show a change at all, so a clear one would be "unknown" for want of one more pair."""
     outcome = InterleavedOutcome()
     start = clock()
     next_look = min_pairs
@@ -86,7 +89,8 @@ def interleave(
                 (base_rounds if side == "base" else head_rounds).append(samples)
         outcome.base.append(base_rounds)
         outcome.head.append(head_rounds)
-        last = outcome.pairs >= max_pairs or (clock() - start >= budget_s and outcome.pairs >= min_pairs)
+        floor = max(min_pairs, decisive_pairs)
+        last = outcome.pairs >= max_pairs or (clock() - start >= budget_s and outcome.pairs >= floor)
         if outcome.pairs >= next_look or last:
             next_look = 2 * outcome.pairs
             outcome.pair_changes = outcome.changes()
@@ -98,6 +102,6 @@ def interleave(
         if outcome.pairs >= max_pairs:
             outcome.stopped_by = "max_pairs"
             return outcome
-        if clock() - start >= budget_s and outcome.pairs >= min_pairs:
+        if clock() - start >= budget_s and outcome.pairs >= floor:
             outcome.stopped_by = "budget"
             return outcome

@@ -90,6 +90,21 @@ def test_the_budget_ends_an_unknown_comparison_after_min_pairs():
     assert outcome.stopped_by == "budget" and outcome.pairs == 2
 
 
+def test_the_budget_never_ends_a_comparison_before_the_pairs_could_show_a_change():
+    ticks = itertools.count(0.0, 10.0)
+    outcome = interleave(
+        _pairs(lambda i: 1.0, lambda i: 1.05),
+        _decide(),
+        rounds_per_pair=2,
+        min_pairs=2,
+        max_pairs=16,
+        budget_s=5.0,  # spent after the first pair
+        decisive_pairs=8,
+        clock=lambda: next(ticks),
+    )
+    assert outcome.verdict.kind == "regression" and outcome.pairs == 8
+
+
 def test_a_real_step_is_found_once_the_pairs_can_show_it():
     outcome = interleave(
         _pairs(lambda i: 1.0, lambda i: 1.05), _decide(), rounds_per_pair=6, min_pairs=2, max_pairs=16, budget_s=1e9
