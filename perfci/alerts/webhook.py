@@ -28,7 +28,13 @@ class AlertContext:
 def _line(finding: Finding) -> str:
     change = f"{finding.change:+.1%}" if finding.change is not None else finding.verdict.get("status", "")
     base = f" vs {finding.baseline_commit[:10]}" if finding.baseline_commit else ""
-    return f"• *{finding.kind}* `{finding.case}` {change} at `{finding.commit[:10]}`{base}"
+    culprits = [
+        c["commit"][:10]
+        for c in ((finding.verdict.get("confirmation") or {}).get("bisect") or {}).get("culprits") or []
+        if c.get("verified")
+    ]
+    named = f", culprit `{'`, `'.join(culprits)}` (bisected)" if culprits else ""
+    return f"• *{finding.kind}* `{finding.case}` {change} at `{finding.commit[:10]}`{base}{named}"
 
 
 def slack_body(context: AlertContext, findings: Sequence[Finding]) -> dict[str, Any]:

@@ -117,6 +117,17 @@ def test_findings_reach_slack_and_json_hooks_and_a_dead_hook_is_kept(tmp_path, h
     assert CliRunner().invoke(main, ["alerts", "--db", db_url]).exit_code == 0
 
 
+def test_a_bisected_culprit_is_named_in_the_slack_line():
+    from perfci.alerts.webhook import AlertContext, slack_body
+    from perfci.findings import Finding
+
+    culprit = {"commit": "c" * 40, "parent": "b" * 40, "verified": True, "share": 1.0}
+    verdict = {"confirmation": {"kind": "regression", "pairs": 8, "reason": "", "bisect": {"culprits": [culprit]}}}
+    finding = Finding("decode/bf16/case0", "latency", "d" * 40, "a" * 40, 0.1, verdict)
+    body = slack_body(AlertContext("r", "repo", "d" * 40, "main", "push", "H200"), [finding])
+    assert "culprit `cccccccccc` (bisected)" in body["blocks"][1]["text"]["text"]
+
+
 def test_a_4xx_is_not_retried(tmp_path, hook_server, monkeypatch):
     monkeypatch.setenv("HOOK_TOKEN", "x")
     db_url = f"sqlite:///{tmp_path / 'perfci.db'}"
