@@ -12,6 +12,8 @@ import json
 import signal
 import sys
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from perfci.cli.common import (
     summary_line,
 )
 from perfci.config import PerfciConfig
-from perfci.document import DocumentError, ResultsDocument, parse_document
+from perfci.document import DocumentError, Environment, ResultsDocument, parse_document
 from perfci.findings import Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
 from perfci.pipeline import Confirm, apply_confirmations, confirms, process_document, suspects_of
@@ -268,6 +270,135 @@ def _baseline_resolver(repo: Any, pr_base: str | None, pinned: str | None) -> An
     return baseline_of
 
 
+def _checked_options(
+    rev: str | None,
+    rev_range: str | None,
+    pr_base: str | None,
+    pinned: str | None,
+    config: PerfciConfig,
+    trigger: str | None,
+    no_store: bool,
+    post_url: str | None,
+    output: Path | None,
+) -> tuple[str | None, str]:
+    """(the baseline pin, the trigger) once the options agree with each other, else exit 2."""
+    if rev and rev_range:
+        raise BadInput("--commit and --range: give one of them")
+    pinned = pinned or (config.baseline.pin if not pr_base else None)
+    if pr_base and pinned:
+        raise BadInput("--pr-base and --baseline: a run has one baseline; give one of them")
+    trigger = trigger or ("pr" if pr_base else "manual")
+    if trigger == "pr" and not pr_base:
+        raise BadInput(
+            "--trigger pr: give --pr-base BRANCH (the PR's target) so the PR is judged against its merge-base"
+        )
+    if no_store and not (post_url or output):
+        raise BadInput("--no-store: the results would go nowhere; add --post URL or --output FILE")
+    return pinned, trigger
+
+
+@dataclass(frozen=True)
+class _Plan:
+    repo: Any
+    commits: list[Any]
+    #: commit -> the document's ``run.baseline`` (None: the branch's previous result)
+    baseline_of: Callable[[Any], dict[str, str] | None]
+
+
+def _plan(
+    rev: str | None,
+    rev_range: str | None,
+    repo_path: str,
+    allow_dirty: bool,
+    pr_base: str | None,
+    pinned: str | None,
+    db_url: str | None,
+    no_store: bool,
+) -> _Plan:
+    """The commits to measure and their baselines; every git or store problem fails now, before
+    anything is measured (exit 2)."""
+    try:
+        repo = gitops.open_repo(repo_path)
+        if rev_range:
+            commits = gitops.commits_in_range(repo, rev_range)
+        else:
+            if rev is None and not allow_dirty:
+                gitops.require_clean(repo)
+            commits = [gitops.resolve(repo, rev or "HEAD")]
+        baseline_of = _baseline_resolver(repo, pr_base, pinned)
+        for commit in commits:
+            baseline_of(commit)  # a bad branch or pin fails now, before anything is measured
+    except gitops.GitInputError as error:
+        raise BadInput(str(error)) from None
+    if not no_store:
+        with opened_store(db_url):  # a bad --db fails now, not after an hour of measuring
+            pass
+    return _Plan(repo, commits, baseline_of)
+
+
+def _measurement(
+    device: str, timeout_s: float, precision: float, budget_s: float, processes: int
+) -> tuple[dict[str, Any], ExecutionSettings]:
+    """The environment every document of this run records, and how each case is measured (on
+    CUDA with the device's ceilings measured once)."""
+    from perfci.measure.environment import describe_environment
+
+    environment = describe_environment(device)
+    ceilings = None
+    if device == "cuda":
+        from perfci.measure.ceilings import measure_ceilings
+
+        ceilings = measure_ceilings()
+        environment["extra"] = {"ceilings": ceilings}
+    settings = ExecutionSettings(
+        device=device,
+        timeout_s=timeout_s,
+        precision=precision,
+        budget_s=budget_s,
+        ceilings=ceilings,
+        processes=processes,
+    )
+    return environment, settings
+
+
+def _already_stored(db_url: str | None, repo: str, sha: str, fingerprint: str, cases: list[Any]) -> bool:
+    with opened_store(db_url) as store, store.read() as session:
+        done = stored_case_keys(session, repo, sha, fingerprint)
+    return {c.id for c in cases} <= done
+
+
+def _where(db_url: str | None, no_store: bool, post_url: str | None, delivered: bool) -> str:
+    return ", ".join(
+        [
+            *(["stored in " + _shown_db(db_url)] if not no_store else []),
+            *(["posted to " + post_url] if post_url and delivered else []),
+            *(["NOT delivered to " + post_url] if post_url and not delivered else []),
+        ]
+    )
+
+
+def _report_commit(
+    document: dict[str, Any],
+    sha: str,
+    baseline: dict[str, str] | None,
+    findings: list[Finding],
+    not_judged: list[Unjudged],
+    where: str,
+) -> None:
+    """What a CI log shows of one commit: cases not judged, the summary line, the table, the report."""
+    report_not_judged(not_judged, sha)
+    against = (
+        f"{baseline['commit'][:12] if 'commit' in baseline else baseline['run']}"
+        if baseline
+        else "each series' previous result on the branch"
+    )
+    console.print(summary_line(document["run"]["id"], sha, where, against, findings, not_judged))
+    Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
+    report = render_markdown(findings, device=document["run"]["environment"]["device_name"], not_judged=not_judged)
+    if report:
+        click.echo(report)
+
+
 @click.command("run")
 @click.option("--commit", "rev", default=None, help="Revision to measure (default HEAD).")
 @click.option(
@@ -356,58 +487,14 @@ def command(
     be posted (kept in .perfci/unsent/, `perfci resend` sends it); 130 when interrupted.
     """
     device, suite, cases = plan_cases(device, suite, case_patterns)
-    if rev and rev_range:
-        raise BadInput("--commit and --range: give one of them")
     config = load_config_or_fail(config_path)
     adapter_from_config(config)
-    pinned = pinned or (config.baseline.pin if not pr_base else None)
-    if pr_base and pinned:
-        raise BadInput("--pr-base and --baseline: a run has one baseline; give one of them")
-    trigger = trigger or ("pr" if pr_base else "manual")
-    if trigger == "pr" and not pr_base:
-        raise BadInput(
-            "--trigger pr: give --pr-base BRANCH (the PR's target) so the PR is judged against its merge-base"
-        )
-    if no_store and not (post_url or output):
-        raise BadInput("--no-store: the results would go nowhere; add --post URL or --output FILE")
-    try:
-        repo = gitops.open_repo(repo_path)
-        if rev_range:
-            commits = gitops.commits_in_range(repo, rev_range)
-        else:
-            if rev is None and not allow_dirty:
-                gitops.require_clean(repo)
-            commits = [gitops.resolve(repo, rev or "HEAD")]
-        baseline_of = _baseline_resolver(repo, pr_base, pinned)
-        for commit in commits:
-            baseline_of(commit)  # a bad branch or pin fails now, before anything is measured
-    except gitops.GitInputError as error:
-        raise BadInput(str(error)) from None
-    if not no_store:
-        with opened_store(db_url):  # a bad --db fails now, not after an hour of measuring
-            pass
-
-    from perfci.document import Environment
-    from perfci.measure.environment import describe_environment
-
-    environment = describe_environment(device)
-    ceilings = None
-    if device == "cuda":
-        from perfci.measure.ceilings import measure_ceilings
-
-        ceilings = measure_ceilings()
-        environment["extra"] = {"ceilings": ceilings}
-    settings = ExecutionSettings(
-        device=device,
-        timeout_s=timeout_s,
-        precision=precision,
-        budget_s=budget_s,
-        ceilings=ceilings,
-        processes=processes,
-    )
+    pinned, trigger = _checked_options(rev, rev_range, pr_base, pinned, config, trigger, no_store, post_url, output)
+    plan = _plan(rev, rev_range, repo_path, allow_dirty, pr_base, pinned, db_url, no_store)
+    environment, settings = _measurement(device, timeout_s, precision, budget_s, processes)
     meta = {
-        "repo": repo_name or gitops.repo_name(repo),
-        "branch": gitops.current_branch(repo),
+        "repo": repo_name or gitops.repo_name(plan.repo),
+        "branch": gitops.current_branch(plan.repo),
         "trigger": trigger,
         "suite": suite,
         "selection": list(case_patterns),
@@ -417,39 +504,22 @@ def command(
 
     bad = undelivered = False
     found: list[Finding] = []  # every commit's: the report of a range covers the whole range
-    for commit in commits:
-        if rev_range and not no_store:
-            with opened_store(db_url) as store, store.read() as session:
-                done = stored_case_keys(session, meta["repo"], commit.hexsha, fingerprint)
-            if {c.id for c in cases} <= done:
-                console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
-                continue
-        document = _measure_commit(repo, commit, cases, settings, environment, meta)
-        if baseline := baseline_of(commit):
+    for commit in plan.commits:
+        if rev_range and not no_store and _already_stored(db_url, meta["repo"], commit.hexsha, fingerprint, cases):
+            console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
+            continue
+        document = _measure_commit(plan.repo, commit, cases, settings, environment, meta)
+        baseline = plan.baseline_of(commit)
+        if baseline:
             document["run"]["baseline"] = baseline
-        confirm = remeasure(repo, commit.hexsha, cases, settings, config.detection, report=console.print)
+        confirm = remeasure(plan.repo, commit.hexsha, cases, settings, config.detection, report=console.print)
         findings, not_judged, delivered = _deliver(
             document, db_url, not no_store, post_url, token, output, post_attempts, config, confirm
         )
-        report_not_judged(not_judged, commit.hexsha)
         undelivered = undelivered or not delivered
-        where = ", ".join(
-            [
-                *(["stored in " + _shown_db(db_url)] if not no_store else []),
-                *(["posted to " + post_url] if post_url and delivered else []),
-                *(["NOT delivered to " + post_url] if post_url and not delivered else []),
-            ]
+        _report_commit(
+            document, commit.hexsha, baseline, findings, not_judged, _where(db_url, no_store, post_url, delivered)
         )
-        against = (
-            f"{baseline['commit'][:12] if 'commit' in baseline else baseline['run']}"
-            if baseline
-            else ("each series' previous result on the branch")
-        )
-        console.print(summary_line(document["run"]["id"], commit.hexsha, where, against, findings, not_judged))
-        Console(width=None if sys.stdout.isatty() else 160).print(_summary(document))
-        report = render_markdown(findings, device=environment["device_name"], not_judged=not_judged)
-        if report:
-            click.echo(report)
         found += findings
         if report_path:  # empty when nothing changed: post no PR comment then
             report_path.write_text(render_markdown(found, device=environment["device_name"], not_judged=not_judged))
