@@ -115,16 +115,15 @@ def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
 
 @pytest.mark.slow
 def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culprit_named(tiny_repo, tmp_path):
-    """History at GOOD; then a notes commit, the slower commit and another notes commit are pushed
-    and only the head is measured: the suspicion is confirmed in pairs, then bisected over the three
-    commits (`[detection] bisect = true`), and the finding names the culprit."""
+    """History at GOOD; then a notes commit and the slower commit are pushed and only the head is
+    measured: the suspicion is confirmed in pairs, then bisected over the two commits (`[detection]
+    bisect = true`), and the finding names the culprit."""
     work = Path(tiny_repo.working_tree_dir)
     db = f"sqlite:///{tmp_path / 'perfci.db'}"
     good = commit_kernel(tiny_repo, "fast", "fast kernels")
     import_history(work, db, good, tmp_path)
     commit_notes(tiny_repo, "notes 1")
     slower = commit_kernel(tiny_repo, "slower", "slower kernels")
-    commit_notes(tiny_repo, "notes 2")
     # a looser alpha than the default, so 8 pairs can confirm (the default needs 16)
     (work / "perfci.toml").write_text(
         "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\nbisect = true\n"

@@ -48,7 +48,9 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
         "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\n"
     )
     base = commit_kernel(tiny_repo, "autotuned", "autotuned kernels")
+    monkeypatch.setenv("PERFCI_FIXTURE_PICK", "128")  # the history in the faster config
     import_history(work, db, base, tmp_path)
+    monkeypatch.delenv("PERFCI_FIXTURE_PICK")
     commit_notes(tiny_repo, "docs only")
     report = tmp_path / "report.md"
     for _ in range(8):  # until the head's process lands in the other config than the history's

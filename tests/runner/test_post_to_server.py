@@ -114,10 +114,12 @@ def test_a_remote_runner_gates_on_the_servers_findings(tiny_repo, tmp_path):
     assert odd.returncode == 3 and kept.exists() and "findings" in odd.stderr
 
 
-def test_a_remote_runner_confirms_the_servers_suspicion_in_process_pairs(tiny_repo, tmp_path, db_url):
+def test_a_remote_runner_confirms_the_servers_suspicion_in_process_pairs(tiny_repo, tmp_path):
     """The server suspects a slower commit (one process cannot prove it); the runner, which has the
     commits and the device, re-measures it in process pairs and posts the verdict; the server records
-    a confirmed latency regression and the runner's job fails on it."""
+    a confirmed latency regression and the runner's job fails on it. (How the server stores a
+    confirmation is tested on SQLite and PostgreSQL in tests/dashboard/test_api.py.)"""
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
     work = Path(tiny_repo.working_tree_dir)
     fast = commit_kernel(tiny_repo, "fast", "fast")
     import_history(work, db_url, fast, tmp_path)

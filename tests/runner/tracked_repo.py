@@ -40,7 +40,8 @@ def paged_prefill(q, k_cache, v_cache, cu_seqlens_q, seqlens_kv, block_tables, *
 #: An autotuned kernel whose autotuner cannot separate its two configs, so each process picks
 #: either (as real autotuned kernels do, +7% apart on an H200): per-process modes, on any device.
 #: The pick is drawn from $PERFCI_FIXTURE_DRAWS (a file each process appends a byte to: its size
-#: seeds the draw, so a sequence of processes is reproducible), else at random.
+#: seeds the draw, so a sequence of processes is reproducible), else at random; $PERFCI_FIXTURE_PICK
+#: (64 or 128) makes every process pick that config (BLOCK 64 is the slower under the interpreter).
 AUTOTUNED = """
 import random
 import torch
@@ -48,7 +49,14 @@ import triton
 import triton.language as tl
 
 
+_benchmarked = []
+
+
 def _draw():
+    pick = os.environ.get("PERFCI_FIXTURE_PICK")
+    if pick:  # the configs are benchmarked in order (BLOCK 64, then 128): the one named wins
+        _benchmarked.append(None)
+        return 0.0 if (len(_benchmarked) % 2 == 1) == (pick == "64") else 1.0
     path = os.environ.get("PERFCI_FIXTURE_DRAWS")
     if not path:
         return random.random()
