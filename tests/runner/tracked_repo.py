@@ -118,23 +118,7 @@ def import_history(work: Path, db: str, sha: str, tmp_path: Path, copies: int = 
     """``copies`` earlier results of the case in the store ``db``, from one real run of ``sha``
     (as older made-up commits), and that run itself."""
     out = tmp_path / "doc.json"
-    measured = perfci(
-        "run",
-        "--commit",
-        sha,
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--budget",
-        "0.3",
-        "--no-store",
-        "-o",
-        str(out),
-        cwd=work,
-    )
+    measured = run_tiny(work, "--commit", sha, "--no-store", "-o", str(out))
     assert measured.returncode == 0, measured.stderr
     document = json.loads(out.read_text())
     authored = parse_document(document).run.commit.authored_at
