@@ -1,7 +1,7 @@
 """Dashboard and API latency on a store of >= 1,000,000 results (200 series x 5,000 commits).
 
 Usage: python benchmarks/dashboard_bench.py [--series 200] [--commits 5000] [--repeats 30]
-       [--db /tmp/perfci-dash-bench.db] [--out docs/perf/results/dashboard-bench.json]
+       [--db /tmp/perfci-dash-bench.db] [--out results/dashboard/bench.json]
 
 The store is generated with bulk inserts (ingest + judge of a million results would take hours and
 measures the writer, which store_bench.py does): 100 cases x 2 GPUs, 5,000 commits on main, a run

@@ -1,7 +1,7 @@
 """Render kernels_bench.py results as the markdown table of docs/perf/kernels.md (no GPU needed).
 
-    python benchmarks/kernels_table.py docs/perf/results/kernels-h200-s7-run2-decode.json \
-        docs/perf/results/kernels-h200-s7-run2-prefill.json
+    python benchmarks/kernels_table.py results/kernels/decode-grid.json \
+        results/kernels/prefill-grid.json
 
 One row per case: timing mode, our median time, the useful rate (TFLOP/s on visible pairs for
 prefill, GB/s on docs/spec/swa-kernels.md's minimum bytes for decode), that time as a fraction of the roofline

@@ -1,7 +1,7 @@
 """Soak: 8 remote runners x 100 documents against `perfci serve` on PostgreSQL, with a webhook that
 never answers and two kill -9s of the server mid-stream.
 
-    python benchmarks/soak.py --out docs/perf/results/soak.json [--pg postgresql://postgres@127.0.0.1:5432/test]
+    python benchmarks/soak.py --out results/dashboard/soak.json [--pg postgresql://postgres@127.0.0.1:5432/test]
 
 Each runner posts its own repository's 100 commits in order (2 cases, 3 processes each; case0 is
 10% slower from commit 60 on), retrying a refused connection or a 5xx as the runner does, and

@@ -1,6 +1,6 @@
 """Store throughput: import rate into SQLite, and one series' history read from a 1M-sample store.
 
-Usage: python benchmarks/store_bench.py [--out docs/perf/results/store-bench.json]
+Usage: python benchmarks/store_bench.py [--out results/store/bench.json]
 Builds its databases in a temporary directory; prints and optionally writes the numbers.
 """
 
