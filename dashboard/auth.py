@@ -47,6 +47,7 @@ def require_write_token(view: Callable[..., Any]) -> Callable[..., Any]:
             raise ApiError(403, "the token is not a write token of this server (see [server] write_tokens)")
         return view(*args, **kwargs)
 
+    wrapped.write_token = True  # type: ignore[attr-defined]  (the OpenAPI description marks it secured)
     return wrapped
 
 

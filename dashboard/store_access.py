@@ -14,6 +14,7 @@ from perfci.config import PerfciConfig
 from perfci.store.engine import Store
 
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000
 
 
 def store() -> Store:
@@ -53,7 +54,7 @@ def choice_arg(name: str, choices: tuple[str, ...], default: str | None) -> str 
 
 
 def pagination() -> tuple[int, int]:
-    return int_arg("page", 1, 1, 1_000_000), int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    return int_arg("page", 1, 1, MAX_PAGE), int_arg("per_page", 50, 1, MAX_PER_PAGE)
 
 
 def page_body(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:

@@ -7,12 +7,17 @@ from typing import Any
 from flask import request
 
 from dashboard.api import api
+from dashboard.api.openapi import documented
+from dashboard.api.schemas import CommitsQuery, PageBody
 from dashboard.errors import ApiError
 from dashboard.store_access import page_body, pagination, reading
 from perfci.store import reads
 
 
 @api.get("/commits")
+@documented(
+    "Commits, newest first", answers={200: ("a page of commits", PageBody)}, errors=(400, 401), query=CommitsQuery
+)
 def list_commits() -> dict[str, Any]:
     page, per_page = pagination()
     with reading() as session:
@@ -21,6 +26,12 @@ def list_commits() -> dict[str, Any]:
 
 
 @api.get("/commits/<ref>")
+@documented(
+    "A commit's results against their baselines, slowest change first",
+    answers={200: ("the commit", None)},
+    errors=(401, 404),
+    path={"ref": "full sha or a unique prefix of 7+ hex"},
+)
 def get_commit(ref: str) -> dict[str, Any]:
     with reading() as session:
         commit = reads.find_commit(session, ref)

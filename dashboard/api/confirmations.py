@@ -15,9 +15,11 @@ import uuid
 from typing import Any, Literal
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dashboard.api import api
+from dashboard.api.openapi import documented
+from dashboard.api.schemas import validated
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import config, reading, store
@@ -64,15 +66,17 @@ def _parsed(body: bytes) -> Confirmations:
         value = decode_json(body, "request body")
     except MalformedJson as error:
         raise ApiError(400, f"{error}; send {{'confirmations': [{{'case', 'verdict'}}, ...]}}") from None
-    try:
-        return Confirmations.model_validate(value)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "request body"
-        raise ApiError(422, f"{field}: {first['msg']}") from None
+    return validated(Confirmations, value)
 
 
 @api.post("/runs/<ref>/confirmations")
+@documented(
+    "Record a remote runner's process-pair re-measurements of the run's suspected slowdowns",
+    answers={200: ("the run's findings after them", None)},
+    errors=(400, 401, 403, 404, 409, 422),
+    body=Confirmations,
+    path={"ref": "the run id"},
+)
 @require_write_token
 def post_confirmations(ref: str) -> dict[str, Any]:
     if not (request.mimetype or "").endswith("json"):

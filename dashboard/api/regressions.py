@@ -7,6 +7,8 @@ from typing import Any
 from flask import request
 
 from dashboard.api import api
+from dashboard.api.openapi import documented
+from dashboard.api.schemas import PageBody, RegressionsQuery, TriageBody, validated
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import choice_arg, page_body, pagination, reading, store
@@ -17,6 +19,12 @@ from perfci.store.triage import TriageError, history, set_status
 
 
 @api.get("/regressions")
+@documented(
+    "Regressions (open by default)",
+    answers={200: ("a page of regressions", PageBody)},
+    errors=(400, 401),
+    query=RegressionsQuery,
+)
 def list_regressions() -> dict[str, Any]:
     page, per_page = pagination()
     status = choice_arg("status", (*TRIAGE_STATUSES, "all"), "open")
@@ -36,6 +44,9 @@ def list_regressions() -> dict[str, Any]:
 
 
 @api.get("/regressions/<id:regression_id>/history")
+@documented(
+    "Every triage change of a regression, oldest first", answers={200: ("the history", None)}, errors=(401, 404)
+)
 def regression_history(regression_id: int) -> dict[str, Any]:
     try:
         return {"id": regression_id, "history": history(store(), regression_id)}
@@ -44,21 +55,19 @@ def regression_history(regression_id: int) -> dict[str, Any]:
 
 
 @api.patch("/regressions/<id:regression_id>")
+@documented(
+    "Triage: set status with note and author",
+    answers={200: ("the triaged regression", None)},
+    errors=(400, 401, 403, 404, 422),
+    body=TriageBody,
+)
 @require_write_token
 def triage(regression_id: int) -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, 'send a JSON object such as {"status": "acknowledged", "note": "...", "author": "..."}')
-    unknown = set(body) - {"status", "note", "author"}
-    if unknown:
-        raise ApiError(422, f"unknown field(s) {', '.join(sorted(unknown))}; allowed: status, note, author")
-    status, note, author = body.get("status"), body.get("note"), body.get("author")
-    if status not in TRIAGE_STATUSES:
-        raise ApiError(422, f"field 'status': {str(status)[:40]!r} is not one of {', '.join(TRIAGE_STATUSES)}")
-    for name, value, limit in (("note", note, 10_000), ("author", author, 255)):
-        if value is not None and (not isinstance(value, str) or len(value) > limit or "\x00" in value):
-            raise ApiError(422, f"field {name!r}: a string of at most {limit} characters, without NUL bytes")
+    triage = validated(TriageBody, body)
     try:
-        return set_status(store(), regression_id, status, note, author)
+        return set_status(store(), regression_id, triage.status, triage.note, triage.author)
     except TriageError as error:
         raise ApiError(404, str(error)) from None

@@ -7,12 +7,20 @@ from typing import Any
 from flask import request
 
 from dashboard.api import api
+from dashboard.api.openapi import documented
+from dashboard.api.schemas import PageBody, ResultsQuery
 from dashboard.errors import ApiError
 from dashboard.store_access import page_body, pagination, reading
 from perfci.store import reads
 
 
 @api.get("/results")
+@documented(
+    "Results of a run or of a commit",
+    answers={200: ("a page of results", PageBody)},
+    errors=(400, 401, 404),
+    query=ResultsQuery,
+)
 def list_results() -> dict[str, Any]:
     page, per_page = pagination()
     run_ref, commit_ref = request.args.get("run"), request.args.get("commit")

@@ -12,6 +12,8 @@ from typing import Any
 from flask import request
 
 from dashboard.api import api
+from dashboard.api.openapi import documented
+from dashboard.api.schemas import PageBody, PageQuery
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
 from dashboard.store_access import config, page_body, pagination, reading, store
@@ -29,6 +31,7 @@ from perfci.store.ingest import RunConflict
 
 
 @api.get("/runs")
+@documented("Runs, newest first", answers={200: ("a page of runs", PageBody)}, errors=(400, 401), query=PageQuery)
 def list_runs() -> dict[str, Any]:
     page, per_page = pagination()
     with reading() as session:
@@ -37,6 +40,7 @@ def list_runs() -> dict[str, Any]:
 
 
 @api.get("/runs/<ref>")
+@documented("One run", answers={200: ("the run", None)}, errors=(401, 404), path={"ref": "the run id"})
 def get_run(ref: str) -> dict[str, Any]:
     with reading() as session:
         run = reads.find_run(session, ref)
@@ -63,6 +67,12 @@ def _document(body: bytes) -> ResultsDocument:
 
 
 @api.post("/runs")
+@documented(
+    "Store a perfci.results/1 document (idempotent by run.id), judge it, alert",
+    answers={201: ("stored, with its findings", None), 200: ("already stored: the findings recorded then", None)},
+    errors=(400, 401, 403, 409, 413, 422),
+    body=ResultsDocument,
+)
 @require_write_token
 def post_run() -> tuple[dict[str, Any], int]:
     if not (request.mimetype or "").endswith("json"):

@@ -251,3 +251,14 @@ def test_confirmation_errors_name_the_field_and_record_nothing(client, body, sta
         "/api/runs/00000000-0000-0000-0000-000000000000/confirmations", json={"confirmations": []}, headers=auth()
     )
     assert missing.status_code == 404
+
+
+def test_an_api_route_without_a_declaration_fails_the_description(db_url):
+    from dashboard import create_app
+    from dashboard.api.openapi import describe
+
+    app = create_app(db_url)
+    app.add_url_rule("/api/undescribed", "undescribed", lambda: {})
+    with pytest.raises(LookupError, match="/api/undescribed"):
+        describe(app)
+    app.extensions["perfci"]["store"].dispose()
