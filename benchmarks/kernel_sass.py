@@ -3,6 +3,7 @@
     python benchmarks/kernel_sass.py prefill [--int8] [--block-m 64 --block-n 64 --warps 4 --stages 3 --tma --pack 4]
         [--long-band]
     python benchmarks/kernel_sass.py decode [--int8] [--block-n 64 --warps 4 --stages 3]
+    (either with --sass-out FILE: the whole SASS listing, to diff two versions of a kernel)
 
 Prints registers per thread and stack (spill) bytes from the cubin, shared memory, and for each loop
 of the SASS (a backward branch) its instruction count and most frequent opcodes: the per-iteration
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--tma", action="store_true")
     parser.add_argument("--pack", type=int, default=1, help="query heads per program (prefill)")
     parser.add_argument("--long-band", action="store_true", help="prefill: a walk per mask kind (bands >= 2048)")
+    parser.add_argument("--sass-out", type=Path, help="also write the whole SASS listing here (to diff two versions)")
     args = parser.parse_args()
     cubin, shared, ttgir = (prefill_kernel if args.op == "prefill" else decode_kernel)(args)
     with tempfile.NamedTemporaryFile(suffix=".cubin") as file:
@@ -191,6 +193,8 @@ def main() -> None:
         file.flush()
         usage = subprocess.run([TOOLS / "cuobjdump", "-res-usage", file.name], capture_output=True, text=True).stdout
         sass = subprocess.run([TOOLS / "cuobjdump", "-sass", file.name], capture_output=True, text=True).stdout
+    if args.sass_out:
+        args.sass_out.write_text(sass)
     registers = re.search(r"REG:(\d+)", usage)
     stack = re.search(r"STACK:(\d+)", usage)
     print(

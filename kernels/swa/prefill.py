@@ -134,6 +134,16 @@ def gqa_pack(group: int, block_m: int) -> int:
     return pack
 
 
+@triton.constexpr_function
+def walk_mask(walk: int, split_band: bool) -> int:
+    """The mask of each of _prefill_kernel's walks, in key order: sinks, then a long band's lower
+    edge, fully masked left part, middle and diagonal, or a shorter band with its edges masked in
+    a branch and the tile past kv_len."""
+    if split_band:
+        return (MASK_BAND, MASK_BAND, MASK_FULL, MASK_NONE, MASK_CAUSAL)[walk]
+    return (MASK_BAND, MASK_EDGES, MASK_FULL)[walk]
+
+
 @triton.jit
 def _walk(
     acc,
@@ -313,52 +323,43 @@ def _prefill_kernel(
     m_i = tl.full([BLOCK_M], NEG_BIG, tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
-    # Sink tiles lie wholly before the band (band_lo >= BLOCK_N when there are any), so their keys
-    # at or past G are out of every window and their keys below G are causally visible: a band mask.
-    # They are BLOCK_S keys wide (a few sinks do not pay for a whole BLOCK_N tile), loaded through
-    # pointers when narrower than the TMA descriptors' tile.
-    SINK_TMA: tl.constexpr = USE_TMA and BLOCK_S == BLOCK_N
-    acc, m_i, l_i = _walk(
-        acc,
-        m_i,
-        l_i,
-        q,
-        q_lo,
-        K,
-        V,
-        DESC_K,
-        DESC_V,
-        head,
-        kvh,
-        bt_row,
-        0,
-        sink_hi,
-        tl.arange(0, BLOCK_S),
-        kv_len,
-        offs_d,
-        d_mask,
-        p_rows,
-        local,
-        sinks,
-        qk_scale,
-        stride_kp,
-        stride_ks,
-        0,
-        0,
-        PAGE,
-        PAGE_ALIGNED,
-        BLOCK_S,
-        MASK_BAND,
-        COMPUTE_DTYPE,
-        SINK_TMA,
-        NUM_KV_HEADS,
-        SPLIT_Q,
-    )
-    if SPLIT_BAND:
-        # Long bands: a walk per mask kind (lower edge, fully masked left part, middle, diagonal), each
-        # loop paying only for the comparisons its tiles can fail.
-        left_hi = tl.minimum(mid_lo, hi)
-        edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
+    # The walks in key order, unrolled at compile time (each its own loop, its tiles masked as its
+    # MASK says). First the sinks: their tiles lie wholly before the band (band_lo >= BLOCK_N when
+    # there are any), so their keys at or past G are out of every window and their keys below G are
+    # causally visible: a band mask. They are BLOCK_S keys wide (a few sinks do not pay for a whole
+    # BLOCK_N tile), loaded through pointers when narrower than the TMA descriptors' tile.
+    # Long bands (SPLIT_BAND): a walk per mask kind (lower edge, fully masked left part, middle,
+    # diagonal), each paying only for the comparisons its tiles can fail. Shorter bands: the band up
+    # to the last whole tile of keys as one loop, so its K/V pipeline fills once per program, the
+    # tiles outside [mid_lo, mid_hi) taking the full mask in a branch; a tile that reaches past
+    # kv_len (only the last query blocks see one) is walked on its own.
+    for walk in tl.static_range(5 if SPLIT_BAND else 3):
+        if walk == 0:
+            walk_hi = sink_hi
+        elif SPLIT_BAND:
+            if walk == 1:
+                left_hi = tl.minimum(mid_lo, hi)
+                edge_hi = tl.maximum(band_lo, tl.minimum(left_hi, full_hi))
+                lo = band_lo
+                walk_hi = edge_hi
+            elif walk == 2:
+                lo = edge_hi
+                walk_hi = left_hi
+            elif walk == 3:
+                lo = mid_lo
+                walk_hi = mid_hi
+            else:
+                lo = mid_hi
+                walk_hi = hi
+        elif walk == 1:
+            tail_lo = tl.maximum(band_lo, tl.minimum(hi, (kv_len // BLOCK_N) * BLOCK_N))
+            lo = band_lo
+            walk_hi = tail_lo
+        else:
+            lo = tail_lo
+            walk_hi = hi
+        # what differs between walks at compile time is chosen in the call (an assignment would
+        # make a runtime value of it)
         acc, m_i, l_i = _walk(
             acc,
             m_i,
@@ -372,9 +373,9 @@ def _prefill_kernel(
             head,
             kvh,
             bt_row,
-            band_lo,
-            edge_hi,
-            offs_n,
+            0 if walk == 0 else lo,
+            walk_hi,
+            tl.arange(0, BLOCK_S) if walk == 0 else offs_n,
             kv_len,
             offs_d,
             d_mask,
@@ -384,199 +385,14 @@ def _prefill_kernel(
             qk_scale,
             stride_kp,
             stride_ks,
-            0,
-            0,
+            mid_lo if walk == 1 and not SPLIT_BAND else 0,
+            mid_hi if walk == 1 and not SPLIT_BAND else 0,
             PAGE,
             PAGE_ALIGNED,
-            BLOCK_N,
-            MASK_BAND,
+            BLOCK_S if walk == 0 else BLOCK_N,
+            walk_mask(walk, SPLIT_BAND),
             COMPUTE_DTYPE,
-            USE_TMA,
-            NUM_KV_HEADS,
-            SPLIT_Q,
-        )
-        acc, m_i, l_i = _walk(
-            acc,
-            m_i,
-            l_i,
-            q,
-            q_lo,
-            K,
-            V,
-            DESC_K,
-            DESC_V,
-            head,
-            kvh,
-            bt_row,
-            edge_hi,
-            left_hi,
-            offs_n,
-            kv_len,
-            offs_d,
-            d_mask,
-            p_rows,
-            local,
-            sinks,
-            qk_scale,
-            stride_kp,
-            stride_ks,
-            0,
-            0,
-            PAGE,
-            PAGE_ALIGNED,
-            BLOCK_N,
-            MASK_FULL,
-            COMPUTE_DTYPE,
-            USE_TMA,
-            NUM_KV_HEADS,
-            SPLIT_Q,
-        )
-        acc, m_i, l_i = _walk(
-            acc,
-            m_i,
-            l_i,
-            q,
-            q_lo,
-            K,
-            V,
-            DESC_K,
-            DESC_V,
-            head,
-            kvh,
-            bt_row,
-            mid_lo,
-            mid_hi,
-            offs_n,
-            kv_len,
-            offs_d,
-            d_mask,
-            p_rows,
-            local,
-            sinks,
-            qk_scale,
-            stride_kp,
-            stride_ks,
-            0,
-            0,
-            PAGE,
-            PAGE_ALIGNED,
-            BLOCK_N,
-            MASK_NONE,
-            COMPUTE_DTYPE,
-            USE_TMA,
-            NUM_KV_HEADS,
-            SPLIT_Q,
-        )
-        acc, m_i, l_i = _walk(
-            acc,
-            m_i,
-            l_i,
-            q,
-            q_lo,
-            K,
-            V,
-            DESC_K,
-            DESC_V,
-            head,
-            kvh,
-            bt_row,
-            mid_hi,
-            hi,
-            offs_n,
-            kv_len,
-            offs_d,
-            d_mask,
-            p_rows,
-            local,
-            sinks,
-            qk_scale,
-            stride_kp,
-            stride_ks,
-            0,
-            0,
-            PAGE,
-            PAGE_ALIGNED,
-            BLOCK_N,
-            MASK_CAUSAL,
-            COMPUTE_DTYPE,
-            USE_TMA,
-            NUM_KV_HEADS,
-            SPLIT_Q,
-        )
-    else:
-        # Shorter bands: the band up to the last whole tile of keys as one loop, so its K/V pipeline
-        # fills once per program; the tiles outside [mid_lo, mid_hi) take the full mask in a branch.
-        # A tile that reaches past kv_len (only the last query blocks see one) is walked on its own.
-        tail_lo = tl.maximum(band_lo, tl.minimum(hi, (kv_len // BLOCK_N) * BLOCK_N))
-        acc, m_i, l_i = _walk(
-            acc,
-            m_i,
-            l_i,
-            q,
-            q_lo,
-            K,
-            V,
-            DESC_K,
-            DESC_V,
-            head,
-            kvh,
-            bt_row,
-            band_lo,
-            tail_lo,
-            offs_n,
-            kv_len,
-            offs_d,
-            d_mask,
-            p_rows,
-            local,
-            sinks,
-            qk_scale,
-            stride_kp,
-            stride_ks,
-            mid_lo,
-            mid_hi,
-            PAGE,
-            PAGE_ALIGNED,
-            BLOCK_N,
-            MASK_EDGES,
-            COMPUTE_DTYPE,
-            USE_TMA,
-            NUM_KV_HEADS,
-            SPLIT_Q,
-        )
-        acc, m_i, l_i = _walk(
-            acc,
-            m_i,
-            l_i,
-            q,
-            q_lo,
-            K,
-            V,
-            DESC_K,
-            DESC_V,
-            head,
-            kvh,
-            bt_row,
-            tail_lo,
-            hi,
-            offs_n,
-            kv_len,
-            offs_d,
-            d_mask,
-            p_rows,
-            local,
-            sinks,
-            qk_scale,
-            stride_kp,
-            stride_ks,
-            0,
-            0,
-            PAGE,
-            PAGE_ALIGNED,
-            BLOCK_N,
-            MASK_FULL,
-            COMPUTE_DTYPE,
-            USE_TMA,
+            (USE_TMA and BLOCK_S == BLOCK_N) if walk == 0 else USE_TMA,
             NUM_KV_HEADS,
             SPLIT_Q,
         )
