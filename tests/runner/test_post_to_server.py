@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -19,22 +20,18 @@ from tests.serving import served
 pytestmark = pytest.mark.slow
 
 
+def _post_tiny(work: Path, base: str, *args: str) -> subprocess.CompletedProcess:
+    """``perfci run`` that posts its document to the server at ``base`` with the runner's token."""
+    return run_tiny(work, "--post", f"{base}/api/runs", "--token", "runner-token", "--no-store", *args)
+
+
 def test_runner_posts_to_the_server(tiny_repo, tmp_path, db_url):
     work = Path(tiny_repo.working_tree_dir)
     sha = commit_kernel(tiny_repo, "fast", "fast kernels")
     config = tmp_path / "perfci.toml"
     config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n')
     with served(config, db_url) as base:
-        result = run_tiny(
-            work,
-            "--post",
-            f"{base}/api/runs",
-            "--token",
-            "runner-token",
-            "--no-store",
-            "-o",
-            str(tmp_path / "doc.json"),
-        )
+        result = _post_tiny(work, base, "-o", str(tmp_path / "doc.json"))
         assert result.returncode == 0, result.stderr
         assert "posted run" in result.stderr
         runs = json.load(urllib.request.urlopen(base + "/api/runs", timeout=10))
@@ -130,17 +127,7 @@ def test_a_remote_runner_confirms_the_servers_suspicion_in_process_pairs(tiny_re
     server_config = tmp_path / "server.toml"
     server_config.write_text(f'[server]\nwrite_tokens = ["{hash_token("runner-token")}"]\n{detection}')
     with served(server_config, db_url) as base:
-        result = run_tiny(
-            work,
-            "--post",
-            f"{base}/api/runs",
-            "--token",
-            "runner-token",
-            "--no-store",
-            "--report",
-            str(tmp_path / "report.md"),
-            "--allow-dirty",
-        )
+        result = _post_tiny(work, base, "--report", str(tmp_path / "report.md"), "--allow-dirty")
         assert result.returncode == 1, result.stderr[-3000:]
         assert "confirming" in result.stderr and "-> regression after" in result.stderr
         assert "re-measured in" in (tmp_path / "report.md").read_text()

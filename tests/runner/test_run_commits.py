@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from perfci.store import models
 from perfci.store.migrate import open_store
-from tests.runner.tracked_repo import CASE, commit_kernel, perfci
+from tests.runner.tracked_repo import CASE, commit_kernel, perfci, run_tiny
 
 pytestmark = pytest.mark.slow
 
@@ -42,23 +42,8 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
     root = tiny_repo.head.commit.hexsha
     shas = [commit_kernel(tiny_repo, body, f"kernels: {body}") for body in ("fast", "slower", "wrong", "crash")]
     db_url = f"sqlite:///{tmp_path / 'runs.db'}"
-    result = perfci(
-        "run",
-        "--range",
-        f"{root}..HEAD",
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--budget",
-        "0.5",
-        "--db",
-        db_url,
-        "--report",
-        str(tmp_path / "report.md"),
-        cwd=work,
+    result = run_tiny(
+        work, "--range", f"{root}..HEAD", "--db", db_url, "--report", str(tmp_path / "report.md"), budget="0.5"
     )
     assert result.returncode == 1, result.stderr  # incorrect and failed results gate CI
     # the report covers the whole range, not only its last commit
@@ -79,20 +64,7 @@ def test_range_stores_the_right_status_for_each_commit(tiny_repo, tmp_path):
     assert wrong.correct is False and wrong.rel_err > 0.05
     assert "signal 11" in crash.error
     assert all(status == "complete" for _, status, _ in runs)
-    again = perfci(
-        "run",
-        "--range",
-        f"{root}..HEAD",
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--db",
-        db_url,
-        cwd=work,
-    )
+    again = run_tiny(work, "--range", f"{root}..HEAD", "--db", db_url)
     assert again.stderr.count("already stored for this environment, skipped") == 4
     assert len(_runs(db_url)) == 4
 
@@ -126,20 +98,7 @@ def test_hang_times_out_and_sigterm_stores_an_aborted_run(tiny_repo, tmp_path):
     work = Path(tiny_repo.working_tree_dir)
     commit_kernel(tiny_repo, "hang", "kernels: hang")
     db_url = f"sqlite:///{tmp_path / 'runs.db'}"
-    timed = perfci(
-        "run",
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--timeout",
-        "20",
-        "--db",
-        db_url,
-        cwd=work,
-    )
+    timed = run_tiny(work, "--timeout", "20", "--db", db_url, budget="3")
     assert timed.returncode == 1
     ((_, status, results),) = _runs(db_url)
     assert status == "complete" and next(iter(results.values())).status == "timeout"
@@ -200,45 +159,14 @@ def test_post_sends_the_document_or_keeps_it_on_disk(tiny_repo, tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/api/runs"
     env = {**os.environ, "PERFCI_TOKEN": "s3cret"}
-    result = perfci(
-        "run",
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--post",
-        url,
-        "--no-store",
-        "--budget",
-        "0.5",
-        cwd=work,
-        env=env,
-    )
+    result = run_tiny(work, "--post", url, "--no-store", budget="0.5", env=env)
     server.shutdown()
     assert result.returncode == 0, result.stderr
     (received,) = _Collector.received
     assert received["auth"] == "Bearer s3cret"
     assert received["document"]["results"][0]["status"] == "ok"
 
-    down = perfci(
-        "run",
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--post",
-        "http://127.0.0.1:9/api/runs",
-        "--post-attempts",
-        "1",
-        "--no-store",
-        "--budget",
-        "0.5",
-        cwd=work,
-    )
+    down = run_tiny(work, "--post", "http://127.0.0.1:9/api/runs", "--post-attempts", "1", "--no-store", budget="0.5")
     assert down.returncode == 3  # not delivered: never read as clean
     kept = list((work / ".perfci" / "unsent").glob("*.json"))
     assert len(kept) == 1 and "perfci resend" in down.stderr and "NOT delivered to " in down.stderr
@@ -257,24 +185,7 @@ def test_a_pr_run_names_its_merge_base_as_baseline(tiny_repo, tmp_path):
     tiny_repo.git.checkout("feature")
     db_url = f"sqlite:///{tmp_path / 'runs.db'}"
     out = tmp_path / "pr.json"
-    result = perfci(
-        "run",
-        "--pr-base",
-        target,
-        "--suite",
-        "tiny",
-        "--cases",
-        CASE,
-        "--device",
-        "interpreter",
-        "--budget",
-        "0.3",
-        "--db",
-        db_url,
-        "-o",
-        str(out),
-        cwd=work,
-    )
+    result = run_tiny(work, "--pr-base", target, "--db", db_url, "-o", str(out))
     assert result.returncode == 0, result.stderr
     run = json.loads(out.read_text())["run"]
     assert run["trigger"] == "pr" and run["baseline"] == {"commit": fork, "reason": f"merge-base with {target}"}
