@@ -35,7 +35,7 @@ def main() -> None:
     }
     for lengths in ([4096] * 2, [1024] * 16):
         x = prefill_inputs(lengths, lengths, 32, 8, 128, 64)
-        args = (x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables)
+        args = x.args()
         for _ in range(200):
             check_prefill(*args, **options)
         rounds = []

@@ -43,7 +43,7 @@ def main() -> None:
     for kv in LENGTHS:
         x = own[kv]
         calls[("pool sized to kv", kv)] = lambda x=x: swa.paged_decode(
-            x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, local_window=WINDOW, global_window=SINKS
+            *x.args(), local_window=WINDOW, global_window=SINKS
         )
         seqlens = torch.full((BATCH,), kv, dtype=torch.int32, device="cuda")
         calls[("one 128k pool", kv)] = lambda s=seqlens: swa.paged_decode(

@@ -51,16 +51,7 @@ def main() -> None:
         )
         out = torch.empty_like(x.q)
         calls[name] = lambda x=x, out=out: swa.paged_decode(
-            x.q,
-            x.k_cache,
-            x.v_cache,
-            x.seqlens,
-            x.block_tables,
-            local_window=WINDOW,
-            global_window=SINKS,
-            k_scale=x.k_scale,
-            v_scale=x.v_scale,
-            out=out,
+            *x.args(), local_window=WINDOW, global_window=SINKS, **x.cache_kwargs(), out=out
         )
         live = min(KV_LEN, WINDOW + 1 + SINKS)
         nbytes[name] = BATCH * live * 8 * head_dim * x.k_cache.element_size() * 2  # K and V rows read

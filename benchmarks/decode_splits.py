@@ -55,17 +55,7 @@ def main() -> None:
             out = torch.empty_like(x.q)
             for splits in sorted({*SPLITS, picks[name]}):
                 calls[(name, splits)] = lambda x=x, splits=splits, out=out: paged_decode_with_config(
-                    x.q,
-                    x.k_cache,
-                    x.v_cache,
-                    x.seqlens,
-                    x.block_tables,
-                    splits=splits,
-                    local_window=WINDOW,
-                    global_window=SINKS,
-                    k_scale=x.k_scale,
-                    v_scale=x.v_scale,
-                    out=out,
+                    *x.args(), splits=splits, local_window=WINDOW, global_window=SINKS, **x.cache_kwargs(), out=out
                 )
     for call in calls.values():
         call()

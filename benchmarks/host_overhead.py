@@ -54,17 +54,7 @@ def main() -> None:
 
         def call(x=x, dequantize=dequantize if cache_dtype is not None else None) -> None:
             prefill.paged_prefill_with_config(
-                x.q,
-                x.k_cache,
-                x.v_cache,
-                x.cu_seqlens_q,
-                x.seqlens_kv,
-                x.block_tables,
-                local_window=WINDOW,
-                global_window=SINKS,
-                k_scale=x.k_scale,
-                v_scale=x.v_scale,
-                dequantize=dequantize,
+                *x.args(), local_window=WINDOW, global_window=SINKS, **x.cache_kwargs(), dequantize=dequantize
             )
 
         for _ in range(3):

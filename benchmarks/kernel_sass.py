@@ -54,22 +54,25 @@ def compile_kernel(
     return kernel.asm["cubin"], kernel.metadata.shared, kernel.asm["ttgir"]
 
 
-def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
-    kv = "i8" if args.int8 else "bf16"
-    types = {
+def _common_types(kv: str) -> dict[str, str]:
+    """Argument types both kernels share: bf16 q and out, ``kv`` caches with fp32 scales."""
+    return {
         "Q": "*bf16",
         "K": f"*{kv}",
         "V": f"*{kv}",
         "KS": "*fp32",
         "VS": "*fp32",
         "O": "*bf16",
-        "CU_Q": "*i32",
-        "SEQ_KV": "*i32",
         "BT": "*i32",
         "qk_scale": "fp32",
         "local": "i32",
         "sinks": "i32",
     }
+
+
+def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
+    kv = "i8" if args.int8 else "bf16"
+    types = _common_types(kv) | {"CU_Q": "*i32", "SEQ_KV": "*i32"}
     types |= {name: "i32" for name in prefill._prefill_kernel.arg_names if name.startswith("stride")}
     if args.tma:
         types |= {
@@ -104,23 +107,7 @@ def prefill_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
 
 def decode_kernel(args: argparse.Namespace) -> tuple[bytes, int, str]:
     kv = "i8" if args.int8 else "bf16"
-    types = {
-        "Q": "*bf16",
-        "K": f"*{kv}",
-        "V": f"*{kv}",
-        "KS": "*fp32",
-        "VS": "*fp32",
-        "O": "*bf16",
-        "SEQ": "*i32",
-        "BT": "*i32",
-        "M_WS": "*fp32",
-        "L_WS": "*fp32",
-        "ACC_WS": "*fp32",
-        "qk_scale": "fp32",
-        "local": "i32",
-        "sinks": "i32",
-        "capacity": "i32",
-    }
+    types = _common_types(kv) | {"SEQ": "*i32", "M_WS": "*fp32", "L_WS": "*fp32", "ACC_WS": "*fp32", "capacity": "i32"}
     types |= {name: "i32" for name in decode._decode_kernel.arg_names if name.startswith("stride")}
     constants = {
         "GROUP": 4,

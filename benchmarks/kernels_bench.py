@@ -128,12 +128,8 @@ def kernel_call(x: PagedInputs, case: Case, config=None, dequantize: bool | None
         "config": config,
     }
     if case.op == "decode":
-        return lambda: decode_mod.paged_decode_with_config(
-            x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, **kwargs
-        ), out
-    return lambda: prefill_mod.paged_prefill_with_config(
-        x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, dequantize=dequantize, **kwargs
-    ), out
+        return lambda: decode_mod.paged_decode_with_config(*x.args(), **kwargs), out
+    return lambda: prefill_mod.paged_prefill_with_config(*x.args(), dequantize=dequantize, **kwargs), out
 
 
 def rel_error(out: torch.Tensor, ref: torch.Tensor) -> float:
@@ -209,8 +205,7 @@ def run_case(
             x.block_tables,
             local_window=case.local,
             global_window=case.sinks,
-            k_scale=x.k_scale,
-            v_scale=x.v_scale,
+            **x.cache_kwargs(),
         )
         record["rel_err"] = rel_error(out, ref)
     else:
@@ -261,17 +256,7 @@ def run_case(
         record["config"] = decode_mod.default_config(x.q, case.page, case.int8).as_dict()
     else:  # the config and int8 path the call launched, as the kernel chose them
         plan = prefill_mod.launch_plan(
-            x.q,
-            x.k_cache,
-            x.v_cache,
-            x.cu_seqlens_q,
-            x.seqlens_kv,
-            x.block_tables,
-            local_window=case.local,
-            global_window=case.sinks,
-            k_scale=x.k_scale,
-            v_scale=x.v_scale,
-            dequantize=dequantize,
+            *x.args(), local_window=case.local, global_window=case.sinks, **x.cache_kwargs(), dequantize=dequantize
         )
         record.update(config=plan.config.as_dict(), int8_prefill_path=plan.path)
     if "api" in medians:

@@ -39,33 +39,12 @@ def run(case_id: str, label: str | None = None, calls: int = 3) -> None:
             raise SystemExit(f"{label}: not one of {[c.label for c in module.CUDA_CONFIGS]}")
     if case.op == "paged_decode":
         x = decode_inputs(case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device="cuda", seed=case.seed, **shape)
-        call = lambda: decode.paged_decode_with_config(
-            x.q,
-            x.k_cache,
-            x.v_cache,
-            x.seqlens,
-            x.block_tables,
-            config=config,
-            k_scale=x.k_scale,
-            v_scale=x.v_scale,
-            **windows,
-        )
+        call = lambda: decode.paged_decode_with_config(*x.args(), config=config, **x.cache_kwargs(), **windows)
     else:
         x = prefill_inputs(
             case.q_lens(), case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device="cuda", seed=case.seed, **shape
         )
-        call = lambda: prefill.paged_prefill_with_config(
-            x.q,
-            x.k_cache,
-            x.v_cache,
-            x.cu_seqlens_q,
-            x.seqlens_kv,
-            x.block_tables,
-            config=config,
-            k_scale=x.k_scale,
-            v_scale=x.v_scale,
-            **windows,
-        )
+        call = lambda: prefill.paged_prefill_with_config(*x.args(), config=config, **x.cache_kwargs(), **windows)
     for _ in range(calls):
         call()
     torch.cuda.synchronize()

@@ -40,24 +40,9 @@ def record(runs: int, directory: Path) -> list[Path]:
     for index in range(runs):
         out = directory / f"run-{index + 1}.json"
         selection = [arg for case in CASES for arg in ("--cases", case)]
+        options = ["--device", "interpreter", "--budget", "1", "--no-store", "-o", str(out), "--allow-dirty"]
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "perfci",
-                "run",
-                "--suite",
-                "tiny",
-                *selection,
-                "--device",
-                "interpreter",
-                "--budget",
-                "1",
-                "--no-store",
-                "-o",
-                str(out),
-                "--allow-dirty",
-            ],
+            [sys.executable, "-m", "perfci", "run", "--suite", "tiny", *selection, *options],
             check=False,
             capture_output=True,
         )

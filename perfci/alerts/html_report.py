@@ -49,26 +49,20 @@ def render_report(
         row["why"] = ", ".join(f"{r['kind']} ({r['status']})" for r in row["regressions"]) or judgement.get(
             "reason", f"status {row['status']}"
         )
-    return ENVIRONMENT.get_template("report.html").render(
-        title=title,
-        summary=summary,
-        commit=commit,
-        results=results,
-        findings=findings,
-        points=points,
-        written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    return _render(
+        "report.html", title=title, summary=summary, commit=commit, results=results, findings=findings, points=points
     )
 
 
 def render_compare(*, base: str, head: str, device: str, summary: str, rows: list[dict[str, Any]]) -> str:
     """A ``perfci compare``'s cases as one page: verdict, medians, interval, pairs and why."""
-    return ENVIRONMENT.get_template("compare.html").render(
-        base=base,
-        head=head,
-        device=device,
-        summary=summary,
-        rows=rows,
-        written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    return _render("compare.html", base=base, head=head, device=device, summary=summary, rows=rows)
+
+
+def _render(template: str, **context: Any) -> str:
+    """A page of ``template``, stamped with when it was written."""
+    return ENVIRONMENT.get_template(template).render(
+        **context, written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
 
 

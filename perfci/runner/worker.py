@@ -43,7 +43,7 @@ def _prefill_reference_rows(reference: Any, x: Any, case: Any, kwargs: dict[str,
 
     scores_bytes = case.q_heads * case.q_len * case.kv_len * 8
     if scores_bytes <= REFERENCE_BYTES_LIMIT:
-        ref = reference.paged_prefill(x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **kwargs)
+        ref = reference.paged_prefill(*x.args(), **kwargs)
         return torch.arange(x.q.shape[0], device=x.q.device), ref
     rows, refs = [], []
     rows_per = min(CHECK_ROWS, case.q_len)
@@ -71,9 +71,7 @@ def _kernel_config(swa: Any, case: Any, x: Any, kwargs: dict[str, Any]) -> dict[
         if case.op == "paged_decode":
             config = swa.decode.default_config(x.q, case.page_size, case.cache == "int8")
         elif hasattr(swa.prefill, "launch_plan"):  # commits since the kernels report what they launch
-            plan = swa.prefill.launch_plan(
-                x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **kwargs
-            )
+            plan = swa.prefill.launch_plan(*x.args(), **kwargs)
             return {**plan.config.as_dict(), **({"INT8_PATH": plan.path} if plan.path else {})}
         elif case.cache == "int8" and hasattr(swa.prefill, "int8_path"):  # older commits with the two-step path
             path = swa.prefill.int8_path(x.q, x.k_cache)
@@ -128,11 +126,9 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     }
     out = torch.full_like(x.q, float("nan"))
     if case.op == "paged_decode":
-        call = lambda: swa.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, out=out, **kwargs)
+        call = lambda: swa.paged_decode(*x.args(), out=out, **kwargs)
     else:
-        call = lambda: swa.paged_prefill(
-            x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, out=out, **kwargs
-        )
+        call = lambda: swa.paged_prefill(*x.args(), out=out, **kwargs)
 
     from perfci.measure.autotune import recording_autotune
 
@@ -142,7 +138,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
             torch.cuda.synchronize()
     if case.op == "paged_decode":
         rows = torch.arange(x.q.shape[0], device=x.q.device)
-        ref = reference.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, **kwargs)
+        ref = reference.paged_decode(*x.args(), **kwargs)
     else:
         rows, ref = _prefill_reference_rows(reference, x, case, kwargs)
     checked = out[rows]

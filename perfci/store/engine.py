@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import tenacity
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,6 +110,13 @@ def retry_transient(action: Callable[[], T], attempts: int = 8, first_delay_s: f
         reraise=True,
     )
     return retrying(action)
+
+
+def dialect_insert(session: Session, model: type) -> Any:
+    """An INSERT of ``model`` in the session's dialect, so ``on_conflict_do_nothing`` and
+    ``returning`` work on SQLite and PostgreSQL alike."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 class Store:

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from perfci.analysis.summary import summarize
 from perfci.document import ResultsDocument
 from perfci.fingerprint import environment_fingerprint, fingerprint_fields
 from perfci.store import models
-from perfci.store.engine import Store, retry_transient
+from perfci.store.engine import Store, dialect_insert, retry_transient
 
 
 class RunConflict(ValueError):
@@ -39,18 +38,13 @@ class IngestOutcome:
     results: int
 
 
-def _insert(session: Session, model: type[models.Base]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def _get_or_create(session: Session, model: type[models.Base], keys: dict[str, Any], values: dict[str, Any]) -> int:
     """Id of the row matching ``keys``; inserted with ``values`` if absent (race-free on both DBs)."""
     query: Select[Any] = select(model.id).filter_by(**keys)  # type: ignore[attr-defined]
     found = session.execute(query).scalar_one_or_none()
     if found is not None:
         return found
-    session.execute(_insert(session, model).values(**keys, **values).on_conflict_do_nothing())
+    session.execute(dialect_insert(session, model).values(**keys, **values).on_conflict_do_nothing())
     return session.execute(query).scalar_one()
 
 
@@ -65,7 +59,7 @@ def _case_ids(session: Session, document: ResultsDocument) -> dict[str, int]:
         if result.case not in found
     ]
     if missing:
-        session.execute(_insert(session, models.Case).on_conflict_do_nothing(), missing)
+        session.execute(dialect_insert(session, models.Case).on_conflict_do_nothing(), missing)
         found = dict(session.execute(query).all())
     return found
 
@@ -84,7 +78,7 @@ def _series_ids(session: Session, repository_id: int, environment_id: int, case_
         if case_id not in found
     ]
     if missing:
-        session.execute(_insert(session, models.Series).on_conflict_do_nothing(), missing)
+        session.execute(dialect_insert(session, models.Series).on_conflict_do_nothing(), missing)
         found = dict(session.execute(query).all())
     return found
 
@@ -160,7 +154,7 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
         "python": environment.python,
     }
     inserted = session.execute(
-        _insert(session, models.Run)
+        dialect_insert(session, models.Run)
         .values(
             uuid=run_uuid,
             repository_id=repository_id,

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from perfci.analysis.changepoints import detect_steps
@@ -27,7 +26,7 @@ from perfci.analysis.levels import Judgement, judge_history
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.findings import Finding, Unjudged, autotune_note, worst_first
 from perfci.store import models
-from perfci.store.engine import Store, retry_transient
+from perfci.store.engine import Store, dialect_insert, retry_transient
 
 HISTORY_WINDOW = 60
 
@@ -170,8 +169,7 @@ def _record(session: Session, series_id: int, commit_id: int, baseline_id: int |
         .limit(1)
     ):
         return False
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(models.Regression)
+    insert = dialect_insert(session, models.Regression)
     now = models.utcnow()
     stored = session.execute(
         insert.values(

@@ -12,24 +12,27 @@ from perfci.findings import Finding, worst_first
 from perfci.store import models
 
 
+def point_columns() -> tuple[Any, ...]:
+    """What every point of a series' trend has: the result id, its commit time as ``at`` (naive
+    UTC: the aware conversion costs more than the query itself on 10k-point histories), status,
+    median, quartiles, sample count and correctness."""
+    return (
+        models.Result.id,
+        type_coerce(models.Result.authored_at, DateTime()).label("at"),
+        models.Result.status,
+        models.Result.median,
+        models.Result.q1,
+        models.Result.q3,
+        models.Result.n_samples,
+        models.Result.correct,
+    )
+
+
 def series_history(session: Session, series_id: int, limit: int | None = None) -> list[Row[Any]]:
     """One series' results in commit order, oldest first: a range scan of ``ix_results_series_history``.
-
-    Returns named rows (``row.sha``, ``row.median``, ...). ``authored_at`` is naive UTC here: the
-    aware conversion costs more than the query itself on 10k-point histories.
-    """
+    Returns named rows (``row.sha``, ``row.median``, ...; :func:`point_columns`)."""
     query = (
-        select(
-            models.Result.id,
-            type_coerce(models.Result.authored_at, DateTime()).label("authored_at"),
-            models.Result.status,
-            models.Result.median,
-            models.Result.q1,
-            models.Result.q3,
-            models.Result.n_samples,
-            models.Result.correct,
-            models.Commit.sha,
-        )
+        select(*point_columns(), models.Commit.sha)
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
         .where(models.Result.series_id == series_id)
         .order_by(models.Result.authored_at, models.Result.id)

@@ -30,6 +30,13 @@ class PagedInputs:
     seqlens_kv: torch.Tensor | None = None
     seqlens: torch.Tensor | None = None
 
+    def args(self) -> tuple[torch.Tensor, ...]:
+        """The kernels' positional arguments: (q, k_cache, v_cache, cu_seqlens_q, seqlens_kv,
+        block_tables) for prefill inputs, (q, k_cache, v_cache, seqlens, block_tables) for decode."""
+        if self.cu_seqlens_q is not None:
+            return (self.q, self.k_cache, self.v_cache, self.cu_seqlens_q, self.seqlens_kv, self.block_tables)
+        return (self.q, self.k_cache, self.v_cache, self.seqlens, self.block_tables)
+
     def cache_kwargs(self) -> dict:
         return {"k_scale": self.k_scale, "v_scale": self.v_scale}
 
@@ -85,6 +92,26 @@ def _seeded_cache(
     return device, generator, paged_cache(kv_lens, kv_heads, head_dim, page_size, dtype, device, generator)
 
 
+def _inputs(
+    q_rows: int,
+    kv_lens: list[int],
+    q_heads: int,
+    kv_heads: int,
+    head_dim: int,
+    page_size: int,
+    dtype: torch.dtype,
+    cache_dtype: torch.dtype | None,
+    device: str | None,
+    seed: int,
+) -> PagedInputs:
+    """The paged cache, then q (drawn after it from the same generator), without the length tensors."""
+    device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
+        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
+    )
+    q = torch.randn((q_rows, q_heads, head_dim), generator=generator, device=device).to(dtype)
+    return PagedInputs(q, k, v, tables, list(kv_lens), k_scale, v_scale)
+
+
 def prefill_inputs(
     q_lens: list[int],
     kv_lens: list[int],
@@ -97,23 +124,11 @@ def prefill_inputs(
     device: str | None = None,
     seed: int = 0,
 ) -> PagedInputs:
-    device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
-        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
-    )
-    total = sum(q_lens)
-    q = torch.randn((total, q_heads, head_dim), generator=generator, device=device).to(dtype)
-    cu = torch.tensor([0, *torch.tensor(q_lens).cumsum(0).tolist()], dtype=torch.int32, device=device)
-    return PagedInputs(
-        q,
-        k,
-        v,
-        tables,
-        list(kv_lens),
-        k_scale,
-        v_scale,
-        cu_seqlens_q=cu,
-        seqlens_kv=torch.tensor(kv_lens, dtype=torch.int32, device=device),
-    )
+    x = _inputs(sum(q_lens), kv_lens, q_heads, kv_heads, head_dim, page_size, dtype, cache_dtype, device, seed)
+    cumulative = torch.tensor(q_lens).cumsum(0).tolist()
+    x.cu_seqlens_q = torch.tensor([0, *cumulative], dtype=torch.int32, device=x.q.device)
+    x.seqlens_kv = torch.tensor(kv_lens, dtype=torch.int32, device=x.q.device)
+    return x
 
 
 def decode_inputs(
@@ -127,17 +142,6 @@ def decode_inputs(
     device: str | None = None,
     seed: int = 0,
 ) -> PagedInputs:
-    device, generator, (k, v, tables, k_scale, v_scale) = _seeded_cache(
-        kv_lens, kv_heads, head_dim, page_size, cache_dtype or dtype, device, seed
-    )
-    q = torch.randn((len(kv_lens), q_heads, head_dim), generator=generator, device=device).to(dtype)
-    return PagedInputs(
-        q,
-        k,
-        v,
-        tables,
-        list(kv_lens),
-        k_scale,
-        v_scale,
-        seqlens=torch.tensor(kv_lens, dtype=torch.int32, device=device),
-    )
+    x = _inputs(len(kv_lens), kv_lens, q_heads, kv_heads, head_dim, page_size, dtype, cache_dtype, device, seed)
+    x.seqlens = torch.tensor(kv_lens, dtype=torch.int32, device=x.q.device)
+    return x

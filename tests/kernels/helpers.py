@@ -33,40 +33,15 @@ def assert_matches(out: torch.Tensor, ref: torch.Tensor, tol: float, rows: torch
 def run_prefill(x: PagedInputs, config=None, dequantize=None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
     """Kernel output (written into a NaN-poisoned buffer) and the float64 reference."""
     out = torch.full_like(x.q, float("nan"))
-    paged_prefill_with_config(
-        x.q,
-        x.k_cache,
-        x.v_cache,
-        x.cu_seqlens_q,
-        x.seqlens_kv,
-        x.block_tables,
-        config=config,
-        out=out,
-        dequantize=dequantize,
-        **x.cache_kwargs(),
-        **kwargs,
-    )
-    ref = reference.paged_prefill(
-        x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, **x.cache_kwargs(), **kwargs
-    )
+    paged_prefill_with_config(*x.args(), config=config, out=out, dequantize=dequantize, **x.cache_kwargs(), **kwargs)
+    ref = reference.paged_prefill(*x.args(), **x.cache_kwargs(), **kwargs)
     return out, ref
 
 
 def run_decode(x: PagedInputs, config=None, splits=None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
     out = torch.full_like(x.q, float("nan"))
-    paged_decode_with_config(
-        x.q,
-        x.k_cache,
-        x.v_cache,
-        x.seqlens,
-        x.block_tables,
-        config=config,
-        splits=splits,
-        out=out,
-        **x.cache_kwargs(),
-        **kwargs,
-    )
-    ref = reference.paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, **x.cache_kwargs(), **kwargs)
+    paged_decode_with_config(*x.args(), config=config, splits=splits, out=out, **x.cache_kwargs(), **kwargs)
+    ref = reference.paged_decode(*x.args(), **x.cache_kwargs(), **kwargs)
     return out, ref
 
 

@@ -128,7 +128,7 @@ def test_prefill_length_errors(px):
 
 def test_reference_shares_the_checks(dx):
     with pytest.raises(ValueError, match="local_window"):
-        reference.paged_decode(dx.q, dx.k_cache, dx.v_cache, dx.seqlens, dx.block_tables, local_window=-2)
+        reference.paged_decode(*dx.args(), local_window=-2)
 
 
 def test_seqlens_none_means_kv_len_equals_q_len():

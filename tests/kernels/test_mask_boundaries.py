@@ -37,7 +37,7 @@ def _probe(x, token: int) -> None:
 def test_decode_boundaries(token, visible):
     x = decode_inputs([KV_LEN], q_heads=2, kv_heads=1, head_dim=16, page_size=16)
     _probe(x, token)
-    out = paged_decode(x.q, x.k_cache, x.v_cache, x.seqlens, x.block_tables, local_window=L, global_window=G)
+    out = paged_decode(*x.args(), local_window=L, global_window=G)
     expected = 1.0 / int(visible_keys(KV_LEN - 1, L, G)) if visible else 0.0
     assert out[0, :, 0].float().tolist() == pytest.approx([expected] * 2, rel=1e-2)
 
@@ -60,9 +60,7 @@ def test_prefill_boundaries(q_row, q_heads):
             continue
         visible = visible or token < G
         _probe(x, token)
-        out = paged_prefill(
-            x.q, x.k_cache, x.v_cache, x.cu_seqlens_q, x.seqlens_kv, x.block_tables, local_window=L, global_window=G
-        )
+        out = paged_prefill(*x.args(), local_window=L, global_window=G)
         expected = 1.0 / int(visible_keys(position, L, G)) if visible else 0.0
         assert out[q_row, :, 0].float().tolist() == pytest.approx([expected] * q_heads, rel=1e-2), (token, visible)
 

@@ -40,16 +40,7 @@ def test_prefill_matches_reference(
 ):
     q_lens = [q for q, _ in lengths]
     kv_lens = [q + prefix if q else prefix for q, prefix in lengths]
-    x = prefill_inputs(
-        q_lens,
-        kv_lens,
-        q_heads=head[0],
-        kv_heads=head[1],
-        head_dim=head_dim,
-        page_size=page_size,
-        cache_dtype=cache_dtype,
-        seed=seed,
-    )
+    x = prefill_inputs(q_lens, kv_lens, *head, head_dim, page_size, cache_dtype=cache_dtype, seed=seed)
     # both ways of walking the band (one loop with a masking branch, or a loop per mask kind)
     with mock.patch.object(prefill, "split_band", lambda local: split_band):
         out, ref = run_prefill(
@@ -71,14 +62,6 @@ def test_prefill_matches_reference(
     seed=st.integers(0, 2**16),
 )
 def test_decode_matches_reference(kv_lens, window, head, head_dim, page_size, cache_dtype, interleave, splits, seed):
-    x = decode_inputs(
-        kv_lens,
-        q_heads=head[0],
-        kv_heads=head[1],
-        head_dim=head_dim,
-        page_size=page_size,
-        cache_dtype=cache_dtype,
-        seed=seed,
-    )
+    x = decode_inputs(kv_lens, *head, head_dim, page_size, cache_dtype=cache_dtype, seed=seed)
     out, ref = run_decode(x, splits=splits, global_window=window[0], local_window=window[1], gqa_interleave=interleave)
     assert_matches(out, ref, tolerance(x))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import DateTime, Text, cast, func, select, type_coerce
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from perfci.findings import autotune_summary
 from perfci.store import models
-from perfci.store.queries import Filters, count_rows, environment_row
+from perfci.store.queries import Filters, count_rows, environment_row, point_columns
 from perfci.store.reads.common import iso
 
 
@@ -61,14 +61,7 @@ def series_points(
     when given): one index range scan."""
     query = (
         select(
-            models.Result.id,
-            type_coerce(models.Result.authored_at, DateTime()).label("at"),
-            models.Result.status,
-            models.Result.median,
-            models.Result.q1,
-            models.Result.q3,
-            models.Result.n_samples,
-            models.Result.correct,
+            *point_columns(),
             models.Result.rel_err,
             cast(models.Result.config, Text).label("config"),
             cast(models.Result.telemetry, Text).label("telemetry"),
