@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
+from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,11 @@ class ThresholdPolicy:
     gate_interpreter: bool = False
 
 
-#: 1 / the normal distribution's 0.75 quantile: scales a MAD to a sigma (scipy's scale="normal")
-NORMAL_MAD_SCALE = 1.0 / NormalDist().inv_cdf(0.75)
-
-
 def robust_sigma(deviations: np.ndarray) -> float:
     """Sigma of ``deviations`` from their normal-scaled median absolute deviation (0 below 2 values)."""
     if deviations.size < 2:
         return 0.0
-    return float(np.median(np.abs(deviations - np.median(deviations)))) * NORMAL_MAD_SCALE
+    return float(stats.median_abs_deviation(deviations, scale="normal"))
 
 
 def process_sigma(values: Sequence[float] | np.ndarray) -> float:
