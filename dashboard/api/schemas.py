@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dashboard.errors import ApiError
 from dashboard.store_access import MAX_PAGE, MAX_PER_PAGE
 from perfci.findings import FINDING_KINDS
-from perfci.store.models import TRIAGE_STATUSES
+from perfci.store.models import JOB_STATUSES, TRIAGE_STATUSES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -96,3 +96,7 @@ class TriageBody(BaseModel):
         if value is not None and "\x00" in value:
             raise ValueError("must not hold NUL bytes")
         return value
+
+
+class JobsQuery(PageQuery):
+    status: Literal[JOB_STATUSES] | None = Field(None, description="only jobs in this state")

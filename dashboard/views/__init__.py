@@ -6,4 +6,4 @@ from flask import Blueprint
 
 views = Blueprint("views", __name__)
 
-from dashboard.views import assets, commit, compare, login, overview, regressions, roofline, series  # noqa: E402,F401  (routes register on import)
+from dashboard.views import assets, commit, compare, jobs, login, overview, regressions, roofline, series  # noqa: E402,F401  (routes register on import)

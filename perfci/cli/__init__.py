@@ -24,6 +24,8 @@ COMMANDS = {
     "run": "perfci.cli.run:command",
     "compare": "perfci.cli.compare:command",
     "bisect": "perfci.cli.bisect:command",
+    "submit": "perfci.cli.submit:command",
+    "worker": "perfci.cli.worker:command",
     "import": "perfci.cli.import_:command",
     "export": "perfci.cli.export:command",
     "regressions": "perfci.cli.regressions:command",

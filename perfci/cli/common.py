@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
 from perfci.config import ConfigError, PerfciConfig, load_config
 from perfci.findings import FINDING_KINDS
 from perfci.runner.adapter import ADAPTER_ENV, use_adapter
-from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError
+from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError, resolve_db_url
 from perfci.store.migrate import open_store
 from perfci.suite.cases import TIERS, SuiteCase, tier
 
@@ -35,6 +36,32 @@ def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
         metavar="URL",
         help=f"Database URL (sqlite:///file.db or postgresql://...); default ${DB_ENV_VAR}, else sqlite:///perfci.db.",
     )(function)
+
+
+BROKER_ENV_VAR = "PERFCI_BROKER"
+
+
+def broker_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--broker",
+        "broker_url",
+        envvar=BROKER_ENV_VAR,
+        default=None,
+        metavar="URL",
+        help=f"Celery broker of the worker pool (amqp://guest:guest@127.0.0.1:5672// or redis://127.0.0.1:6379/0); "
+        f"default ${BROKER_ENV_VAR}.",
+    )(function)
+
+
+def absolute_db_url(db_url: str | None) -> str:
+    """``--db`` resolved, an SQLite file made absolute: a job's command runs in another directory."""
+    try:
+        url = make_url(resolve_db_url(db_url))
+    except StoreConfigError as error:
+        raise BadInput(str(error)) from None
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=False)
 
 
 @contextmanager

@@ -429,6 +429,12 @@ def _report_commit(
     "instead of the branch's previous result (default: [baseline] pin of the config file).",
 )
 @click.option("--allow-dirty", is_flag=True, help="Measure HEAD as committed even with local changes.")
+@click.option(
+    "--skip-stored",
+    is_flag=True,
+    help="Skip a commit already stored for this environment and these cases (always so with --range; "
+    "a worker's job sets it, so a job delivered twice is stored once).",
+)
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds per case before it is killed.")
 @click.option("--budget", "budget_s", default=3.0, show_default=True, help="Seconds of sampling per case.")
 @click.option("--precision", default=0.005, show_default=True, help="Target relative half-width of the median's CI.")
@@ -466,6 +472,7 @@ def command(
     pr_base: str | None,
     pinned: str | None,
     allow_dirty: bool,
+    skip_stored: bool,
     timeout_s: float,
     budget_s: float,
     precision: float,
@@ -505,7 +512,11 @@ def command(
     bad = undelivered = False
     found: list[Finding] = []  # every commit's: the report of a range covers the whole range
     for commit in plan.commits:
-        if rev_range and not no_store and _already_stored(db_url, meta["repo"], commit.hexsha, fingerprint, cases):
+        if (
+            (rev_range or skip_stored)
+            and not no_store
+            and _already_stored(db_url, meta["repo"], commit.hexsha, fingerprint, cases)
+        ):
             console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
             continue
         document = _measure_commit(plan.repo, commit, cases, settings, environment, meta)

@@ -307,3 +307,31 @@ class WebSession(Base):
     writer: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+
+JOB_KINDS = ("run", "compare", "bisect")
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class Job(Base):
+    """A perfci command queued for the worker pool (``perfci submit``): what to run where, and what
+    became of it. A worker claims it by a conditional update and beats ``heartbeat_at`` while it
+    runs, so a job whose worker died can be claimed again and one that finished is never re-run."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(Text)
+    args: Mapped[list[Any]]
+    queue: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0)
+    exit_code: Mapped[int | None]
+    output: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -11,7 +11,7 @@ from perfci.store.engine import make_engine, resolve_db_url
 from perfci.store.models import Base
 
 INITIAL = {"repositories", "commits", "environments", "cases", "series", "runs", "results", "samples", "regressions"}
-TABLES = INITIAL | {"triage_events", "alert_deliveries", "web_sessions"}
+TABLES = INITIAL | {"triage_events", "alert_deliveries", "web_sessions", "jobs"}
 
 
 def _tables(url: str) -> set[str]:
