@@ -5,6 +5,7 @@
     python benchmarks/detection/gpu_campaign.py push --out results/detection      # a range, one +5% commit
     python benchmarks/detection/gpu_campaign.py all --out results/detection       # both, push first
     python benchmarks/detection/gpu_campaign.py bisect --out results/detection    # the +5% commit by bisect
+    python benchmarks/detection/gpu_campaign.py pool-bisect --out results/bisect   # the same, as a job on a worker
 
 Builds a throwaway repository from this checkout's ``kernels/`` in which the prefill call also
 launches an autotuned fixture kernel: two configs (one pass or two over a 48 MB buffer, about 7% of
@@ -23,6 +24,9 @@ of a +10% change. Then:
 - ``all``: push, then compare;
 - ``bisect``: ``perfci bisect`` from the first commit to the last of that range (same repository
   as ``push``): the +5% commit should be the one culprit, verified against its parent.
+- ``pool-bisect``: the same bisect as a job: one ``perfci worker`` on GPU 0 (a folder as the broker,
+  the store in ``--out``), ``perfci submit --wait``; the job's record (queued, started, finished,
+  worker, result) is written with the submit's.
 
 Every perfci command's record (exit code, seconds, JSON output, stderr) is appended to
 ``--out``/records.jsonl as it finishes; the commits are in shas.json.
@@ -36,8 +40,14 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from perfci.store import jobs as job_rows
+from perfci.store.migrate import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = "prefill/bf16/b2-q4096-p64-l1023-g16-h32x8-d128"
@@ -147,9 +157,35 @@ def perfci(work: Path, out: Path, name: str, *args: str) -> dict:
     return record
 
 
+def pool_bisect(work: Path, out: Path, common: list[str]) -> None:
+    """The bisect as a job on a one-GPU pool: a worker, a folder as the broker, the store in ``out``."""
+    shas = build_repo(work, modes=False)
+    (out / "pool-bisect-shas.json").write_text(json.dumps(shas, indent=1) + "\n")
+    pool = ["--broker", f"filesystem://{out / 'queue'}", "--db", f"sqlite:///{out / 'pool.db'}"]
+    with (out / "worker.log").open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "perfci", "worker", *pool, "--queue", "h200", "--gpu", "0", "--cache", "/tmp/pool"],
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            bisect = ["bisect", shas["base"], shas["after2"], *common, "--report", str(out / "pool-bisect-report.md")]
+            perfci(work, out, "pool-bisect", "submit", *pool, "--queue", "h200", "--wait", *bisect)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    store = open_store(f"sqlite:///{out / 'pool.db'}")
+    rows, _ = job_rows.jobs(store, 1, 10)
+    (out / "pool-bisect-job.json").write_text(
+        json.dumps([job_rows.job(store, uuid.UUID(row["id"])) for row in rows], indent=1)
+    )
+    store.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["compare", "aa", "push", "all", "bisect"])
+    parser.add_argument("what", choices=["compare", "aa", "push", "all", "bisect", "pool-bisect"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/perfci-campaign/tracked"))
     parser.add_argument("--max-pairs", default="16")
@@ -214,6 +250,8 @@ def main() -> None:
                 report,
             )
         )
+    if args.what == "pool-bisect":
+        pool_bisect(args.work.with_name("tracked-pool-bisect"), args.out, common)
     if args.what in ("compare", "all"):
         pairs = ["--json", "--max-pairs", args.max_pairs, "--budget", "150"]
         records.append(perfci(args.work, args.out, "plus10", "compare", shas["same7"], shas["plus10"], *common, *pairs))

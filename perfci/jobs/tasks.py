@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 from celery import Celery, Task
 
@@ -19,6 +20,15 @@ TASK = "perfci.execute"
 def make_app(broker_url: str, settings: WorkerSettings | None = None) -> Celery:
     """The app a worker serves (with ``settings``) or a submitter sends to (without)."""
     app = Celery("perfci", broker=broker_url)
+    if broker_url.startswith("filesystem://"):  # a folder as the broker: one machine, no broker service
+        folder = Path(broker_url.removeprefix("filesystem://") or ".").resolve()
+        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+        }
     app.conf.update(
         task_acks_late=True,  # a killed worker's job is delivered again
         task_reject_on_worker_lost=True,

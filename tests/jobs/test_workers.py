@@ -55,7 +55,10 @@ def _runs_of(store: Store, sha: str) -> int:
         )
 
 
-def test_two_workers_run_the_queued_jobs_and_store_each_once(tiny_repo, tmp_path, broker, queue):
+@pytest.mark.parametrize("transport", ["rabbitmq", "folder"])
+def test_two_workers_run_the_queued_jobs_and_store_each_once(tiny_repo, tmp_path, broker, queue, transport):
+    """On RabbitMQ, and on a folder as the broker (one machine without a broker service)."""
+    broker = broker if transport == "rabbitmq" else f"filesystem://{tmp_path / 'queue'}"
     work = Path(tiny_repo.working_tree_dir)
     db_url = f"sqlite:///{tmp_path / 'perfci.db'}"
     shas = [commit_kernel(tiny_repo, "fast", "fast"), commit_notes(tiny_repo, "notes")]
