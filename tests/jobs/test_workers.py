@@ -138,3 +138,31 @@ def test_a_bisect_job_names_the_culprit_the_in_process_job_names(tiny_repo, tmp_
         assert [culprit["commit"] for culprit in case["culprits"]] == [slower], json.dumps(case)[:2000]
     assert pooled["worker"].endswith(f"-{queue}@test") and local["worker"].startswith("in-process@")
     store.dispose()
+
+
+@pytest.mark.nightly
+def test_a_32_commit_bisect_on_two_workers_finds_both_culprits_and_skips_a_crash(tiny_repo, tmp_path, broker, queue):
+    """32 commits: a slower kernel at 10, a crashing one at 15 (the first midpoint) fixed at 16, a
+    slower one still at 24; the job names 10 and 24, each verified, and reports 15 skipped, in about
+    log2(32) steps a culprit plus the checks against BAD."""
+    work = Path(tiny_repo.working_tree_dir)
+    db_url = f"sqlite:///{tmp_path / 'perfci.db'}"
+    shas = [commit_kernel(tiny_repo, "fast", "fast kernels")]
+    for index in range(1, 32):
+        body = {10: "slower", 15: "crash", 16: "slower", 24: "slowest"}.get(index)
+        shas.append(commit_kernel(tiny_repo, body, f"{index}") if body else commit_notes(tiny_repo, f"{index}"))
+    bisect = ["bisect", shas[0], shas[-1], "--suite", "tiny", "--cases", CASE, "--device", "interpreter"]
+    bisect += ["--threshold", "0.3", "--max-pairs", "8", "--budget", "60"]
+    store = open_store(db_url)
+    with workers(2, broker, db_url, queue, tmp_path):
+        (row,) = _finished(store, [_submit(work, db_url, queue, *bisect, broker=broker)], timeout_s=1800)
+    assert row["status"] == "done" and row["exit_code"] == 1, row["output"]
+    (case,) = row["result"]["cases"]
+    assert [(c["commit"], c["verified"]) for c in case["culprits"]] == [(shas[10], True), (shas[24], True)]
+    assert shas[15] in case["skipped"]
+    # GOOD vs BAD, then per culprit: log2(32) = 5 midpoints (the skip costs one more), its verification
+    # against its parent and its check against BAD
+    assert len(case["steps"]) <= 1 + (5 + 1 + 1 + 1) + (5 + 1 + 1), [
+        (s["head"][:7], s["outcome"]) for s in case["steps"]
+    ]
+    store.dispose()

@@ -86,6 +86,7 @@ BODIES = {
     "autotuned": "_autotuned_work(result.device)",
     "autotuned-slower": "_autotuned_work(result.device); time.sleep(0.05)",
     "slower": "time.sleep(0.05)",
+    "slowest": "time.sleep(0.1)",
     "wrong": "result = result * 1.1",
     "crash": "os.kill(os.getpid(), signal.SIGSEGV)",
     "hang": "time.sleep(3600)",
