@@ -57,17 +57,33 @@ def describe(kind: str, verdict: dict[str, Any]) -> str:
         return json.dumps(verdict, default=str)[:500]
 
 
+def bisect_state(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where bisecting the commits behind a confirmed change stands, for the pages and the API:
+    ``{"state": "culprit" | "undecided" | "not reproduced", "culprits": [{"commit", "share"}],
+    "range": [first, last] | None}``; None when the finding was not bisected."""
+    search = ((verdict or {}).get("confirmation") or {}).get("bisect")
+    if not isinstance(search, dict):
+        return None
+    culprits = [
+        {"commit": c["commit"], "share": c.get("share")} for c in search.get("culprits") or [] if c.get("verified")
+    ]
+    unresolved = search.get("unresolved")
+    state = "culprit" if culprits else "undecided" if unresolved else "not reproduced"
+    return {"state": state, "culprits": culprits, "range": unresolved if not culprits else None}
+
+
 def _bisected(search: dict[str, Any]) -> str:
-    """What bisecting the commits behind a confirmed change found."""
-    culprits = [c for c in search.get("culprits") or [] if c.get("verified")]
-    if culprits:
+    """What bisecting the commits behind a confirmed change found, in words."""
+    state = bisect_state({"confirmation": {"bisect": search}})
+    assert state is not None
+    if state["culprits"]:
         named = ", ".join(
-            f"{c['commit'][:12]}" + (f" ({c['share']:.0%} of it)" if c.get("share") is not None else "")
-            for c in culprits
+            f"{c['commit'][:12]}" + (f" ({c['share']:.0%} of it)" if c["share"] is not None else "")
+            for c in state["culprits"]
         )
         return f"bisected: culprit {named}"
-    if search.get("unresolved"):
-        first, last = search["unresolved"]
+    if state["range"]:
+        first, last = state["range"]
         return f"bisected: somewhere in {first[:12]}..{last[:12]} (undecided)"
     return "bisected: not reproduced between its commits"
 

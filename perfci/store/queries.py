@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import DateTime, Row, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from perfci.findings import Finding, worst_first
+from perfci.findings import Finding, bisect_state, worst_first
 from perfci.store import models
 
 
@@ -167,6 +167,7 @@ def regressions(
                 "created_at": regression.created_at.isoformat(),
                 "updated_at": regression.updated_at.isoformat(),
                 "verdict": regression.verdict,
+                "bisect": bisect_state(regression.verdict),
                 "environment": environment_row(env),
             }
         )
