@@ -92,8 +92,8 @@ def run_job(store: Store, job_id: uuid.UUID, worker: str, settings: WorkerSettin
         )
         exit_code, output = done.returncode, (done.stderr + done.stdout)[-OUTPUT_KEPT:]
         result = _parsed_result(row["kind"], done.stdout)
-    except (git.GitCommandError, OSError) as error:
-        exit_code, output, result = 2, f"the job could not start: {error}", None
+    except Exception as error:  # the job's boundary: whatever stopped it is recorded, never lost
+        exit_code, output, result = 2, f"the job could not run: {type(error).__name__}: {error}", None
     finally:
         stop.set()
         beater.join()
