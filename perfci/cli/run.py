@@ -47,6 +47,7 @@ from perfci.pipeline import Confirm, apply_confirmations, confirms, process_docu
 from perfci.runner import git as gitops
 from perfci.runner.confirm import remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
+from perfci.runner.phases import describe as describe_time
 from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_confirmations, post_document
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import SuiteCase
@@ -532,6 +533,8 @@ def command(
             document, commit.hexsha, baseline, findings, not_judged, _where(db_url, no_store, post_url, delivered)
         )
         found += findings
+        if spent := describe_time(document["results"]):
+            console.print(spent, highlight=False)
         if report_path:  # empty when nothing changed: post no PR comment then
             report_path.write_text(render_markdown(found, device=environment["device_name"], not_judged=not_judged))
         bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,7 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
         "budget_s": settings.budget_s,
         "ceilings": settings.ceilings,
     }
+    started = time.perf_counter()
     try:
         proc = subprocess.run(
             # -P: the worktree (cwd) must not shadow the installed perfci; kernels come from the request's path
@@ -93,7 +95,11 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
         return {"status": "timeout", "error": f"no result within {settings.timeout_s:.0f} s; the worker was killed"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX) :])
+            result = json.loads(line[len(RESULT_PREFIX) :])
+            phases = result.get("timing", {}).get("phases")
+            if phases is not None:  # the whole process, start and imports included: what a case costs
+                phases["process_s"] = round(time.perf_counter() - started, 4)
+            return result
     return {"status": "failed", "error": crash_text(proc.returncode, proc.stderr)}
 
 

@@ -95,6 +95,9 @@ class PreparedCase:
     config: dict[str, Any]
     #: the config each autotuned kernel chose in this process (kernel name -> config)
     autotune: dict[str, dict[str, Any]]
+    #: seconds this process spent loading the kernels, building inputs, on the first (compiling)
+    #: call and on the check against the reference: the fixed cost before any sample
+    phases: dict[str, float]
 
 
 def prepare_case(request: dict[str, Any]) -> PreparedCase:
@@ -105,7 +108,9 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     from perfci.suite.cases import SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
 
+    started = time.perf_counter()
     swa, reference = load_kernels(request["worktree"])
+    phases = {"load_s": time.perf_counter() - started}
 
     case = SuiteCase(**request["case"])
     device = "cuda" if request["device"] == "cuda" else "cpu"
@@ -118,6 +123,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         x = prefill_inputs(
             case.q_lens(), case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device, seed=case.seed, **shape
         )
+    phases["inputs_s"] = time.perf_counter() - started - sum(phases.values())
     kwargs = {
         "local_window": case.local_window,
         "global_window": case.global_window,
@@ -136,6 +142,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         call()  # compiles (and autotunes) outside every timed region; writes into the NaN-poisoned buffer
         if device == "cuda":
             torch.cuda.synchronize()
+    phases["first_call_s"] = time.perf_counter() - started - sum(phases.values())
     if case.op == "paged_decode":
         rows = torch.arange(x.q.shape[0], device=x.q.device)
         ref = reference.paged_decode(*x.args(), **kwargs)
@@ -154,7 +161,9 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         "checked_rows": int(rows.numel()),
         "all_finite": finite,
     }
-    return PreparedCase(case, device, call, correctness, _kernel_config(swa, case, x, kwargs), dict(autotune))
+    config = _kernel_config(swa, case, x, kwargs)
+    phases["check_s"] = time.perf_counter() - started - sum(phases.values())
+    return PreparedCase(case, device, call, correctness, config, dict(autotune), phases)
 
 
 def choose_timing_mode(prepared: PreparedCase) -> str:
@@ -208,6 +217,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     on_cuda = prepared.device == "cuda"
     before = nvml_snapshot() if on_cuda else {}
     mode = choose_timing_mode(prepared)
+    sampling_started = time.perf_counter()
     samples, sampling = sample_until_precise(
         lambda: measure_round(prepared, mode),
         precision=request.get("precision", 0.005 if on_cuda else 0.02),
@@ -215,6 +225,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         min_samples=20 if on_cuda else 3,
     )
     after = nvml_snapshot() if on_cuda else {}
+    phases = {**prepared.phases, "sampling_s": time.perf_counter() - sampling_started}
     median_s = summarize(samples).median / 1000.0  # the median the store keeps
     flops, nbytes = case.flops(), case.min_bytes()
     metrics: dict[str, float | None] = {
@@ -237,7 +248,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         "config": prepared.config,
         "autotune": prepared.autotune,
         "telemetry": merge_telemetry(before, after),
-        "timing": {"mode": mode, **sampling},
+        "timing": {"mode": mode, **sampling, "phases": {name: round(value, 4) for name, value in phases.items()}},
     }
 
 

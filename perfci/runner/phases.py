@@ -1,0 +1,47 @@
+"""Where a run's time went: each case's worker process reports its phases (loading the kernels,
+building inputs, the first, compiling call, the check against the reference, sampling) and the
+parent its whole life; summed over a commit's cases this says how much of the wall time measured
+the kernels, which is what time to verdict is made of."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: phase -> what it is, in the order a process goes through them
+PHASES = {
+    "start_s": "start and imports",
+    "load_s": "loading the kernels",
+    "inputs_s": "inputs",
+    "first_call_s": "first call (compile)",
+    "check_s": "reference check",
+    "sampling_s": "sampling",
+}
+
+
+def breakdown(results: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Seconds per phase over the results that report them (``start_s``: the process's life less its
+    reported phases), plus ``process_s``, their total, and ``processes``, how many; None when no
+    result reports phases."""
+    totals = dict.fromkeys([*PHASES, "process_s"], 0.0)
+    counted = 0
+    for result in results:
+        phases = (result.get("timing") or {}).get("phases") or {}
+        if "process_s" not in phases:
+            continue
+        counted += 1
+        inside = sum(phases.get(name, 0.0) for name in PHASES if name != "start_s")
+        totals["start_s"] += max(phases["process_s"] - inside, 0.0)
+        for name in (*PHASES, "process_s"):
+            totals[name] += phases.get(name, 0.0) if name != "start_s" else 0.0
+    return {**totals, "processes": counted} if counted else None
+
+
+def describe(results: list[dict[str, Any]]) -> str | None:
+    """One line: the case processes' time and each phase's share, sampling first (None: no phases)."""
+    totals = breakdown(results)
+    if totals is None:
+        return None
+    whole = totals["process_s"] or 1.0
+    order = ["sampling_s", *(name for name in PHASES if name != "sampling_s")]
+    parts = [f"{PHASES[name]} {totals[name]:.1f} s ({totals[name] / whole:.0%})" for name in order]
+    return f"time: {totals['processes']:.0f} case processes, {totals['process_s']:.1f} s: " + ", ".join(parts)
