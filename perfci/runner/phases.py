@@ -1,5 +1,6 @@
-"""Where a run's time went: each case's worker process reports its phases (loading the kernels,
-building inputs, the first, compiling call, the check against the reference, sampling) and the
+"""Where a run's time went: each case's worker process reports its phases (its imports, loading the
+kernels, building inputs, the first, compiling call, the check against the reference, choosing the
+timing mode, sampling) and the
 parent its whole life; summed over a commit's cases this says how much of the wall time measured
 the kernels, which is what time to verdict is made of."""
 
@@ -9,11 +10,13 @@ from typing import Any
 
 #: phase -> what it is, in the order a process goes through them
 PHASES = {
-    "start_s": "start and imports",
+    "start_s": "interpreter start and exit",
+    "boot_s": "request and imports",
     "load_s": "loading the kernels",
     "inputs_s": "inputs",
     "first_call_s": "first call (compile)",
     "check_s": "reference check",
+    "mode_s": "timing mode",
     "sampling_s": "sampling",
 }
 

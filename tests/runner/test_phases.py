@@ -23,7 +23,7 @@ def test_phases_sum_over_processes_and_the_rest_is_start_and_imports():
     assert totals["processes"] == 2
     line = describe(results)
     assert line.startswith("time: 2 case processes, 18.0 s: sampling 5.0 s (28%)")
-    assert "start and imports 5.0 s (28%)" in line and "first call (compile) 2.5 s" in line
+    assert "interpreter start and exit 5.0 s (28%)" in line and "first call (compile) 2.5 s" in line
 
 
 def test_no_phases_no_breakdown():
