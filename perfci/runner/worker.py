@@ -181,12 +181,13 @@ def choose_timing_mode(prepared: PreparedCase) -> str:
     mode = prepared.case.timing
     if mode != "auto":
         return mode
-    long_mode = "kernels" if kernel_records_available() else "events"
-    if prepared.case.op == "paged_prefill":
-        return long_mode  # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
-    # Estimated in a graph: event timing of a short op measures Python launch overhead.
-    estimate = sorted(time_with_graph(prepared.call, replays=5))
-    return "graph" if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS else long_mode
+    if prepared.case.op == "paged_decode":
+        # Estimated in a graph: event timing of a short op measures Python launch overhead.
+        estimate = sorted(time_with_graph(prepared.call, replays=5))
+        if estimate[len(estimate) // 2] < AUTO_GRAPH_BELOW_MS:
+            return "graph"  # decided before the profiler is tried: starting CUPTI costs seconds a process
+    # prefill reads its varlen metadata on the host: not graph-capturable, and ms-scale
+    return "kernels" if kernel_records_available() else "events"
 
 
 def measure_round(prepared: PreparedCase, mode: str) -> list[float]:
