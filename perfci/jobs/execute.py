@@ -47,15 +47,8 @@ def command_line(kind: str, args: list[str], db_url: str) -> list[str]:
     """The perfci command a job runs: a run stores into the worker's store and skips what a
     re-delivered copy of the job already stored; compare and bisect answer in JSON."""
     extra = ["--db", db_url, "--skip-stored"] if kind == "run" else ([] if "--json" in args else ["--json"])
-    return [
-        sys.executable,
-        "-P",
-        "-m",
-        "perfci",
-        kind,
-        *args,
-        *extra,
-    ]  # -P: a perfci in the clone never shadows this one
+    # -P: a perfci in the clone never shadows this one
+    return [sys.executable, "-P", "-m", "perfci", kind, *args, *extra]
 
 
 def _parsed_result(kind: str, stdout: str) -> dict[str, Any] | None:

@@ -1,8 +1,7 @@
 """Where a run's time went: each case's worker process reports its phases (its imports, loading the
 kernels, building inputs, the first, compiling call, the check against the reference, choosing the
-timing mode, sampling) and the
-parent its whole life; summed over a commit's cases this says how much of the wall time measured
-the kernels, which is what time to verdict is made of."""
+timing mode, sampling) and the parent its whole life; summed over a commit's cases this says how
+much of the wall time measured the kernels, which is what time to verdict is made of."""
 
 from __future__ import annotations
 
@@ -25,18 +24,15 @@ def breakdown(results: list[dict[str, Any]]) -> dict[str, float] | None:
     """Seconds per phase over the results that report them (``start_s``: the process's life less its
     reported phases), plus ``process_s``, their total, and ``processes``, how many; None when no
     result reports phases."""
-    totals = dict.fromkeys([*PHASES, "process_s"], 0.0)
-    counted = 0
-    for result in results:
-        phases = (result.get("timing") or {}).get("phases") or {}
-        if "process_s" not in phases:
-            continue
-        counted += 1
-        inside = sum(phases.get(name, 0.0) for name in PHASES if name != "start_s")
-        totals["start_s"] += max(phases["process_s"] - inside, 0.0)
-        for name in (*PHASES, "process_s"):
-            totals[name] += phases.get(name, 0.0) if name != "start_s" else 0.0
-    return {**totals, "processes": counted} if counted else None
+    reported = [(result.get("timing") or {}).get("phases") or {} for result in results]
+    reported = [phases for phases in reported if "process_s" in phases]
+    if not reported:
+        return None
+    totals = {name: sum(phases.get(name, 0.0) for phases in reported) for name in (*PHASES, "process_s")}
+    totals["start_s"] = sum(
+        max(phases["process_s"] - sum(phases.get(name, 0.0) for name in PHASES), 0.0) for phases in reported
+    )
+    return {**totals, "processes": len(reported)}
 
 
 def describe(results: list[dict[str, Any]]) -> str | None:

@@ -24,6 +24,21 @@ from typing import Any
 #: when this module started running: what came before (interpreter start) is the process's own cost
 MODULE_STARTED = time.perf_counter()
 
+
+class Laps:
+    """A worker process's phases: each mark names the seconds since the previous one (the first
+    since this module started), so the phases add up to the process's time in this module."""
+
+    def __init__(self) -> None:
+        self._last = MODULE_STARTED
+        self.seconds: dict[str, float] = {}
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - self._last, 4)
+        self._last = now
+
+
 RESULT_PREFIX = "PERFCI_RESULT "
 READY_PREFIX = "PERFCI_READY "
 ROUND_PREFIX = "PERFCI_ROUND "
@@ -98,9 +113,9 @@ class PreparedCase:
     config: dict[str, Any]
     #: the config each autotuned kernel chose in this process (kernel name -> config)
     autotune: dict[str, dict[str, Any]]
-    #: seconds this process spent loading the kernels, building inputs, on the first (compiling)
-    #: call and on the check against the reference: the fixed cost before any sample
-    phases: dict[str, float]
+    #: the process's phases so far: imports, loading the kernels, building inputs, the first
+    #: (compiling) call and the check against the reference, the fixed cost before any sample
+    laps: Laps
 
 
 def prepare_case(request: dict[str, Any]) -> PreparedCase:
@@ -111,10 +126,10 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
     from perfci.suite.cases import SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
 
-    started = time.perf_counter()
-    phases = {"boot_s": started - MODULE_STARTED}  # reading the request, perfci's and torch's imports
+    laps = Laps()
+    laps.mark("boot_s")  # reading the request, perfci's and torch's imports
     swa, reference = load_kernels(request["worktree"])
-    phases["load_s"] = time.perf_counter() - started
+    laps.mark("load_s")
 
     case = SuiteCase(**request["case"])
     device = "cuda" if request["device"] == "cuda" else "cpu"
@@ -127,7 +142,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         x = prefill_inputs(
             case.q_lens(), case.kv_lens(), dtype=dtype, cache_dtype=cache_dtype, device=device, seed=case.seed, **shape
         )
-    phases["inputs_s"] = time.perf_counter() - started - sum(phases.values()) + phases["boot_s"]
+    laps.mark("inputs_s")
     kwargs = {
         "local_window": case.local_window,
         "global_window": case.global_window,
@@ -146,7 +161,7 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         call()  # compiles (and autotunes) outside every timed region; writes into the NaN-poisoned buffer
         if device == "cuda":
             torch.cuda.synchronize()
-    phases["first_call_s"] = time.perf_counter() - started - sum(phases.values()) + phases["boot_s"]
+    laps.mark("first_call_s")
     if case.op == "paged_decode":
         rows = torch.arange(x.q.shape[0], device=x.q.device)
         ref = reference.paged_decode(*x.args(), **kwargs)
@@ -166,8 +181,8 @@ def prepare_case(request: dict[str, Any]) -> PreparedCase:
         "all_finite": finite,
     }
     config = _kernel_config(swa, case, x, kwargs)
-    phases["check_s"] = time.perf_counter() - started - sum(phases.values()) + phases["boot_s"]
-    return PreparedCase(case, device, call, correctness, config, dict(autotune), phases)
+    laps.mark("check_s")
+    return PreparedCase(case, device, call, correctness, config, dict(autotune), laps)
 
 
 def choose_timing_mode(prepared: PreparedCase) -> str:
@@ -220,10 +235,9 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
     prepared = prepare_case(request)
     case = prepared.case
     on_cuda = prepared.device == "cuda"
-    mode_started = time.perf_counter()
     before = nvml_snapshot() if on_cuda else {}
     mode = choose_timing_mode(prepared)
-    sampling_started = time.perf_counter()
+    prepared.laps.mark("mode_s")  # telemetry and choosing the timing mode
     samples, sampling = sample_until_precise(
         lambda: measure_round(prepared, mode),
         precision=request.get("precision", 0.005 if on_cuda else 0.02),
@@ -231,11 +245,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         min_samples=20 if on_cuda else 3,
     )
     after = nvml_snapshot() if on_cuda else {}
-    phases = {
-        **prepared.phases,
-        "mode_s": sampling_started - mode_started,  # telemetry and choosing the timing mode
-        "sampling_s": time.perf_counter() - sampling_started,
-    }
+    prepared.laps.mark("sampling_s")
     median_s = summarize(samples).median / 1000.0  # the median the store keeps
     flops, nbytes = case.flops(), case.min_bytes()
     metrics: dict[str, float | None] = {
@@ -258,7 +268,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         "config": prepared.config,
         "autotune": prepared.autotune,
         "telemetry": merge_telemetry(before, after),
-        "timing": {"mode": mode, **sampling, "phases": {name: round(value, 4) for name, value in phases.items()}},
+        "timing": {"mode": mode, **sampling, "phases": prepared.laps.seconds},
     }
 
 
