@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from dashboard.api import api
@@ -28,18 +27,6 @@ def list_jobs() -> dict[str, Any]:
     return page_body(rows, total, page, per_page)
 
 
-def job_or_404(ref: str) -> dict[str, Any]:
-    """The job ``ref`` names, or a 404 saying where job ids are listed."""
-    try:
-        job_id = uuid.UUID(ref)
-    except ValueError:
-        raise ApiError(404, f"job {ref[:60]!r} is not a job id; GET /api/jobs lists them") from None
-    row = job_rows.job(store(), job_id)
-    if row is None:
-        raise ApiError(404, f"job {ref[:60]!r} is not stored; GET /api/jobs lists them")
-    return row
-
-
 @api.get("/jobs/<ref>")
 @documented(
     "One job: its command, state, worker, times, output and result",
@@ -48,4 +35,7 @@ def job_or_404(ref: str) -> dict[str, Any]:
     path={"ref": "the job id"},
 )
 def get_job(ref: str) -> dict[str, Any]:
-    return job_or_404(ref)
+    row = job_rows.find_job(store(), ref)
+    if row is None:
+        raise ApiError(404, f"job {ref[:60]!r} is not stored; GET /api/jobs lists them")
+    return row

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from flask import abort, render_template, request
 
-from dashboard.store_access import MAX_PAGE, int_arg, store
+from dashboard.store_access import MAX_PAGE, int_arg, page_body, store
 from dashboard.views import views
 from perfci.store import jobs as job_rows
 from perfci.store.models import JOB_STATUSES
@@ -23,18 +22,13 @@ def jobs_page() -> str:
         abort(400, description=f"status {status[:40]!r} is not one of {', '.join(JOB_STATUSES)}")
     page = int_arg("page", 1, 1, MAX_PAGE)
     rows, total = job_rows.jobs(store(), page, PER_PAGE, status)
-    pages = max(1, -(-total // PER_PAGE))
-    return render_template(
-        "jobs.html", jobs=rows, total=total, page=page, pages=pages, status=status, statuses=JOB_STATUSES
-    )
+    listing = page_body(rows, total, page, PER_PAGE)
+    return render_template("jobs.html", **listing, status=status, statuses=JOB_STATUSES)
 
 
 @views.get("/jobs/<ref>")
 def job_page(ref: str) -> str:
-    try:
-        row = job_rows.job(store(), uuid.UUID(ref))
-    except ValueError:
-        row = None
+    row = job_rows.find_job(store(), ref)
     if row is None:
         abort(404, description=f"job {ref[:60]!r} is not stored; the Jobs page lists them")
     result = json.dumps(row["result"], indent=1) if row["result"] is not None else None

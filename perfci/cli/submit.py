@@ -14,6 +14,7 @@ import click
 import git
 
 from perfci.cli.common import BadInput, absolute_db_url, broker_option, db_option, opened_store
+from perfci.store import jobs as job_rows
 from perfci.store.engine import Store
 from perfci.store.models import JOB_KINDS
 
@@ -80,8 +81,6 @@ def command(
     job_args = _job_args(kind, args, local)
     db_url = absolute_db_url(db_url)
     with opened_store(db_url) as store:
-        from perfci.store import jobs as job_rows
-
         job_id = job_rows.queue_job(store, kind, repository, job_args, queue)
         click.echo(f"job {job_id}: perfci {kind} {' '.join(job_args)}", err=True)
         if broker_url:
@@ -103,8 +102,6 @@ def _run_here(store: Store, job_id: uuid.UUID, db_url: str) -> None:
 
 
 def _waited(store: Store, job_id: uuid.UUID, poll_s: float) -> int:
-    from perfci.store import jobs as job_rows
-
     while (row := job_rows.job(store, job_id)) and row["status"] in ("queued", "running"):
         time.sleep(poll_s)
     assert row is not None

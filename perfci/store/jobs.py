@@ -137,6 +137,15 @@ def job(store: Store, job_id: uuid.UUID) -> dict[str, Any] | None:
         return _as_dict(row) if row is not None else None
 
 
+def find_job(store: Store, ref: str) -> dict[str, Any] | None:
+    """The job a user-given id names, or None (also for text that is not a job id)."""
+    try:
+        job_id = uuid.UUID(ref)
+    except ValueError:
+        return None
+    return job(store, job_id)
+
+
 def jobs(store: Store, page: int, per_page: int, status: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """Jobs newest first (without their output), and how many there are."""
     query = select(models.Job)
