@@ -56,11 +56,11 @@ def _runs_of(store: Store, sha: str) -> int:
 
 
 @pytest.mark.parametrize("transport", ["rabbitmq", "folder"])
-def test_two_workers_run_the_queued_jobs_and_store_each_once(tiny_repo, tmp_path, broker, queue, transport):
-    """On RabbitMQ, and on a folder as the broker (one machine without a broker service)."""
+def test_two_workers_run_the_queued_jobs_and_store_each_once(tiny_repo, tmp_path, broker, queue, transport, db_url):
+    """On RabbitMQ, and on a folder as the broker (one machine without a broker service); the
+    workers and the submitter share a store on SQLite and on PostgreSQL."""
     broker = broker if transport == "rabbitmq" else f"filesystem://{tmp_path / 'queue'}"
     work = Path(tiny_repo.working_tree_dir)
-    db_url = f"sqlite:///{tmp_path / 'perfci.db'}"
     shas = [commit_kernel(tiny_repo, "fast", "fast"), commit_notes(tiny_repo, "notes")]
     store = open_store(db_url)
     with workers(2, broker, db_url, queue, tmp_path):
