@@ -82,7 +82,7 @@ class DetectionConfig(_Strict):
         if self.confirm and self.confirm_alpha_per_look() == 0.0:
             raise ValueError(
                 f"confirm_max_pairs = {self.confirm_max_pairs} can never confirm at confirm_alpha = "
-                f"{self.confirm_alpha}: the signed-rank test needs more pairs; raise confirm_max_pairs (16 or more)"
+                f"{self.confirm_alpha}: the paired test needs more pairs; raise confirm_max_pairs (16 or more)"
             )
         return self
 

@@ -41,6 +41,10 @@ CaseId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=
 
 ResultStatus = Literal["ok", "incorrect", "failed", "timeout", "skipped"]
 Trigger = Literal["push", "pr", "nightly", "manual", "bisect", "calibration"]
+#: runs whose results never enter a branch's history (its judge, trend, latest runs, what a re-run
+#: skips as stored): a pull request's are judged against its merge-base, a bisect's measure commits
+#: for its search and are stored unjudged
+OFF_HISTORY_TRIGGERS: tuple[str, ...] = ("pr", "bisect")
 DeviceKind = Literal["cuda", "interpreter", "cpu"]
 RunStatus = Literal["complete", "aborted"]
 

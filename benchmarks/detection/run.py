@@ -51,11 +51,12 @@ from perfci.pipeline import process_document
 from perfci.runner.compare import COMPARE_ALPHA
 from perfci.runner.interleave import interleave
 from perfci.store.migrate import open_store
+from perfci.store.reads import find_run, run_results
 from perfci.testing import make_document
 
 COMMITS = 24
 AA_HISTORIES = 20
-STEP_HISTORIES = 20
+STEP_HISTORIES = 40
 COMPARES = 50
 
 
@@ -138,19 +139,23 @@ def push_trial(args: tuple[str, float, int]) -> dict[str, Any]:
 
     found: list[tuple[int, str, float]] = []
     pairs: list[int] = []
-    values: list[list[float]] = []
     config = PerfciConfig()
+    mde_at_step = None
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/d.db")
         for t, level in enumerate(levels):
             data = make_document(commit_index=t, cases=1, samples=1, seed=seed)
             data["results"][0]["samples"] = [float(x) for x in process(rng, level)]
-            values.append([float(np.median(data["results"][0]["samples"]))])
             processed = process_document(store, config, parse_document(data), confirm=confirm)
             found += [(index_of[f.commit], f.kind, f.change or 0.0) for f in processed.findings]
+            if t == at and change:
+                # the MDE the judge reported for this series when the step arrived (its noise so far,
+                # the suspicions re-measuring refuted included), as stored with the result
+                with store.read() as session:
+                    run = find_run(session, str(processed.run_uuid))
+                    (row,), _ = run_results(session, [run.id], 1, 1)
+                mde_at_step = row["judgement"]["mde"]
         store.dispose()
-    # the MDE the judge reported for this series when the step arrived (its own noise so far)
-    mde_at_step = judge_history(values)[at].mde if change else None
     return {
         "family": family,
         "change": change,
@@ -168,6 +173,7 @@ def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
     recall_2x_own_mde: dict[str, list[bool]] = {}
     labelled: dict[str, int] = {}
     aa_gating = 0
+    misses: list[dict[str, Any]] = []
     for trial in trials:
         change, at = trial["change"], trial["at"]
         tests += COMMITS - 1
@@ -188,6 +194,9 @@ def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
             recall.setdefault(f"{change:+.1%}", []).append(hit)
             if abs(change) >= 2 * trial["mde_at_step"]:
                 recall_2x_own_mde.setdefault(f"{change:+.1%}", []).append(hit)
+                if not hit:  # what the judge said around a step it should have found
+                    near = [[t, kind, round(delta, 4)] for t, kind, delta in trial["found"] if abs(t - at) <= 2]
+                    misses.append({"change": change, "at": at, "mde_at_step": trial["mde_at_step"], "found_near": near})
             else:
                 labelled[f"{change:+.1%}"] = labelled.get(f"{change:+.1%}", 0) + 1
     return {
@@ -199,6 +208,7 @@ def score(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "recall_at_exact_commit": {k: sum(v) / len(v) for k, v in sorted(recall.items())},
         "recall_at_2x_own_mde": {k: [sum(v), len(v)] for k, v in sorted(recall_2x_own_mde.items())},
         "steps_under_2x_own_mde": labelled,
+        "misses_at_2x_own_mde": misses,
         "confirmations": sum(len(t["confirmation_pairs"]) for t in trials),
         "confirmation_pairs": _quantiles([n for t in trials for n in t["confirmation_pairs"]]),
     }

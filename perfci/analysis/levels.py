@@ -19,19 +19,24 @@ its history, and a step does not count as noise). For the head:
   evidence (a rank test of its processes against the level's, ``judge_processes``), else
   ``suspected`` (one process, or too little evidence: confirm it by re-measuring, never gate on it).
 
-A change starts a new level. If the next result goes back to the level before it, the change was an
-excursion: it is left out of the level and the noise, and the return is a change of its own,
-against the excursion (a regression at its start, a fix at its revert; never a step credited to an
-unchanged commit). The minimum detectable change (MDE) is the threshold, or the top of the spread
-already shown when wider; when it exceeds ``gate_limit`` the series is labelled "too noisy to gate
-at X% (MDE Y%)".
+A change starts a new level, which the next result must hold (a level is at least two results). If
+that result goes back to the level before, the change was an excursion: it is left out of the level
+and the noise, and the return is a change of its own, against the excursion (a regression at its
+start, a fix at its revert; never a step credited to an unchanged commit). If it neither holds the
+new level nor goes back, the change was a spike all the same, and the result is judged against the
+level before it (a real step that lands just after a one-process spike is not measured against the
+spike). A change that re-measuring refuted (process pairs said ``same``) starts nothing: that
+result stays in its level and its noise, so an autotune mode the series keeps landing in becomes
+the spread already shown instead of a level the next results are judged against. The minimum
+detectable change (MDE) is the threshold, or the top of the spread already shown when wider; when
+it exceeds ``gate_limit`` the series is labelled "too noisy to gate at X% (MDE Y%)".
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,6 +76,7 @@ class Judgement:
             "reason": self.reason,
             "change": self.change,
             "threshold": self.threshold,
+            "mde": self.mde,
             "sigma": self.sigma,
             "too_noisy": self.too_noisy,
             **({"test": self.verdict} if self.verdict else {}),
@@ -162,9 +168,13 @@ def _change_kind(
     return kind, verdict.as_dict()
 
 
-def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None) -> list[Judgement]:
+def judge_history(
+    values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None, refuted: Collection[int] = ()
+) -> list[Judgement]:
     """The judgement of every result (oldest first); ``values[i]`` holds result i's per-process
-    values (one value when the result is one process)."""
+    values (one value when the result is one process). ``refuted``: results whose suspected change
+    re-measuring in process pairs found ``same``: they are noise (a process in another autotune mode,
+    a slow co-tenant), so they never start a level and their spread is the series' own."""
     policy = policy or ThresholdPolicy()
     walk = _Walk(values, policy)
     judgements: list[Judgement] = []
@@ -177,6 +187,7 @@ def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | N
         value = _value(head)
 
         previous = judgements[-1] if judgements else None
+        after_spike = False
         if previous is not None and previous.is_change and walk.starts[-1] == t - 1:
             # the result before started a new level: does this one hold it, or go back?
             excursion = walk.values[t - 1]
@@ -186,13 +197,18 @@ def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | N
             if abs(against_new) < threshold:
                 judgements.append(judged("same", "holds the new level of the result before", against_new, t - 1))
                 continue
+            # a level of one result that the next neither holds nor leaves for the level before
+            # was an excursion too (a spike): the head is judged against the established level
+            walk.excursions.add(t - 1)
+            walk.starts.pop()
+            noise = walk.noise(t)
+            threshold, judged = noise.threshold, noise.judgement
             if abs(against_old) < threshold:
-                walk.excursions.add(t - 1)
-                walk.starts.pop()
                 kind, test = _change_kind(walk, excursion, head, threshold)
                 reason = "returns to the level before the result before"
                 judgements.append(judged(kind, reason, against_new, t - 1, test))
                 continue
+            after_spike = True
         members = walk.level_members(walk.starts[-1], t)
         reference = walk.level_processes(members)
         level = float(np.median(reference))
@@ -209,6 +225,14 @@ def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | N
             reason = "the processes of both sides differ"
         else:
             reason = "one process: confirm by re-measuring" if head.size < 2 else "not confirmed by its processes"
-        judgements.append(judged(kind, reason, change, members[-1], test))
-        walk.starts.append(t)
+        against = members[-1]
+        if after_spike:
+            # which of the two moved is unknown until the next result: re-measuring this commit
+            # against its parent (the spike's commit) tells, where the level's last result would
+            # confirm a step the spike's commit made
+            against = t - 1
+            reason += "; after a one-result spike: judged against the level before it, baseline its parent"
+        judgements.append(judged(kind, reason, change, against, test))
+        if t not in refuted:
+            walk.starts.append(t)
     return judgements

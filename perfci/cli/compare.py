@@ -2,8 +2,8 @@
 
 Drift of the device between two separate runs (clocks, neighbours on a shared card) cancels when
 the two commits alternate round by round on the same device. The unit of evidence is the process
-pair: each pair's ratio of the two processes' medians enters a paired test (Wilcoxon signed-rank on
-log ratios, bootstrap interval of the median ratio), looked at after --min-pairs pairs and at every
+pair: each pair's ratio of the two processes' medians enters a paired test (a sign-flip permutation
+test of the log ratios, bootstrap interval of the median ratio), looked at after --min-pairs pairs and at every
 doubling while the answer is unknown, up to --max-pairs or --budget seconds. The threshold is the
 change that matters (--threshold, default the policy floor), never inflated by noise: a noisy case
 ends "too noisy to tell" with its interval, and the cure is more pairs.
@@ -202,7 +202,7 @@ def command(
 
     Per case, pairs of fresh processes (one per commit) take ABBA rounds; each pair gives one ratio of
     the two processes' medians. After --min-pairs pairs, and at every doubling, the ratios are judged
-    (Wilcoxon signed-rank + bootstrap interval of the median ratio against --threshold): `same` only
+    (a sign-flip permutation test + bootstrap interval of the median ratio against --threshold): `same` only
     when the interval lies inside +-threshold, a regression only when it excludes half the threshold;
     `unknown` buys more pairs, up to --max-pairs or --budget seconds. A HEAD that is incorrect where
     BASE was correct is a correctness regression. Exit code 1 on a regression or correctness failure,

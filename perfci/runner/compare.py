@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from perfci.analysis.verdict import Verdict, judge_pairs, per_look_alpha, planned_looks, wilcoxon_min_p
+from perfci.analysis.verdict import Verdict, judge_pairs, paired_min_p, per_look_alpha, planned_looks
 from perfci.findings import autotune_note
 from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
@@ -224,7 +224,7 @@ def compare_case(
     share = per_look_alpha(alpha, looks)
     decide = partial(judge_pairs, threshold=threshold, alpha=share)
     # the budget may not end a comparison before its first look that can show a change
-    decisive = next((n for n in looks if wilcoxon_min_p(n) < share), max_pairs)
+    decisive = next((n for n in looks if paired_min_p(n) < share), max_pairs)
     try:
         result = interleave(
             open_pair,

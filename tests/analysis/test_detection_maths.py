@@ -2,11 +2,19 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from perfci.analysis.changepoints import PrefixSumL2, detect_steps
 from perfci.analysis.levels import judge_history
 from perfci.analysis.noise import ThresholdPolicy, process_sigma, sigma_upper_bound, threshold_for
-from perfci.analysis.verdict import judge_pairs, judge_processes, per_look_alpha, planned_looks, wilcoxon_min_p
+from perfci.analysis.verdict import (
+    judge_pairs,
+    judge_processes,
+    paired_min_p,
+    paired_p_value,
+    per_look_alpha,
+    planned_looks,
+)
 
 rng = np.random.default_rng(7)
 
@@ -51,6 +59,48 @@ def test_paired_sequential_verdict():
     assert verdict.threshold == 0.02
 
 
+def test_the_paired_test_is_the_exact_sign_flip_permutation_test():
+    """Its p equals scipy.stats.permutation_test's with the same statistic (exact up to 16 pairs),
+    ties and zeros included; all pairs of one sign reach 2 / 2^n."""
+    generator = np.random.default_rng(3)
+    for n in (3, 6, 9, 12):
+        logs = np.round(generator.normal(0.01, 0.02, n), 3)  # rounding makes ties
+        logs[0] = 0.0  # a pair with no sign
+        nonzero = logs[logs != 0]
+        ranks = stats.rankdata(np.abs(nonzero))
+
+        def statistic(
+            x: np.ndarray, axis: int = -1, ranks: np.ndarray = ranks, nonzero: np.ndarray = nonzero
+        ) -> np.ndarray:
+            positive = np.moveaxis(x, axis, -1) > 0
+            rank_z = ((positive * ranks).sum(-1) - ranks.sum() / 2) / np.sqrt((ranks**2).sum() / 4)
+            sign_z = (positive.sum(-1) - nonzero.size / 2) / np.sqrt(nonzero.size / 4)
+            return np.maximum(np.abs(rank_z), np.abs(sign_z))
+
+        reference = stats.permutation_test(
+            (nonzero,), statistic, permutation_type="samples", vectorized=True, alternative="greater"
+        )
+        assert paired_p_value(logs) == pytest.approx(reference.pvalue, rel=1e-9)
+    assert paired_p_value([0.05] * 8) == paired_min_p(8) == 2 / 2**8
+    assert paired_p_value([0.0, 0.0]) == 1.0
+
+
+def test_far_off_processes_on_both_sides_do_not_hide_a_clean_change():
+    """One process in six 20-45% slow, on either side (a shared GPU): a third of the pairs are large
+    and of both signs, the rest all +5%. The signed-rank sum alone weighs the large ones most and
+    stays undecided at 64 pairs; counting signs confirms the change."""
+    generator = np.random.default_rng(11)
+    base = 1 + generator.normal(0, 0.003, 64)
+    head = 1.05 * (1 + generator.normal(0, 0.003, 64))
+    base[generator.random(64) < 1 / 6] *= generator.uniform(1.2, 1.45)
+    head[generator.random(64) < 1 / 6] *= generator.uniform(1.2, 1.45)
+    logs = np.log(head / base)
+    share = per_look_alpha(0.002, planned_looks(2, 64))
+    assert stats.wilcoxon(logs).pvalue > share  # the signed-rank test alone: undecided
+    verdict = judge_pairs(list(np.expm1(logs)), threshold=0.02, alpha=share)
+    assert verdict.kind == "regression" and verdict.p_value < share
+
+
 def test_the_familywise_alpha_is_split_over_the_looks_that_can_reject():
     assert planned_looks(2, 16) == [2, 4, 8, 16] and planned_looks(2, 64) == [2, 4, 8, 16, 32, 64]
     assert planned_looks(2, 12) == [2, 4, 8, 12]
@@ -58,7 +108,7 @@ def test_the_familywise_alpha_is_split_over_the_looks_that_can_reject():
     assert per_look_alpha(0.02, planned_looks(2, 16)) == pytest.approx(0.01)
     # confirmation: 0.002 over 16, 32, 64 pairs; 8 pairs cannot reach a third of it
     share = per_look_alpha(0.002, planned_looks(2, 64))
-    assert share == pytest.approx(0.002 / 3) and wilcoxon_min_p(8) > share > wilcoxon_min_p(16)
+    assert share == pytest.approx(0.002 / 3) and paired_min_p(8) > share > paired_min_p(16)
     # a schedule that can never reject says so with 0
     assert per_look_alpha(0.002, planned_looks(2, 8)) == 0.0
 
@@ -113,6 +163,36 @@ def test_an_excursion_is_a_change_at_its_start_and_its_revert():
     assert [j.kind for j in judgements[6:]] == ["suspected", "suspected", "same"]
     assert judgements[6].change < -0.06 and judgements[7].change > 0.06
     assert judgements[7].baseline_index == 6 and "returns" in judgements[7].reason
+
+
+def test_a_step_just_after_a_spike_is_judged_against_the_level_not_the_spike():
+    """One process 35% slow (a shared GPU's slow process), then a real +5% step: the step's first
+    result neither holds the spike nor goes back to the level, so the spike was an excursion and the
+    step is a change against the level, at its own commit."""
+    values = _history([1.0] * 9 + [1.35] + [1.05] * 4)
+    judgements = judge_history(values)
+    assert judgements[9].kind == "suspected" and judgements[9].change > 0.3
+    step = judgements[10]
+    assert step.kind == "suspected" and step.change == pytest.approx(0.05, abs=0.01)
+    # against the level, not the spike; its baseline commit is its parent (confirmation tells which moved)
+    assert step.baseline_index == 9 and "after a one-result spike" in step.reason
+    assert [j.kind for j in judgements[11:]] == ["same"] * 3
+
+
+def test_a_refuted_suspicion_is_noise_not_a_level():
+    """Two autotune modes 8% apart, the slow one first met at 8: suspected, and re-measuring in
+    process pairs said `same`. Told so, the walk keeps it in the level: the fast results after it
+    are `same` (not a move back from a new level), and the slow mode is the spread already shown."""
+    fast, slow = 1.0, 1.08
+    levels = [fast] * 8 + [slow, slow] + [fast] * 3 + [slow]
+    values = _history(levels, cv=0.001, generator=np.random.default_rng(5))
+    unaware = judge_history(values)
+    assert unaware[8].kind == "suspected" and unaware[9].kind == "same" and unaware[10].kind == "suspected"
+    told = judge_history(values, refuted={8, 9})
+    assert told[8].kind == "suspected" and told[9].kind == "suspected"  # what they were judged then
+    assert [j.kind for j in told[10:13]] == ["same"] * 3
+    assert told[13].kind == "same" and "inside the spread already shown" in told[13].reason
+    assert told[13].mde > 0.08  # the MDE says what the series can show
 
 
 def test_modes_seen_twice_are_noise_and_an_unchanged_history_never_gates():

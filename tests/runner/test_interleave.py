@@ -109,7 +109,7 @@ def test_a_real_step_is_found_once_the_pairs_can_show_it():
     outcome = interleave(
         _pairs(lambda i: 1.0, lambda i: 1.05), _decide(), rounds_per_pair=6, min_pairs=2, max_pairs=16, budget_s=1e9
     )
-    assert outcome.verdict.kind == "regression" and outcome.pairs == 8  # Wilcoxon needs 8 pairs for p < 0.01
+    assert outcome.verdict.kind == "regression" and outcome.pairs == 8  # the paired test needs 8 pairs for p < 0.01
     assert all(abs(c - 0.05) < 0.01 for c in outcome.pair_changes)
     assert outcome.looks == ["2:unknown", "4:unknown", "8:regression"]
 
