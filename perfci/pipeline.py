@@ -80,15 +80,15 @@ def process_document(
     """Store, judge and queue the alerts of a document in one transaction (a run is never stored
     unjudged, nor judged without its alerts queued, whatever stops the process); then, when
     ``confirm`` is given and the config allows, re-measure suspected regressions, record what that
-    said and queue the alerts after it. An aborted run is stored, never judged."""
+    said and queue the alerts after it. An aborted run and a bisect's run are stored, never judged."""
     may_confirm = confirm is not None and confirms(config, document)
     complete = document.run.status == "complete"
 
     def attempt() -> tuple[IngestOutcome, RunJudgement | None, list[int]]:
         with store.write() as session:
             outcome = store_document(session, document)
-            if not outcome.stored or not complete:
-                return outcome, None, []
+            if not outcome.stored or not complete or document.run.trigger == "bisect":
+                return outcome, None, []  # a bisect's measurements serve its search: stored, unjudged
             judged = judge_stored_run(session, outcome.run_uuid, config.detection.policy())
             if may_confirm and suspects_of(judged.findings):
                 return outcome, judged, []  # alerts are queued after the re-measurement

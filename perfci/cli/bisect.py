@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,55 @@ from rich.console import Console
 from rich.table import Table
 
 from perfci.analysis.noise import ThresholdPolicy
-from perfci.cli.common import BadInput, adapter_from_config, load_config_or_fail, plan_cases, selection_options
+from perfci.cli.common import (
+    BadInput,
+    adapter_from_config,
+    db_option,
+    load_config_or_fail,
+    opened_store,
+    plan_cases,
+    selection_options,
+)
+from perfci.config import PerfciConfig
+from perfci.document import parse_document
 from perfci.jsonvalues import finite
+from perfci.measure.environment import describe_environment
+from perfci.pipeline import process_document
 from perfci.runner import git as gitops
+from perfci.runner.compare import CaseComparison
+from perfci.runner.comparison_documents import comparison_documents
 from perfci.runner.culprits import EndpointBroken, find_culprits, signed_percent
 from perfci.runner.execute import ExecutionSettings
+from perfci.store.engine import Store
 
 console = Console(stderr=True)
+
+
+class _Recorder:
+    """Stores each comparison of the search as it ends: one run per side (trigger ``bisect``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: PerfciConfig,
+        repo: Any,
+        repo_name: str,
+        environment: dict[str, Any],
+        suite: str | None,
+    ) -> None:
+        self.store, self.config, self.repo = store, config, repo
+        self.repo_name, self.environment, self.suite = repo_name, environment, suite
+        self.runs: list[str] = []
+
+    def __call__(self, base: str, head: str, comparison: CaseComparison) -> None:
+        commits = {
+            side: gitops.commit_metadata(self.repo.commit(sha), None) for side, sha in (("base", base), ("head", head))
+        }
+        for document in comparison_documents(
+            comparison, commits, repo=self.repo_name, environment=self.environment, suite=self.suite
+        ):
+            processed = process_document(self.store, self.config, parse_document(document, "bisect measurement"))
+            self.runs.append(str(processed.run_uuid))
 
 
 def _markdown(rows: list[dict[str, Any]], good: str, bad: str, device: str) -> str:
@@ -92,6 +135,9 @@ def _table(rows: list[dict[str, Any]]) -> Table:
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report here."
 )
+@db_option
+@click.option("--no-store", is_flag=True, help="Keep the measurements out of the store (only the report).")
+@click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
 def command(
     good: str,
     bad: str,
@@ -105,6 +151,9 @@ def command(
     timeout_s: float,
     as_json: bool,
     report_path: Path | None,
+    db_url: str | None,
+    no_store: bool,
+    repo_name: str | None,
 ) -> None:
     """Find the commits between GOOD and BAD that made each selected case slower (or incorrect).
 
@@ -112,10 +161,13 @@ def command(
     files nothing. Then a binary search, each step a paired comparison against the last commit known
     to be good; commits whose kernels crash or do not import are skipped (as `git bisect skip`);
     each culprit is verified against its parent, and the rest of the range is searched again for
-    more culprits, each with its share of the change. Exit code 1 when a culprit was found, 0 when
-    nothing reproduced or the range stayed undecided, 2 on bad input.
+    more culprits, each with its share of the change. Every comparison's processes are stored as
+    runs with trigger `bisect` (one per commit and step; never a branch's history, never judged)
+    unless --no-store. Exit code 1 when a culprit was found, 0 when nothing reproduced or the range
+    stayed undecided, 2 on bad input.
     """
-    adapter_from_config(load_config_or_fail(None))
+    config = load_config_or_fail(None)
+    adapter_from_config(config)
     device, suite, cases = plan_cases(device, suite, case_patterns)
     if threshold is not None and not 0 < threshold < 1:
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
@@ -132,18 +184,26 @@ def command(
     shas = [good_commit.hexsha, *(c.hexsha for c in between)]
     limit = threshold if threshold is not None else ThresholdPolicy().min_change
     settings = ExecutionSettings(device=device, timeout_s=timeout_s, budget_s=budget_s)
-    try:
-        rows = find_culprits(
-            repo,
-            shas,
-            cases,
-            settings,
-            limit,
-            max_pairs=max_pairs,
-            report=lambda line: console.print(line, highlight=False),
-        )
-    except EndpointBroken as error:
-        raise BadInput(str(error)) from None
+    with nullcontext() if no_store else opened_store(db_url) as store:
+        recorder = None
+        if store is not None:
+            environment = describe_environment(device)
+            recorder = _Recorder(store, config, repo, repo_name or gitops.repo_name(repo), environment, suite)
+        try:
+            rows = find_culprits(
+                repo,
+                shas,
+                cases,
+                settings,
+                limit,
+                max_pairs=max_pairs,
+                report=lambda line: console.print(line, highlight=False),
+                on_compared=recorder,
+            )
+        except EndpointBroken as error:
+            raise BadInput(str(error)) from None
+    if recorder is not None:
+        console.print(f"stored {len(recorder.runs)} bisect runs (trigger bisect)", highlight=False)
     report = _markdown(rows, shas[0], shas[-1], device)
     if report_path:
         report_path.write_text(report)

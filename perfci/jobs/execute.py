@@ -45,8 +45,10 @@ def checkout(repository: str, cache: Path) -> Path:
 
 def command_line(kind: str, args: list[str], db_url: str) -> list[str]:
     """The perfci command a job runs: a run stores into the worker's store and skips what a
-    re-delivered copy of the job already stored; compare and bisect answer in JSON."""
-    extra = ["--db", db_url, "--skip-stored"] if kind == "run" else ([] if "--json" in args else ["--json"])
+    re-delivered copy of the job already stored; a bisect stores its measurements there (trigger
+    bisect); compare and bisect answer in JSON."""
+    answer = [] if "--json" in args else ["--json"]
+    extra = {"run": ["--db", db_url, "--skip-stored"], "bisect": [*answer, "--db", db_url]}.get(kind, answer)
     # -P: a perfci in the clone never shadows this one
     return [sys.executable, "-P", "-m", "perfci", kind, *args, *extra]
 

@@ -81,10 +81,13 @@ def find_culprits(
     *,
     max_pairs: int,
     report: Callable[[str], None],
+    on_compared: Callable[[str, str, CaseComparison], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Per case, the search between ``shas[0]`` (GOOD) and ``shas[-1]`` (BAD) as ``culprits_json``.
     Worktrees are made once per commit and removed at the end; a commit whose kernels do not import
-    is skipped (``EndpointBroken`` for GOOD or BAD)."""
+    is skipped (``EndpointBroken`` for GOOD or BAD). ``on_compared`` hears of every comparison as it
+    ends (base sha, head sha, what it measured): ``perfci bisect`` stores each one then, so a search
+    stopped half-way keeps what it measured."""
     rounds = default_rounds(settings.device)
     rows = []
     with ExitStack() as stack:
@@ -125,6 +128,8 @@ def find_culprits(
                         max_pairs=max_pairs,
                     )
                     step = comparison_of(base, head, item)
+                    if on_compared is not None:
+                        on_compared(shas[base], shas[head], item)
                 report(
                     f"{case.id}: {shas[head][:10]} vs {shas[base][:10]}: {step.outcome} {signed_percent(step.change)} "
                     f"({step.pairs} pairs) {step.reason}"

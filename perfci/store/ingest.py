@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from perfci.analysis.summary import summarize
@@ -134,6 +134,12 @@ def store_document(session: Session, document: ResultsDocument) -> IngestOutcome
             "message": commit.message,
         },
     )
+    if commit.branch:  # a commit first stored without a branch (a bisect's) gets it from a branch's run
+        session.execute(
+            update(models.Commit)
+            .where(models.Commit.id == commit_id, models.Commit.branch.is_(None))
+            .values(branch=commit.branch)
+        )
     environment = run.environment
     environment_id = _get_or_create(
         session,

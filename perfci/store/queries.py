@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import DateTime, Row, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from perfci.document import OFF_HISTORY_TRIGGERS
 from perfci.findings import Finding, bisect_state, worst_first
 from perfci.store import models
 
@@ -188,6 +189,7 @@ def stored_case_keys(session: Session, repo: str, sha: str, fingerprint: str) ->
             models.Commit.sha == sha,
             models.Environment.fingerprint == fingerprint,
             models.Run.status == "complete",
+            models.Run.trigger.not_in(OFF_HISTORY_TRIGGERS),
         )
     )
     return set(session.scalars(query))

@@ -22,5 +22,5 @@ def test_a_job_that_cannot_start_is_failed_with_the_reason(db_url, tmp_path):
 def test_the_command_a_job_runs():
     run = command_line("run", ["--commit", "abc"], "sqlite:////x.db")
     assert run[1:4] == ["-P", "-m", "perfci"] and run[-3:] == ["--db", "sqlite:////x.db", "--skip-stored"]
-    assert command_line("bisect", ["a", "b"], "db")[-1] == "--json"
+    assert command_line("bisect", ["a", "b"], "db")[-3:] == ["--json", "--db", "db"]
     assert command_line("compare", ["a", "b", "--json"], "db").count("--json") == 1

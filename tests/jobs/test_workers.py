@@ -137,6 +137,11 @@ def test_a_bisect_job_names_the_culprit_the_in_process_job_names(tiny_repo, tmp_
         (case,) = row["result"]["cases"]
         assert [culprit["commit"] for culprit in case["culprits"]] == [slower], json.dumps(case)[:2000]
     assert pooled["worker"].endswith(f"-{queue}@test") and local["worker"].startswith("in-process@")
+    # each job stored its comparisons' processes in the store the workers write: a run per side
+    measured = sum(bool(step["pairs"]) for row in (pooled, local) for step in row["result"]["cases"][0]["steps"])
+    with store.read() as session:
+        triggers = session.scalars(select(models.Run.trigger)).all()
+    assert len(triggers) == 2 * measured and set(triggers) == {"bisect"}
     store.dispose()
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from perfci.runner.bisect import Comparison, bisect
+from perfci.store import models
+from perfci.store.migrate import open_store
 from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, import_history, perfci, run_tiny
 
 
@@ -94,21 +98,42 @@ def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
     bad = commit_notes(tiny_repo, "notes 2")
     report = tmp_path / "bisect.md"
     common = ["--suite", "tiny", "--cases", CASE, "--device", "interpreter", "--threshold", "0.3"]
-    result = perfci(
-        "bisect", good, bad, *common, "--max-pairs", "8", "--budget", "60", "--json", "--report", str(report), cwd=work
-    )
+    db = f"sqlite:///{tmp_path / 'bisect.db'}"
+    options = ["--max-pairs", "8", "--budget", "60", "--json"]
+    result = perfci("bisect", good, bad, *common, *options, "--report", str(report), "--db", db, cwd=work)
     assert result.returncode == 1, result.stderr[-3000:]
     (row,) = json.loads(result.stdout)["cases"]
+    # every comparison's processes are stored: a run per side, trigger bisect, one process per pair
+    store = open_store(db)
+    with store.read() as session:
+        stored = session.execute(
+            select(models.Run.trigger, models.Commit.sha, models.Commit.branch, models.Result.process_values)
+            .join(models.Commit, models.Commit.id == models.Run.commit_id)
+            .join(models.Result, models.Result.run_id == models.Run.id)
+        ).all()
+    store.dispose()
+    measured = [step for step in row["steps"] if step["pairs"]]
+    assert len(stored) == 2 * len(measured) and {r.trigger for r in stored} == {"bisect"}
+    assert {r.branch for r in stored} == {None}
+    by_commit = Counter()
+    for r in stored:
+        by_commit[r.sha] += len(r.process_values)
+    for step in measured:
+        by_commit[step["base"]] -= step["pairs"]
+        by_commit[step["head"]] -= step["pairs"]
+    assert set(by_commit.values()) == {0}
+    assert f"stored {len(stored)} bisect runs" in result.stderr
     assert row["kind"] == "latency" and row["reproduced"]
     (culprit,) = row["culprits"]
     assert (culprit["commit"], culprit["parent"]) == (slower, notes) and culprit["verified"]
     assert culprit["share"] == pytest.approx(1.0, abs=0.5)
     assert f"| `{row['case']}` | {slower[:12]} | {notes[:12]} |" in report.read_text()
     # the same range without the slowdown does not reproduce: nothing is filed (exit 0)
-    clean = perfci("bisect", good, notes, *common, "--max-pairs", "8", "--budget", "60", "--json", cwd=work)
+    clean = perfci("bisect", good, notes, *common, *options, "--no-store", cwd=work)
     assert clean.returncode == 0, clean.stderr[-3000:]
     (row,) = json.loads(clean.stdout)["cases"]
-    assert not row["reproduced"] and row["culprits"] == []
+    assert not row["reproduced"] and row["culprits"] == [] and "bisect runs" not in clean.stderr
+    assert not (work / "perfci.db").exists()
     wrong_way = perfci("bisect", bad, good, *common, cwd=work)
     assert wrong_way.returncode == 2 and "not a descendant" in wrong_way.stderr
 

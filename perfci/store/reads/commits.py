@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from perfci.document import OFF_HISTORY_TRIGGERS
 from perfci.store import models
 from perfci.store.queries import count_rows, environment_row
 from perfci.store.reads.common import iso
@@ -83,7 +84,7 @@ def commit_results(session: Session, commit: models.Commit) -> list[dict[str, An
         .where(
             previous.series_id == models.Result.series_id,
             previous.authored_at < models.Result.authored_at,
-            previous_run.trigger != "pr",
+            previous_run.trigger.not_in(OFF_HISTORY_TRIGGERS),
             previous.timing_mode == models.Result.timing_mode,
         )
         .order_by(previous.authored_at.desc(), previous.id.desc())

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from perfci.document import OFF_HISTORY_TRIGGERS
 from perfci.store import models
 from perfci.store.queries import Filters, environment_row
 from perfci.store.reads.common import iso
@@ -25,7 +26,7 @@ def latest_runs(session: Session, filters: Filters, limit: int = 50) -> list[dic
             .label("rank"),
         )
         .join(models.Commit, models.Commit.id == models.Run.commit_id)
-        .where(models.Run.trigger != "pr")
+        .where(models.Run.trigger.not_in(OFF_HISTORY_TRIGGERS))
     )
     if filters.branch:
         ranked = ranked.where(models.Commit.branch == filters.branch)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from perfci.document import OFF_HISTORY_TRIGGERS
 from perfci.findings import autotune_summary
 from perfci.store import models
 from perfci.store.queries import Filters, count_rows, environment_row, point_columns
@@ -73,7 +74,8 @@ def series_points(
             models.Commit.branch,
         )
         .join(models.Commit, models.Commit.id == models.Result.commit_id)
-        .where(models.Result.series_id == series_id)
+        .join(models.Run, models.Run.id == models.Result.run_id)
+        .where(models.Result.series_id == series_id, models.Run.trigger.not_in(OFF_HISTORY_TRIGGERS))
         .order_by(models.Result.authored_at.desc(), models.Result.id.desc())
     )
     if branch:
