@@ -25,18 +25,16 @@ and the noise, and the return is a change of its own, against the excursion (a r
 start, a fix at its revert; never a step credited to an unchanged commit). If it neither holds the
 new level nor goes back, the change was a spike all the same, and the result is judged against the
 level before it (a real step that lands just after a one-process spike is not measured against the
-spike). A change that re-measuring refuted (process pairs said ``same``) starts nothing: that
-result stays in its level and its noise, so an autotune mode the series keeps landing in becomes
-the spread already shown instead of a level the next results are judged against. The minimum
-detectable change (MDE) is the threshold, or the top of the spread already shown when wider; when
-it exceeds ``gate_limit`` the series is labelled "too noisy to gate at X% (MDE Y%)".
+spike). The minimum detectable change (MDE) is the threshold, or the top of the spread already
+shown when wider; when it exceeds ``gate_limit`` the series is labelled "too noisy to gate at X%
+(MDE Y%)".
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -168,13 +166,9 @@ def _change_kind(
     return kind, verdict.as_dict()
 
 
-def judge_history(
-    values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None, refuted: Collection[int] = ()
-) -> list[Judgement]:
+def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None) -> list[Judgement]:
     """The judgement of every result (oldest first); ``values[i]`` holds result i's per-process
-    values (one value when the result is one process). ``refuted``: results whose suspected change
-    re-measuring in process pairs found ``same``: they are noise (a process in another autotune mode,
-    a slow co-tenant), so they never start a level and their spread is the series' own."""
+    values (one value when the result is one process)."""
     policy = policy or ThresholdPolicy()
     walk = _Walk(values, policy)
     judgements: list[Judgement] = []
@@ -233,6 +227,5 @@ def judge_history(
             against = t - 1
             reason += "; after a one-result spike: judged against the level before it, baseline its parent"
         judgements.append(judged(kind, reason, change, against, test))
-        if t not in refuted:
-            walk.starts.append(t)
+        walk.starts.append(t)
     return judgements

@@ -204,25 +204,6 @@ def _autotune_choices(result: models.Result | None) -> list[dict[str, Any]]:
     return [extra.get("result", {}).get("autotune") or {}]
 
 
-def _refuted_commits(session: Session, series_id: int, commit_ids: list[int]) -> set[int]:
-    """The commits among ``commit_ids`` whose suspected change in this series re-measuring in
-    process pairs found ``same``: their results are the series' noise (``judge_history``)."""
-    if not commit_ids:
-        return set()
-    rows = session.execute(
-        select(models.Regression.commit_id, models.Regression.verdict).where(
-            models.Regression.series_id == series_id,
-            models.Regression.kind == "suspected",
-            models.Regression.commit_id.in_(commit_ids),
-        )
-    )
-    return {
-        commit_id
-        for commit_id, verdict in rows
-        if isinstance(verdict, dict) and (verdict.get("confirmation") or {}).get("kind") == "same"
-    }
-
-
 def _latency_kind(judgement_kind: str, gates: bool) -> str:
     if judgement_kind == "suspected" or not gates:
         return "suspected"
@@ -278,9 +259,7 @@ def _judge_result(
         return found, {"kind": "not_judged", "reason": reason}
     measured = [r for r in reversed(history) if r.status == "ok" and r.values]
     points = [*measured, head]
-    refuted = _refuted_commits(session, result.series_id, [p.commit_id for p in measured])
-    noise = [i for i, p in enumerate(measured) if p.commit_id in refuted]
-    judgements = judge_history([p.values for p in points], policy, refuted=noise)
+    judgements = judge_history([p.values for p in points], policy)
     judgement = judgements[-1]
     gates = policy.gate_interpreter or not interpreter
     recorded = judgement.as_dict()

@@ -179,22 +179,6 @@ def test_a_step_just_after_a_spike_is_judged_against_the_level_not_the_spike():
     assert [j.kind for j in judgements[11:]] == ["same"] * 3
 
 
-def test_a_refuted_suspicion_is_noise_not_a_level():
-    """Two autotune modes 8% apart, the slow one first met at 8: suspected, and re-measuring in
-    process pairs said `same`. Told so, the walk keeps it in the level: the fast results after it
-    are `same` (not a move back from a new level), and the slow mode is the spread already shown."""
-    fast, slow = 1.0, 1.08
-    levels = [fast] * 8 + [slow, slow] + [fast] * 3 + [slow]
-    values = _history(levels, cv=0.001, generator=np.random.default_rng(5))
-    unaware = judge_history(values)
-    assert unaware[8].kind == "suspected" and unaware[9].kind == "same" and unaware[10].kind == "suspected"
-    told = judge_history(values, refuted={8, 9})
-    assert told[8].kind == "suspected" and told[9].kind == "suspected"  # what they were judged then
-    assert [j.kind for j in told[10:13]] == ["same"] * 3
-    assert told[13].kind == "same" and "inside the spread already shown" in told[13].reason
-    assert told[13].mde > 0.08  # the MDE says what the series can show
-
-
 def test_modes_seen_twice_are_noise_and_an_unchanged_history_never_gates():
     """The replay's int8 prefill: autotune lands 0.5795 or 0.6212 per process; then a real x300."""
     values = [[0.5795], [0.5795], [0.6212], [0.5816], [0.5805], [0.6211], [0.5796], [0.6210]]
