@@ -99,22 +99,37 @@ def _rabbitmqctl(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_broker_restart_loses_no_job(tiny_repo, tmp_path, broker, queue):
+    """RabbitMQ stopped and started while a bisect job is measuring, with three run jobs queued
+    behind it on one worker: every job finishes once, the bisect names its culprit, each run and
+    each of the bisect's comparisons is stored once."""
     if shutil.which("rabbitmqctl") is None or _rabbitmqctl("status").returncode != 0:
         pytest.skip("rabbitmqctl cannot control the local RabbitMQ here")
     work = Path(tiny_repo.working_tree_dir)
     db_url = f"sqlite:///{tmp_path / 'perfci.db'}"
-    shas = [commit_kernel(tiny_repo, "fast", "fast"), commit_notes(tiny_repo, "a"), commit_notes(tiny_repo, "b")]
+    good = commit_kernel(tiny_repo, "fast", "fast")
+    slower = commit_kernel(tiny_repo, "slower", "slower kernels")
+    shas = [good, slower, commit_notes(tiny_repo, "a")]
+    bisect = ["bisect", good, shas[-1], "--suite", "tiny", "--cases", CASE, "--device", "interpreter"]
+    bisect += ["--threshold", "0.3", "--max-pairs", "8", "--budget", "60"]
     store = open_store(db_url)
     with workers(1, broker, db_url, queue, tmp_path):
+        bisect_id = _submit(work, db_url, queue, *bisect, broker=broker)
         ids = [_submit(work, db_url, queue, *RUN, "--commit", sha, "--budget", "2", broker=broker) for sha in shas]
-        while job_rows.job(store, ids[0])["status"] != "running":
+        while job_rows.job(store, bisect_id)["status"] != "running":
             time.sleep(0.2)
+        time.sleep(5)  # into the bisect's first comparison
         assert _rabbitmqctl("stop_app").returncode == 0
         time.sleep(2)
         assert _rabbitmqctl("start_app").returncode == 0
-        rows = _finished(store, ids)
+        searched, *rows = _finished(store, [bisect_id, *ids], timeout_s=600)
+    assert searched["status"] == "done" and searched["exit_code"] == 1 and searched["attempts"] == 1, searched["output"]
+    (case,) = searched["result"]["cases"]
+    assert [culprit["commit"] for culprit in case["culprits"]] == [slower]
     assert [row["status"] for row in rows] == ["done"] * 3, [row["output"] for row in rows]
-    assert [_runs_of(store, sha) for sha in shas] == [1, 1, 1]
+    with store.read() as session:
+        triggers = session.scalars(select(models.Run.trigger)).all()
+    measured = sum(bool(step["pairs"]) for step in case["steps"])
+    assert sorted(triggers) == sorted(["bisect"] * 2 * measured + ["manual"] * 3)
     store.dispose()
 
 
