@@ -26,46 +26,14 @@ from perfci.cli.common import (
     plan_cases,
     selection_options,
 )
-from perfci.config import PerfciConfig
-from perfci.document import parse_document
 from perfci.jsonvalues import finite
 from perfci.measure.environment import describe_environment
-from perfci.pipeline import process_document
 from perfci.runner import git as gitops
-from perfci.runner.compare import CaseComparison
-from perfci.runner.comparison_documents import comparison_documents
+from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.culprits import EndpointBroken, find_culprits, signed_percent
 from perfci.runner.execute import ExecutionSettings
-from perfci.store.engine import Store
 
 console = Console(stderr=True)
-
-
-class _Recorder:
-    """Stores each comparison of the search as it ends: one run per side (trigger ``bisect``)."""
-
-    def __init__(
-        self,
-        store: Store,
-        config: PerfciConfig,
-        repo: Any,
-        repo_name: str,
-        environment: dict[str, Any],
-        suite: str | None,
-    ) -> None:
-        self.store, self.config, self.repo = store, config, repo
-        self.repo_name, self.environment, self.suite = repo_name, environment, suite
-        self.runs: list[str] = []
-
-    def __call__(self, base: str, head: str, comparison: CaseComparison) -> None:
-        commits = {
-            side: gitops.commit_metadata(self.repo.commit(sha), None) for side, sha in (("base", base), ("head", head))
-        }
-        for document in comparison_documents(
-            comparison, commits, repo=self.repo_name, environment=self.environment, suite=self.suite
-        ):
-            processed = process_document(self.store, self.config, parse_document(document, "bisect measurement"))
-            self.runs.append(str(processed.run_uuid))
 
 
 def _markdown(rows: list[dict[str, Any]], good: str, bad: str, device: str) -> str:
@@ -188,7 +156,7 @@ def command(
         recorder = None
         if store is not None:
             environment = describe_environment(device)
-            recorder = _Recorder(store, config, repo, repo_name or gitops.repo_name(repo), environment, suite)
+            recorder = ComparisonRecorder(store, config, repo, repo_name or gitops.repo_name(repo), environment, suite)
         try:
             rows = find_culprits(
                 repo,

@@ -13,6 +13,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from perfci.findings import Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
 from perfci.pipeline import Confirm, apply_confirmations, confirms, process_document, suspects_of
 from perfci.runner import git as gitops
+from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.confirm import remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.phases import describe as describe_time
@@ -512,37 +514,46 @@ def command(
 
     bad = undelivered = False
     found: list[Finding] = []  # every commit's: the report of a range covers the whole range
-    for commit in plan.commits:
-        if (
-            (rev_range or skip_stored)
-            and not no_store
-            and _already_stored(db_url, meta["repo"], commit.hexsha, fingerprint, cases)
-        ):
-            console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
-            continue
-        document = _measure_commit(plan.repo, commit, cases, settings, environment, meta)
-        baseline = plan.baseline_of(commit)
-        if baseline:
-            document["run"]["baseline"] = baseline
-        confirm = remeasure(plan.repo, commit.hexsha, cases, settings, config.detection, report=console.print)
-        findings, not_judged, delivered = _deliver(
-            document, db_url, not no_store, post_url, token, output, post_attempts, config, confirm
-        )
-        undelivered = undelivered or not delivered
-        _report_commit(
-            document, commit.hexsha, baseline, findings, not_judged, _where(db_url, no_store, post_url, delivered)
-        )
-        found += findings
-        if spent := describe_time(document["results"]):
-            console.print(spent, highlight=False)
-        if report_path:  # empty when nothing changed: post no PR comment then
-            report_path.write_text(render_markdown(found, device=environment["device_name"], not_judged=not_judged))
-        bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
-        bad = bad or any(f.gates for f in findings)
-        if document["run"]["status"] == "aborted":
-            console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")
-            sys.exit(130)
-    if undelivered:
-        console.print("[red]a document was not delivered: the server's verdict is unknown (exit 3)[/red]")
-        sys.exit(3)
-    sys.exit(1 if bad else 0)
+    # a bisect behind a confirmed regression stores its comparisons where the runs go (trigger bisect)
+    with nullcontext() if no_store else opened_store(db_url) as recording_store:
+        for commit in plan.commits:
+            if (
+                (rev_range or skip_stored)
+                and not no_store
+                and _already_stored(db_url, meta["repo"], commit.hexsha, fingerprint, cases)
+            ):
+                console.print(f"{commit.hexsha[:12]}: already stored for this environment, skipped")
+                continue
+            document = _measure_commit(plan.repo, commit, cases, settings, environment, meta)
+            baseline = plan.baseline_of(commit)
+            if baseline:
+                document["run"]["baseline"] = baseline
+            record = (
+                None
+                if recording_store is None
+                else ComparisonRecorder(recording_store, config, plan.repo, meta["repo"], environment, suite)
+            )
+            confirm = remeasure(
+                plan.repo, commit.hexsha, cases, settings, config.detection, report=console.print, record=record
+            )
+            findings, not_judged, delivered = _deliver(
+                document, db_url, not no_store, post_url, token, output, post_attempts, config, confirm
+            )
+            undelivered = undelivered or not delivered
+            _report_commit(
+                document, commit.hexsha, baseline, findings, not_judged, _where(db_url, no_store, post_url, delivered)
+            )
+            found += findings
+            if spent := describe_time(document["results"]):
+                console.print(spent, highlight=False)
+            if report_path:  # empty when nothing changed: post no PR comment then
+                report_path.write_text(render_markdown(found, device=environment["device_name"], not_judged=not_judged))
+            bad = bad or any(r["status"] in ("incorrect", "failed", "timeout") for r in document["results"])
+            bad = bad or any(f.gates for f in findings)
+            if document["run"]["status"] == "aborted":
+                console.print("[yellow]interrupted: the run was stored as aborted[/yellow]")
+                sys.exit(130)
+        if undelivered:
+            console.print("[red]a document was not delivered: the server's verdict is unknown (exit 3)[/red]")
+            sys.exit(3)
+        sys.exit(1 if bad else 0)

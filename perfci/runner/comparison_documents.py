@@ -15,7 +15,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from perfci.config import PerfciConfig
+from perfci.document import parse_document
+from perfci.pipeline import process_document
+from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, SideReport
+from perfci.store.engine import Store
 
 
 def _result(comparison: CaseComparison, report: SideReport, pairs: list[list[list[float]]]) -> dict[str, Any] | None:
@@ -82,3 +87,31 @@ def comparison_documents(
             }
         )
     return documents
+
+
+class ComparisonRecorder:
+    """``find_culprits``' ``on_compared`` that stores each comparison as it ends (one run per side,
+    trigger ``bisect``), for ``perfci bisect`` and the bisect ``perfci run`` starts behind a
+    confirmed regression."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: PerfciConfig,
+        repo: Any,
+        repo_name: str,
+        environment: dict[str, Any],
+        suite: str | None,
+    ) -> None:
+        self.store, self.config, self.repo = store, config, repo
+        self.repo_name, self.environment, self.suite = repo_name, environment, suite
+        self.runs: list[str] = []
+
+    def __call__(self, base: str, head: str, comparison: CaseComparison) -> None:
+        sides = (("base", base), ("head", head))
+        commits = {side: gitops.commit_metadata(self.repo.commit(sha), None) for side, sha in sides}
+        for document in comparison_documents(
+            comparison, commits, repo=self.repo_name, environment=self.environment, suite=self.suite
+        ):
+            processed = process_document(self.store, self.config, parse_document(document, "bisect measurement"))
+            self.runs.append(str(processed.run_uuid))

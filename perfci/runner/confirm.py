@@ -9,6 +9,7 @@ refuted or undecided one stays ``suspected`` with this evidence attached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +17,7 @@ from perfci.config import CONFIRM_MIN_PAIRS, DetectionConfig
 from perfci.findings import Finding
 from perfci.pipeline import Confirm
 from perfci.runner import git as gitops
-from perfci.runner.compare import compare_case, default_rounds
+from perfci.runner.compare import CaseComparison, compare_case, default_rounds
 from perfci.runner.culprits import EndpointBroken, find_culprits
 from perfci.runner.execute import ExecutionSettings
 from perfci.suite.cases import SuiteCase
@@ -29,8 +30,11 @@ def remeasure(
     settings: ExecutionSettings,
     detection: DetectionConfig,
     report: Any = print,
+    record: Callable[[str, str, CaseComparison], None] | None = None,
 ) -> Confirm:
-    """The ``confirm`` callable of ``process_document`` for one measured commit of ``repo``."""
+    """The ``confirm`` callable of ``process_document`` for one measured commit of ``repo``;
+    ``record`` hears of every comparison of a bisect behind a confirmed regression (stored as runs
+    with trigger ``bisect``)."""
     by_id = {case.id: case for case in cases}
     effect = detection.policy().min_change  # the change that matters, never the series' noise: noise buys pairs
     paired = replace(settings, budget_s=detection.confirm_budget_s)
@@ -77,7 +81,7 @@ def remeasure(
             }
             report(f"  -> {verdict['kind']} after {verdict['pairs']} pairs: {verdict['reason']}")
             if verdict["kind"] == "regression" and detection.bisect:
-                search = _bisect_behind(repo, finding, case, settings, effect, verdict["change"], report)
+                search = _bisect_behind(repo, finding, case, settings, effect, verdict["change"], report, record)
                 if search is not None:
                     verdict["bisect"] = search
             verdicts.append(verdict)
@@ -102,7 +106,14 @@ BISECT_STEP_BUDGET_S = 120.0
 
 
 def _bisect_behind(
-    repo: Any, finding: Finding, case: SuiteCase, settings: ExecutionSettings, effect: float, change: float, report: Any
+    repo: Any,
+    finding: Finding,
+    case: SuiteCase,
+    settings: ExecutionSettings,
+    effect: float,
+    change: float,
+    report: Any,
+    record: Callable[[str, str, CaseComparison], None] | None,
 ) -> dict[str, Any] | None:
     """The culprits among the commits between a confirmed change's baseline and its commit, when
     there are several; a step counts as like the head when it carries a quarter of the change."""
@@ -116,7 +127,9 @@ def _bisect_behind(
     report(f"bisecting {finding.case}: {len(between)} commits since {since} (threshold {threshold:.1%})")
     step = replace(settings, budget_s=BISECT_STEP_BUDGET_S)
     try:
-        (row,) = find_culprits(repo, shas, [case], step, threshold, max_pairs=BISECT_MAX_PAIRS, report=report)
+        (row,) = find_culprits(
+            repo, shas, [case], step, threshold, max_pairs=BISECT_MAX_PAIRS, report=report, on_compared=record
+        )
     except EndpointBroken as error:
         report(f"  -> not bisected: {error}")
         return None

@@ -160,5 +160,12 @@ def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culpr
     assert f"bisected: culprit {slower[:12]}" in report.read_text()
     shown = perfci("regressions", "--json", "--db", db, cwd=work)
     (row,) = [r for r in json.loads(shown.stdout) if r["kind"] == "latency"]
-    (culprit,) = row["verdict"]["confirmation"]["bisect"]["culprits"]
+    search = row["verdict"]["confirmation"]["bisect"]
+    (culprit,) = search["culprits"]
     assert culprit["commit"] == slower and culprit["verified"]
+    # the search's comparisons are stored beside the runs (trigger bisect), outside the history
+    store = open_store(db)
+    with store.read() as session:
+        triggers = session.scalars(select(models.Run.trigger).where(models.Run.trigger == "bisect")).all()
+    store.dispose()
+    assert len(triggers) == 2 * sum(bool(step["pairs"]) for step in search["steps"]) > 0
