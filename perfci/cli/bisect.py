@@ -103,6 +103,13 @@ def _table(rows: list[dict[str, Any]]) -> Table:
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report here."
 )
+@click.option(
+    "--gpus",
+    default=None,
+    metavar="LIST",
+    help="GPUs of this machine to bisect on at once (e.g. 0,1,2): each comparison runs on one, and the "
+    "search's next steps are measured ahead on free ones (speculative midpoints).",
+)
 @db_option
 @click.option("--no-store", is_flag=True, help="Keep the measurements out of the store (only the report).")
 @click.option("--repo-name", help="Name of the repository in the store (default: origin URL or folder name).")
@@ -119,6 +126,7 @@ def command(
     timeout_s: float,
     as_json: bool,
     report_path: Path | None,
+    gpus: str | None,
     db_url: str | None,
     no_store: bool,
     repo_name: str | None,
@@ -141,6 +149,9 @@ def command(
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
     if budget_s <= 0:
         raise BadInput(f"--budget: {budget_s} is not a positive number of seconds")
+    lanes = [gpu.strip() for gpu in gpus.split(",")] if gpus is not None else None
+    if lanes is not None and (not all(gpu.isdigit() for gpu in lanes) or len(set(lanes)) != len(lanes)):
+        raise BadInput(f"--gpus: {gpus!r} is not a list of distinct GPU indices; write e.g. 0,1,2")
     try:
         repo = gitops.open_repo(repo_path)
         good_commit, bad_commit = gitops.resolve(repo, good), gitops.resolve(repo, bad)
@@ -167,6 +178,7 @@ def command(
                 max_pairs=max_pairs,
                 report=lambda line: console.print(line, highlight=False),
                 on_compared=recorder,
+                gpus=lanes,
             )
         except EndpointBroken as error:
             raise BadInput(str(error)) from None

@@ -81,8 +81,24 @@ def _midpoints(lo: int, hi: int, skipped: set[int]) -> list[int]:
     return sorted((i for i in range(lo + 1, hi) if i not in skipped), key=lambda i: (abs(i - middle), i))
 
 
-def bisect(n: int, compare: Compare, *, max_culprits: int = 4) -> BisectResult:
-    """Search candidates ``0..n-1`` (0 GOOD, n-1 BAD) for the commits that made BAD worse."""
+def _next_steps(lo: int, mid: int, hi: int, skipped: set[int]) -> list[tuple[int, int]]:
+    """The comparisons the search makes after (lo, mid): (lo, midpoint of lo..mid) when mid is like
+    BAD, (mid, midpoint of mid..hi) when it is like GOOD."""
+    steps = []
+    if below := _midpoints(lo, mid, skipped):
+        steps.append((lo, below[0]))
+    if above := _midpoints(mid, hi, skipped):
+        steps.append((mid, above[0]))
+    return steps
+
+
+def bisect(
+    n: int, compare: Compare, *, max_culprits: int = 4, speculate: Callable[[list[tuple[int, int]]], None] | None = None
+) -> BisectResult:
+    """Search candidates ``0..n-1`` (0 GOOD, n-1 BAD) for the commits that made BAD worse.
+    ``speculate`` hears, before each search step is measured, that step and the two that may follow
+    it: a caller with several devices starts those at once (speculative midpoints), and ``compare``
+    then answers from what they measured."""
     if n < 2:
         raise ValueError("bisect needs GOOD and BAD")
     steps: list[Comparison] = []
@@ -112,6 +128,8 @@ def bisect(n: int, compare: Compare, *, max_culprits: int = 4) -> BisectResult:
                 result.unresolved = (lo, hi)
                 break
             mid = candidates[0]
+            if speculate is not None:
+                speculate([(lo, mid), *_next_steps(lo, mid, hi, skipped)])
             step = measured(lo, mid)
             if step.outcome == "skip":
                 skipped.add(mid)

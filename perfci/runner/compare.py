@@ -55,7 +55,7 @@ class ServeWorker:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=worker_env(settings.device),
+            env=worker_env(settings.device, settings.gpu),
             cwd=worktree,
         )
         request = {"case": case.params(), "device": settings.device, "worktree": str(worktree)}

@@ -4,8 +4,10 @@ Used by ``perfci bisect`` and by a confirmation that bisects the commits behind 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from perfci.runner import git as gitops
 from perfci.runner.bisect import BisectResult, Comparison, Outcome, bisect
 from perfci.runner.compare import CaseComparison, compare_case, default_rounds
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import
+from perfci.runner.speculation import Speculation
 from perfci.suite.cases import SuiteCase
 
 
@@ -82,14 +85,17 @@ def find_culprits(
     max_pairs: int,
     report: Callable[[str], None],
     on_compared: Callable[[str, str, CaseComparison], None] | None = None,
+    gpus: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Per case, the search between ``shas[0]`` (GOOD) and ``shas[-1]`` (BAD) as ``culprits_json``.
     Worktrees are made once per commit and removed at the end; a commit whose kernels do not import
     is skipped (``EndpointBroken`` for GOOD or BAD). ``on_compared`` hears of every comparison as it
     ends (base sha, head sha, what it measured): ``perfci bisect`` stores each one then, so a search
-    stopped half-way keeps what it measured."""
+    stopped half-way keeps what it measured. With several ``gpus`` each comparison runs on one of
+    them and the search's next steps are measured ahead on the free ones (``Speculation``)."""
     rounds = default_rounds(settings.device)
     rows = []
+    heard = threading.Lock()  # comparisons end in several threads with speculation
     with ExitStack() as stack:
         trees: dict[int, Path | None] = {}
 
@@ -111,7 +117,7 @@ def find_culprits(
 
         for case in cases:
 
-            def compare(base: int, head: int, case: SuiteCase = case) -> Comparison:
+            def compare(base: int, head: int, gpu: str | None = None, case: SuiteCase = case) -> Comparison:
                 base_tree, head_tree = tree(base), tree(head)
                 if head_tree is None:
                     step = Comparison(base, head, "skip", reason="its kernels do not import")
@@ -121,7 +127,7 @@ def find_culprits(
                         case,
                         base_tree,
                         head_tree,
-                        settings,
+                        settings if gpu is None else replace(settings, gpu=gpu),
                         threshold,
                         rounds_per_pair=rounds,
                         min_pairs=2,
@@ -129,12 +135,20 @@ def find_culprits(
                     )
                     step = comparison_of(base, head, item)
                     if on_compared is not None:
-                        on_compared(shas[base], shas[head], item)
-                report(
-                    f"{case.id}: {shas[head][:10]} vs {shas[base][:10]}: {step.outcome} {signed_percent(step.change)} "
-                    f"({step.pairs} pairs) {step.reason}"
-                )
+                        with heard:
+                            on_compared(shas[base], shas[head], item)
+                where = "" if gpu is None else f" (GPU {gpu})"
+                with heard:
+                    report(
+                        f"{case.id}: {shas[head][:10]} vs {shas[base][:10]}{where}: {step.outcome} "
+                        f"{signed_percent(step.change)} ({step.pairs} pairs) {step.reason}"
+                    )
                 return step
 
-            rows.append(culprits_json(bisect(len(shas), compare), shas, case))
+            if gpus is None or len(gpus) < 2:
+                rows.append(culprits_json(bisect(len(shas), compare), shas, case))
+                continue
+            with Speculation(compare, gpus, tree) as ahead:
+                search = bisect(len(shas), ahead.compare, speculate=ahead.speculate)
+            rows.append({**culprits_json(search, shas, case), "comparisons_started": ahead.speculative})
     return rows

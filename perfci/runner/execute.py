@@ -30,10 +30,14 @@ class ExecutionSettings:
     ceilings: dict[str, float] | None = None
     #: fresh worker processes per case (the unit of evidence); their samples share one result
     processes: int = 1
+    #: the GPU its worker processes see (CUDA_VISIBLE_DEVICES); None: what this process sees
+    gpu: str | None = None
 
 
-def worker_env(device: str) -> dict[str, str]:
+def worker_env(device: str, gpu: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     if device == "interpreter":
         env["TRITON_INTERPRET"] = "1"
         # one thread per worker: OpenMP threads that spin between CPU ops steal the other worker's core
@@ -87,7 +91,7 @@ def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dic
             input=json.dumps(request),
             capture_output=True,
             text=True,
-            env=worker_env(settings.device),
+            env=worker_env(settings.device, settings.gpu),
             timeout=settings.timeout_s,
             cwd=worktree,
         )

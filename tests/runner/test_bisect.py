@@ -123,6 +123,14 @@ def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
         by_commit[step["head"]] -= step["pairs"]
     assert set(by_commit.values()) == {0}
     assert f"stored {len(stored)} bisect runs" in result.stderr
+    # on two lanes at once (speculative midpoints): the same culprit
+    lanes = perfci("bisect", good, bad, *common, *options, "--gpus", "0,1", "--no-store", cwd=work)
+    assert lanes.returncode == 1, lanes.stderr[-3000:]
+    (row_on_lanes,) = json.loads(lanes.stdout)["cases"]
+    assert [c["commit"] for c in row_on_lanes["culprits"]] == [slower] and row_on_lanes["comparisons_started"] >= 2
+    assert "(GPU 0)" in lanes.stderr or "(GPU 1)" in lanes.stderr
+    bad_lanes = perfci("bisect", good, bad, *common, "--gpus", "0,0", cwd=work)
+    assert bad_lanes.returncode == 2 and "--gpus" in bad_lanes.stderr
     assert row["kind"] == "latency" and row["reproduced"]
     (culprit,) = row["culprits"]
     assert (culprit["commit"], culprit["parent"]) == (slower, notes) and culprit["verified"]
