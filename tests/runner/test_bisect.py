@@ -147,10 +147,11 @@ def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culprit_named(tiny_repo, tmp_path):
-    """History at GOOD; then a notes commit and the slower commit are pushed and only the head is
-    measured: the suspicion is confirmed in pairs, then bisected over the two commits (`[detection]
-    bisect = true`), and the finding names the culprit."""
+@pytest.mark.parametrize("trigger", ["push", "nightly"])
+def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culprit_named(tiny_repo, tmp_path, trigger):
+    """History at GOOD; then a notes commit and the slower commit land and only the head is measured
+    (a push of two commits, or a nightly run): the suspicion is confirmed in pairs, then bisected
+    over the two commits (`[detection] bisect = true`), and the finding names the culprit."""
     work = Path(tiny_repo.working_tree_dir)
     db = f"sqlite:///{tmp_path / 'perfci.db'}"
     good = commit_kernel(tiny_repo, "fast", "fast kernels")
@@ -162,7 +163,7 @@ def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culpr
         "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\nbisect = true\n"
     )
     report = tmp_path / "report.md"
-    result = run_tiny(work, "--db", db, "--report", str(report))
+    result = run_tiny(work, "--db", db, "--report", str(report), "--trigger", trigger)
     assert result.returncode == 1, result.stderr[-3000:]
     assert "bisecting" in result.stderr
     assert f"bisected: culprit {slower[:12]}" in report.read_text()
