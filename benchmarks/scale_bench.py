@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from perfci.document import parse_document
 from perfci.pipeline import process_document
 from perfci.store import jobs as job_rows
 from perfci.store.migrate import open_store
-from perfci.testing import sha_for
+from perfci.testing import make_document
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "results" / "runner" / "smoke-phases-after.json"
 
@@ -45,17 +44,9 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "results" / "runner" / "smoke-p
 def _document(template: dict[str, Any], index: int, rng: np.random.Generator) -> dict[str, Any]:
     """The template as commit ``index`` of a branch: new ids, times and per-process noise."""
     data = copy.deepcopy(template)
-    sha = sha_for(f"scale-{index}")
     data["run"]["id"] = str(uuid.uuid4())
     data["run"]["trigger"] = "push"
-    data["run"]["commit"] = {
-        "sha": sha,
-        "parents": [sha_for(f"scale-{index - 1}")] if index else [],
-        "branch": "main",
-        "authored_at": (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=index)).isoformat(),
-        "author": "Ada <ada@example.com>",
-        "message": f"commit {index}",
-    }
+    data["run"]["commit"] = make_document(commit_index=index, cases=0)["run"]["commit"]
     for result in data["results"]:
         if result.get("samples"):
             scale = float(1 + rng.normal(0, 0.003))

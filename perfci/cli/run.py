@@ -516,6 +516,11 @@ def command(
     found: list[Finding] = []  # every commit's: the report of a range covers the whole range
     # a bisect behind a confirmed regression stores its comparisons where the runs go (trigger bisect)
     with nullcontext() if no_store else opened_store(db_url) as recording_store:
+        record = (
+            None
+            if recording_store is None
+            else ComparisonRecorder(recording_store, config, plan.repo, meta["repo"], environment, suite)
+        )
         for commit in plan.commits:
             if (
                 (rev_range or skip_stored)
@@ -528,11 +533,6 @@ def command(
             baseline = plan.baseline_of(commit)
             if baseline:
                 document["run"]["baseline"] = baseline
-            record = (
-                None
-                if recording_store is None
-                else ComparisonRecorder(recording_store, config, plan.repo, meta["repo"], environment, suite)
-            )
             confirm = remeasure(
                 plan.repo, commit.hexsha, cases, settings, config.detection, report=console.print, record=record
             )
