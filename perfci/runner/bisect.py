@@ -1,12 +1,14 @@
 """Culprit finding between a good and a bad commit: the search alone (no I/O: a compare callable in).
 
-Candidates are indexed oldest first: 0 is GOOD, ``n - 1`` is BAD. ``compare(base, head)`` measures
-two candidates as ``perfci compare`` does (process pairs, back to back, the paired sequential test)
-and says what HEAD is against BASE. The search, as Pinpoint's:
+Candidates are indexed oldest first: 0 is GOOD, ``n - 1`` is BAD. ``compare(base, head, threshold)``
+measures two candidates as ``perfci compare`` does (process pairs, back to back, the paired
+sequential test) and says what HEAD is against BASE, a change smaller than ``threshold`` being none.
+The search, as Pinpoint's:
 
 1. confirm: GOOD against BAD must show the change (a latency regression, or a correctness failure:
    then the search is for the first incorrect commit); otherwise nothing is filed;
-2. bisect: against the last commit known to be like GOOD, the midpoint of what is left is either
+2. bisect (every step from here judged at ``threshold_after_confirmation``: a quarter of the confirmed change, or
+   the threshold when larger): against the last commit known to be like GOOD, the midpoint of what is left is either
    like BAD (the culprit is at or before it) or not (after it); a commit whose kernels crash or do
    not import is skipped as ``git bisect skip`` does, the nearest other midpoint tried instead; a
    midpoint the pairs cannot decide stops the search with the range still open;
@@ -62,13 +64,27 @@ class BisectResult:
     unresolved: tuple[int, int] | None = None
     #: every comparison, in the order measured
     steps: list[Comparison] = field(default_factory=list)
+    #: the change every step after the confirmation was judged at (``threshold_after_confirmation``)
+    step_threshold: float | None = None
 
     @property
     def reproduced(self) -> bool:
         return self.kind is not None
 
 
-Compare = Callable[[int, int], Comparison]
+#: (base, head, threshold) -> what HEAD is against BASE
+Compare = Callable[[int, int, float], Comparison]
+
+#: the smallest share of GOOD-to-BAD's confirmed change the search looks for in one commit
+MIN_SHARE = 0.25
+
+
+def threshold_after_confirmation(threshold: float, confirmation: Comparison) -> float:
+    """The change a search step must show to count as like BAD. The confirmed change sets it: a
+    +3000% slowdown is not lost because one step's pairs cannot tell its midpoint from GOOD within
+    the +3% threshold (noise the size of the threshold leaves such a step undecided, and the range
+    open); a commit carrying less than ``MIN_SHARE`` of the change is not a culprit worth a search."""
+    return max(threshold, MIN_SHARE * abs(confirmation.change or 0.0))
 
 
 def _like_bad(outcome: Outcome, kind: str) -> bool:
@@ -93,21 +109,29 @@ def _next_steps(lo: int, mid: int, hi: int, skipped: set[int]) -> list[tuple[int
 
 
 def bisect(
-    n: int, compare: Compare, *, max_culprits: int = 4, speculate: Callable[[list[tuple[int, int]]], None] | None = None
+    n: int,
+    compare: Compare,
+    *,
+    threshold: float,
+    max_culprits: int = 4,
+    speculate: Callable[[list[tuple[int, int]], float], None] | None = None,
 ) -> BisectResult:
-    """Search candidates ``0..n-1`` (0 GOOD, n-1 BAD) for the commits that made BAD worse.
+    """Search candidates ``0..n-1`` (0 GOOD, n-1 BAD) for the commits that made BAD worse, GOOD
+    against BAD judged at ``threshold`` and every later step at ``threshold_after_confirmation``.
     ``speculate`` hears, before each search step is measured, that step and the two that may follow
-    it: a caller with several devices starts those at once (speculative midpoints), and ``compare``
-    then answers from what they measured."""
+    it (with their threshold): a caller with several devices starts those at once (speculative
+    midpoints), and ``compare`` then answers from what they measured."""
     if n < 2:
         raise ValueError("bisect needs GOOD and BAD")
     steps: list[Comparison] = []
     done: dict[tuple[int, int], Comparison] = {}
 
+    judged_at = threshold
+
     def measured(base: int, head: int) -> Comparison:
         """A pair of candidates is measured once (the last search step is often the verification)."""
         if (base, head) not in done:
-            done[base, head] = compare(base, head)
+            done[base, head] = compare(base, head, judged_at)
             steps.append(done[base, head])
         return done[base, head]
 
@@ -115,7 +139,8 @@ def bisect(
     kind: Literal["latency", "correctness"] | None = (
         "correctness" if first.outcome == "correctness" else "latency" if first.outcome == "regression" else None
     )
-    result = BisectResult(kind, first, steps=steps)
+    judged_at = threshold_after_confirmation(threshold, first) if kind == "latency" else threshold
+    result = BisectResult(kind, first, steps=steps, step_threshold=judged_at)
     if kind is None:
         return result
     skipped: set[int] = set()
@@ -129,7 +154,7 @@ def bisect(
                 break
             mid = candidates[0]
             if speculate is not None:
-                speculate([(lo, mid), *_next_steps(lo, mid, hi, skipped)])
+                speculate([(lo, mid), *_next_steps(lo, mid, hi, skipped)], judged_at)
             step = measured(lo, mid)
             if step.outcome == "skip":
                 skipped.add(mid)

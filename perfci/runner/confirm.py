@@ -81,7 +81,7 @@ def remeasure(
             }
             report(f"  -> {verdict['kind']} after {verdict['pairs']} pairs: {verdict['reason']}")
             if verdict["kind"] == "regression" and detection.bisect:
-                search = _bisect_behind(repo, finding, case, settings, effect, verdict["change"], report, record)
+                search = _bisect_behind(repo, finding, case, settings, effect, report, record)
                 if search is not None:
                     verdict["bisect"] = search
             verdicts.append(verdict)
@@ -111,24 +111,23 @@ def _bisect_behind(
     case: SuiteCase,
     settings: ExecutionSettings,
     effect: float,
-    change: float,
     report: Any,
     record: Callable[[str, str, CaseComparison], None] | None,
 ) -> dict[str, Any] | None:
     """The culprits among the commits between a confirmed change's baseline and its commit, when
-    there are several; a step counts as like the head when it carries a quarter of the change."""
+    there are several; after the search's own GOOD-to-BAD comparison, a step counts as like the head
+    when it carries a quarter of that change (``perfci.runner.bisect.threshold_after_confirmation``)."""
     assert finding.baseline_commit
     between = gitops.commits_in_range(repo, f"{finding.baseline_commit}..{finding.commit}")
     if len(between) < 2:
         return None
     shas = [finding.baseline_commit, *(c.hexsha for c in between)]
-    threshold = max(effect, abs(change) / 4)
     since = finding.baseline_commit[:10]
-    report(f"bisecting {finding.case}: {len(between)} commits since {since} (threshold {threshold:.1%})")
+    report(f"bisecting {finding.case}: {len(between)} commits since {since}")
     step = replace(settings, budget_s=BISECT_STEP_BUDGET_S)
     try:
         (row,) = find_culprits(
-            repo, shas, [case], step, threshold, max_pairs=BISECT_MAX_PAIRS, report=report, on_compared=record
+            repo, shas, [case], step, effect, max_pairs=BISECT_MAX_PAIRS, report=report, on_compared=record
         )
     except EndpointBroken as error:
         report(f"  -> not bisected: {error}")

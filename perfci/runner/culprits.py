@@ -53,6 +53,7 @@ def culprits_json(result: BisectResult, shas: list[str], case: SuiteCase) -> dic
         "kind": result.kind,
         "reproduced": result.reproduced,
         "confirmation": step(result.confirmation),
+        "step_threshold": result.step_threshold,
         "culprits": [
             {
                 "commit": shas[c.index],
@@ -87,7 +88,9 @@ def find_culprits(
     on_compared: Callable[[str, str, CaseComparison], None] | None = None,
     gpus: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per case, the search between ``shas[0]`` (GOOD) and ``shas[-1]`` (BAD) as ``culprits_json``.
+    """Per case, the search between ``shas[0]`` (GOOD) and ``shas[-1]`` (BAD) as ``culprits_json``,
+    GOOD against BAD judged at ``threshold`` (the search's later steps at a quarter of that change
+    when larger).
     Worktrees are made once per commit and removed at the end; a commit whose kernels do not import
     is skipped (``EndpointBroken`` for GOOD or BAD). ``on_compared`` hears of every comparison as it
     ends (base sha, head sha, what it measured): ``perfci bisect`` stores each one then, so a search
@@ -117,7 +120,9 @@ def find_culprits(
 
         for case in cases:
 
-            def compare(base: int, head: int, gpu: str | None = None, case: SuiteCase = case) -> Comparison:
+            def compare(
+                base: int, head: int, threshold: float, gpu: str | None = None, case: SuiteCase = case
+            ) -> Comparison:
                 base_tree, head_tree = tree(base), tree(head)
                 if head_tree is None:
                     step = Comparison(base, head, "skip", reason="its kernels do not import")
@@ -141,14 +146,14 @@ def find_culprits(
                 with heard:
                     report(
                         f"{case.id}: {shas[head][:10]} vs {shas[base][:10]}{where}: {step.outcome} "
-                        f"{signed_percent(step.change)} ({step.pairs} pairs) {step.reason}"
+                        f"{signed_percent(step.change)} ({step.pairs} pairs, threshold {threshold:.1%}) {step.reason}"
                     )
                 return step
 
             if gpus is None or len(gpus) < 2:
-                rows.append(culprits_json(bisect(len(shas), compare), shas, case))
+                rows.append(culprits_json(bisect(len(shas), compare, threshold=threshold), shas, case))
                 continue
             with Speculation(compare, gpus, tree) as ahead:
-                search = bisect(len(shas), ahead.compare, speculate=ahead.speculate)
+                search = bisect(len(shas), ahead.compare, threshold=threshold, speculate=ahead.speculate)
             rows.append({**culprits_json(search, shas, case), "comparisons_started": ahead.speculative})
     return rows

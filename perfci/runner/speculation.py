@@ -18,8 +18,8 @@ from types import TracebackType
 
 from perfci.runner.bisect import Comparison
 
-#: (base, head, gpu) -> the comparison measured on that GPU
-Measure = Callable[[int, int, str], Comparison]
+#: (base, head, threshold, gpu) -> the comparison measured on that GPU
+Measure = Callable[[int, int, float, str], Comparison]
 
 
 class Speculation:
@@ -42,13 +42,13 @@ class Speculation:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.pool.shutdown(wait=True)  # the worktrees outlive every comparison that reads them
 
-    def _start(self, pair: tuple[int, int], gpu: str) -> None:
+    def _start(self, pair: tuple[int, int], threshold: float, gpu: str) -> None:
         for index in pair:
             self.prepare(index)
 
         def run() -> Comparison:
             try:
-                return self.measure(pair[0], pair[1], gpu)
+                return self.measure(pair[0], pair[1], threshold, gpu)
             finally:
                 with self.changed:
                     self.free.append(gpu)
@@ -56,14 +56,14 @@ class Speculation:
 
         self.started[pair] = self.pool.submit(run)
 
-    def speculate(self, pairs: list[tuple[int, int]]) -> None:
+    def speculate(self, pairs: list[tuple[int, int]], threshold: float) -> None:
         """Start the first pair (waiting for a GPU if every one is busy), the rest on free GPUs."""
         needed, *guesses = pairs
         if needed not in self.started:
-            self._start(needed, self._next_gpu())
+            self._start(needed, threshold, self._next_gpu())
         for pair in guesses:
             if pair not in self.started and (gpu := self._gpu(wait=False)) is not None:
-                self._start(pair, gpu)
+                self._start(pair, threshold, gpu)
 
     def _next_gpu(self) -> str:
         gpu = self._gpu(wait=True)
@@ -78,10 +78,11 @@ class Speculation:
                 self.changed.wait()
             return self.free.pop(0)
 
-    def compare(self, base: int, head: int) -> Comparison:
-        """The comparison, from a started one or measured now on the next free GPU."""
+    def compare(self, base: int, head: int, threshold: float) -> Comparison:
+        """The comparison, from a started one or measured now on the next free GPU. A search judges
+        every step after its confirmation at one threshold, so a started pair is the one asked for."""
         if (base, head) not in self.started:
-            self._start((base, head), self._next_gpu())
+            self._start((base, head), threshold, self._next_gpu())
         return self.started[base, head].result()
 
     @property

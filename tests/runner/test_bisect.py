@@ -16,11 +16,11 @@ from tests.runner.tracked_repo import CASE, commit_kernel, commit_notes, import_
 
 
 def _history(levels: list[float], *, crash: set[int] = frozenset(), incorrect_from: int | None = None, noisy=()):
-    """compare(base, head) from each candidate's level: a change of 2% or more is a regression;
-    ``noisy`` pairs of indices answer unknown; ``crash`` heads are skipped."""
+    """compare(base, head, threshold) from each candidate's level: a change of the threshold or more
+    is a regression; ``noisy`` pairs of indices answer unknown; ``crash`` heads are skipped."""
     calls: list[tuple[int, int]] = []
 
-    def compare(base: int, head: int) -> Comparison:
+    def compare(base: int, head: int, threshold: float) -> Comparison:
         calls.append((base, head))
         if head in crash:
             return Comparison(base, head, "skip", reason="kernels do not import")
@@ -29,7 +29,7 @@ def _history(levels: list[float], *, crash: set[int] = frozenset(), incorrect_fr
         if (base, head) in noisy:
             return Comparison(base, head, "unknown", pairs=16)
         change = levels[head] / levels[base] - 1
-        outcome = "regression" if change >= 0.02 else "improvement" if change <= -0.02 else "same"
+        outcome = "regression" if change >= threshold else "improvement" if change <= -threshold else "same"
         return Comparison(base, head, outcome, change, pairs=8)
 
     return compare, calls
@@ -38,7 +38,7 @@ def _history(levels: list[float], *, crash: set[int] = frozenset(), incorrect_fr
 @pytest.mark.parametrize("at", range(1, 9))
 def test_one_culprit_is_found_wherever_it_is_and_verified_against_its_parent(at):
     compare, calls = _history([1.0 if i < at else 1.10 for i in range(9)])
-    result = bisect(9, compare)
+    result = bisect(9, compare, threshold=0.02)
     assert result.kind == "latency" and [c.index for c in result.culprits] == [at]
     (culprit,) = result.culprits
     assert culprit.parent == at - 1 and culprit.verified and culprit.share == pytest.approx(1.0)
@@ -47,7 +47,7 @@ def test_one_culprit_is_found_wherever_it_is_and_verified_against_its_parent(at)
 
 def test_two_culprits_each_with_its_share():
     levels = [1.0, 1.0, 1.0, 1.06, 1.06, 1.06, 1.06 * 1.04, 1.06 * 1.04]
-    result = bisect(len(levels), _history(levels)[0])
+    result = bisect(len(levels), _history(levels)[0], threshold=0.02)
     assert [(c.index, c.parent) for c in result.culprits] == [(3, 2), (6, 5)]
     shares = [c.share for c in result.culprits]
     assert shares[0] == pytest.approx(0.06 / 0.1024, rel=0.01) and shares[1] == pytest.approx(0.04 / 0.1024, rel=0.01)
@@ -55,36 +55,75 @@ def test_two_culprits_each_with_its_share():
 
 def test_a_change_that_does_not_reproduce_files_nothing():
     compare, calls = _history([1.0] * 6)
-    result = bisect(6, compare)
+    result = bisect(6, compare, threshold=0.02)
     assert not result.reproduced and result.culprits == [] and calls == [(0, 5)]
 
 
 def test_commits_that_crash_are_skipped_like_git_bisect_skip():
-    result = bisect(7, _history([1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.1], crash={3})[0])
+    result = bisect(7, _history([1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.1], crash={3})[0], threshold=0.02)
     assert [c.index for c in result.culprits] == [5] and result.skipped == [3]
     assert result.culprits[0].parent == 4
     levels = [1.0, 1.0, 1.0, 1.0, 1.1, 1.1, 1.1]
     # the parent itself crashes: the culprit is 3 or 4, as git bisect says it ("only skipped left")
-    result = bisect(len(levels), _history(levels, crash={3})[0])
+    result = bisect(len(levels), _history(levels, crash={3})[0], threshold=0.02)
     assert result.culprits == [] and result.unresolved == (2, 4) and result.skipped == [3]
 
 
 def test_a_culprit_hidden_behind_skipped_commits_is_a_range():
     levels = [1.0, 1.0, 1.1, 1.1, 1.1]
-    result = bisect(len(levels), _history(levels, crash={1, 2, 3})[0])
+    result = bisect(len(levels), _history(levels, crash={1, 2, 3})[0], threshold=0.02)
     assert result.culprits == [] and result.unresolved == (0, 4) and result.skipped == [1, 2, 3]
 
 
 def test_correctness_bisect_finds_the_first_incorrect_commit():
-    result = bisect(8, _history([1.0] * 8, incorrect_from=5)[0])
+    result = bisect(8, _history([1.0] * 8, incorrect_from=5)[0], threshold=0.02)
     assert result.kind == "correctness" and [c.index for c in result.culprits] == [5]
     assert result.culprits[0].share is None and result.culprits[0].verified
 
 
 def test_a_midpoint_the_pairs_cannot_decide_leaves_the_range_open():
     levels = [1.0, 1.0, 1.0, 1.0, 1.1]
-    result = bisect(len(levels), _history(levels, noisy={(0, 2)})[0])
+    result = bisect(len(levels), _history(levels, noisy={(0, 2)})[0], threshold=0.02)
     assert result.culprits == [] and result.unresolved == (0, 4)
+
+
+def _noisy_history(levels: list[float], noise: float):
+    """compare as the paired test judges: the change's interval is ±``noise``; a regression when it
+    lies above the threshold, the same when within it, otherwise unknown. Records each threshold."""
+    thresholds: list[tuple[int, int, float]] = []
+
+    def compare(base: int, head: int, threshold: float) -> Comparison:
+        thresholds.append((base, head, threshold))
+        change = levels[head] / levels[base] - 1
+        low, high = change - noise, change + noise
+        outcome = "regression" if low >= threshold else "same" if -threshold < low and high < threshold else "unknown"
+        return Comparison(base, head, outcome, change, pairs=8)
+
+    return compare, thresholds
+
+
+def test_steps_after_the_confirmation_are_judged_at_a_quarter_of_the_confirmed_change():
+    """A 30x slowdown measured with noise as wide as the threshold: at the threshold every midpoint
+    like GOOD is undecided; at a quarter of the confirmed change each is plainly the same."""
+    levels = [1.0, 1.0, 1.0, 1.0, 1.0, 30.0, 30.0]
+    compare, thresholds = _noisy_history(levels, noise=0.3)
+    result = bisect(len(levels), compare, threshold=0.3)
+    assert [c.index for c in result.culprits] == [5] and result.unresolved is None
+    assert result.step_threshold == pytest.approx(0.25 * 29)
+    assert thresholds[0] == (0, 6, 0.3)  # GOOD against BAD at the threshold asked for
+    assert [t for _, _, t in thresholds[1:]] == [pytest.approx(0.25 * 29)] * (len(thresholds) - 1)
+    # the same search held at the threshold stops at its first midpoint, the range open
+    held = bisect(len(levels), lambda base, head, _: compare(base, head, 0.3), threshold=0.3)
+    assert held.culprits == [] and held.unresolved == (0, 6)
+
+
+def test_a_small_change_keeps_the_threshold_and_a_culprit_below_a_quarter_is_not_searched_for():
+    levels = [1.0, 1.0, 1.02, 1.02, 1.02 * 1.10]
+    result = bisect(len(levels), _history(levels)[0], threshold=0.02)
+    assert [c.index for c in result.culprits] == [4]  # +2% is under a quarter of +12.2%
+    assert result.step_threshold == pytest.approx(0.25 * (1.02 * 1.10 - 1))
+    small = [1.0, 1.0, 1.0, 1.05, 1.05]
+    assert bisect(len(small), _history(small)[0], threshold=0.02).step_threshold == 0.02
 
 
 @pytest.mark.slow
