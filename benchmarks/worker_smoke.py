@@ -40,8 +40,8 @@ def main() -> None:
             "budget_s": args.budget,
         }
         done = subprocess.run(
-            [sys.executable, "-m", "perfci.runner.worker"],
-            input=json.dumps(request),
+            [sys.executable, "-m", "perfci.runner.worker", "--cases"],
+            input=json.dumps(request) + "\n",
             cwd=ROOT,
             capture_output=True,
             text=True,

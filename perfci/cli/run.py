@@ -340,7 +340,7 @@ def _plan(
 
 
 def _measurement(
-    device: str, timeout_s: float, precision: float, budget_s: float, processes: int
+    device: str, timeout_s: float, precision: float, budget_s: float, processes: int, warm: bool
 ) -> tuple[dict[str, Any], ExecutionSettings]:
     """The environment every document of this run records, and how each case is measured (on
     CUDA with the device's ceilings measured once)."""
@@ -360,6 +360,7 @@ def _measurement(
         budget_s=budget_s,
         ceilings=ceilings,
         processes=processes,
+        warm=warm,
     )
     return environment, settings
 
@@ -446,8 +447,14 @@ def _report_commit(
     default=1,
     show_default=True,
     type=click.IntRange(1, 100),
-    help="Fresh worker processes per case, in one result: with 5 or more a result carries the "
+    help="Worker processes per case, in one result: with 5 or more a result carries the "
     "process-level evidence to gate without being re-measured.",
+)
+@click.option(
+    "--fresh-processes",
+    is_flag=True,
+    help="A fresh worker process for every case (each process otherwise measures the commit's cases "
+    "one after another, imports and CUDA context paid once; a crash still costs one case).",
 )
 @click.option("--post", "post_url", metavar="URL", help="Also send the document to a perfci server.")
 @click.option("--token", envvar="PERFCI_TOKEN", help="Write token for --post (or $PERFCI_TOKEN).")
@@ -480,6 +487,7 @@ def command(
     budget_s: float,
     precision: float,
     processes: int,
+    fresh_processes: bool,
     post_url: str | None,
     token: str | None,
     post_attempts: int,
@@ -501,7 +509,7 @@ def command(
     adapter_from_config(config)
     pinned, trigger = _checked_options(rev, rev_range, pr_base, pinned, config, trigger, no_store, post_url, output)
     plan = _plan(rev, rev_range, repo_path, allow_dirty, pr_base, pinned, db_url, no_store)
-    environment, settings = _measurement(device, timeout_s, precision, budget_s, processes)
+    environment, settings = _measurement(device, timeout_s, precision, budget_s, processes, not fresh_processes)
     meta = {
         "repo": repo_name or gitops.repo_name(plan.repo),
         "branch": gitops.current_branch(plan.repo),

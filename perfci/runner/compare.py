@@ -8,11 +8,6 @@ processes adds that pair's process offsets to the evidence (see ``interleave``).
 
 from __future__ import annotations
 
-import json
-import selectors
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,8 +17,9 @@ from typing import Any
 
 from perfci.analysis.verdict import Verdict, judge_pairs, paired_min_p, per_look_alpha, planned_looks
 from perfci.findings import autotune_note
-from perfci.runner.execute import ExecutionSettings, crash_text, worker_env
+from perfci.runner.execute import ExecutionSettings
 from perfci.runner.interleave import InterleavedOutcome, Pair, interleave
+from perfci.runner.live_worker import LiveWorker, WorkerGone
 from perfci.runner.worker import READY_PREFIX, ROUND_PREFIX
 from perfci.suite.cases import SuiteCase
 
@@ -36,79 +32,22 @@ def default_rounds(device: str) -> int:
     return 6 if device == "cuda" else 3
 
 
-class WorkerGone(RuntimeError):
-    """The worker crashed or hung; ``status`` is the result status it means ("failed" or "timeout")."""
-
-    def __init__(self, message: str, status: str = "failed") -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class ServeWorker:
-    """A ``worker --serve`` process driven one line at a time, with a timeout on every answer."""
+    """A ``worker --serve`` process: one case prepared, then one round of samples per request."""
 
     def __init__(self, case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> None:
-        self.timeout_s = settings.timeout_s
-        self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "perfci.runner.worker", "--serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=worker_env(settings.device, settings.gpu),
-            cwd=worktree,
-        )
-        request = {"case": case.params(), "device": settings.device, "worktree": str(worktree)}
-        self._send(request)
-
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(message) + "\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            raise WorkerGone(self._death()) from None
-
-    def _death(self) -> str:
-        self.proc.kill()
-        self.proc.wait()
-        assert self.proc.stderr is not None
-        return crash_text(self.proc.returncode, self.proc.stderr.read())
+        self.live = LiveWorker("--serve", worktree, settings.device, settings.gpu, settings.timeout_s)
+        self.live.send({"case": case.params(), "device": settings.device, "worktree": str(worktree)})
 
     def read(self, prefix: str) -> dict[str, Any]:
-        """The next line with ``prefix`` as JSON; WorkerGone on exit, garbage or timeout."""
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + self.timeout_s
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.proc.stdout, selectors.EVENT_READ)
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(timeout=left):
-                    self.proc.kill()
-                    self.proc.wait()
-                    raise WorkerGone(
-                        f"timeout: no answer within {self.timeout_s:.0f} s; the worker was killed", "timeout"
-                    )
-                line = self.proc.stdout.readline()
-                if not line:
-                    raise WorkerGone(self._death())
-                if line.startswith(prefix):
-                    return json.loads(line[len(prefix) :])
+        return self.live.read(prefix)
 
     def round(self, mode: str) -> list[float]:
-        self._send({"mode": mode})
-        return [float(x) for x in self.read(ROUND_PREFIX)["samples"]]
+        self.live.send({"mode": mode})
+        return [float(x) for x in self.live.read(ROUND_PREFIX)["samples"]]
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.write("\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (BrokenPipeError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+        self.live.close()
 
 
 @dataclass

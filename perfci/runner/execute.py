@@ -1,9 +1,8 @@
-"""Run the suite's cases for one materialised commit, each in its own worker process."""
+"""Run the suite's cases for one materialised commit in warm worker processes, a crash costing
+one case."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perfci.runner.live_worker import LiveWorker, WorkerGone, worker_env
 from perfci.runner.processes import merge_processes
 from perfci.runner.worker import RESULT_PREFIX
 from perfci.suite.cases import SuiteCase
@@ -28,25 +28,12 @@ class ExecutionSettings:
     precision: float = 0.005
     budget_s: float = 3.0
     ceilings: dict[str, float] | None = None
-    #: fresh worker processes per case (the unit of evidence); their samples share one result
+    #: worker processes per case (the unit of evidence); their samples share one result
     processes: int = 1
+    #: each worker process measures every case of the commit in turn; False: a fresh one per case
+    warm: bool = True
     #: the GPU its worker processes see (CUDA_VISIBLE_DEVICES); None: what this process sees
     gpu: str | None = None
-
-
-def worker_env(device: str, gpu: str | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    if gpu is not None:
-        env["CUDA_VISIBLE_DEVICES"] = gpu
-    if device == "interpreter":
-        env["TRITON_INTERPRET"] = "1"
-        # one thread per worker: OpenMP threads that spin between CPU ops steal the other worker's core
-        # (two interleaved workers on a 2-core machine measured a 30x difference inverted)
-        env.setdefault("OMP_NUM_THREADS", "1")
-    else:
-        env.pop("TRITON_INTERPRET", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def check_kernels_import(worktree: Path, device: str) -> None:
@@ -66,45 +53,54 @@ def check_kernels_import(worktree: Path, device: str) -> None:
         raise KernelsImportError(last)
 
 
-def crash_text(returncode: int, stderr: str) -> str:
-    """How a worker died (signal or exit code) and the last lines it wrote to stderr."""
-    tail = "\n".join(stderr.strip().splitlines()[-8:]) or "(no output)"
-    how = f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
-    return f"worker crashed ({how}):\n{tail}"
+class CaseWorker:
+    """One worker process of a commit, kept warm: it measures the commit's cases one after another
+    (``worker --cases``), so the interpreter's start, torch's import, the CUDA context and CUPTI's
+    start are paid once, not per case. A crash, a hang or a failed case costs that case only: the
+    process is ended with it and the next case starts a fresh one. With ``settings.warm`` False
+    every case gets a fresh process."""
 
+    def __init__(self, worktree: Path, settings: ExecutionSettings) -> None:
+        self.worktree, self.settings = worktree, settings
+        self.live: LiveWorker | None = None
 
-def run_one(case: SuiteCase, worktree: Path, settings: ExecutionSettings) -> dict[str, Any]:
-    """One case's result fields (status, samples, correctness, ...); crashes and hangs included."""
-    request = {
-        "case": case.params(),
-        "device": settings.device,
-        "worktree": str(worktree),
-        "precision": settings.precision,
-        "budget_s": settings.budget_s,
-        "ceilings": settings.ceilings,
-    }
-    started = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            # -P: the worktree (cwd) must not shadow the installed perfci; kernels come from the request's path
-            [sys.executable, "-P", "-m", "perfci.runner.worker"],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            env=worker_env(settings.device, settings.gpu),
-            timeout=settings.timeout_s,
-            cwd=worktree,
-        )
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "error": f"no result within {settings.timeout_s:.0f} s; the worker was killed"}
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_PREFIX):
-            result = json.loads(line[len(RESULT_PREFIX) :])
-            phases = result.get("timing", {}).get("phases")
-            if phases is not None:  # the whole process, start and imports included: what a case costs
-                phases["process_s"] = round(time.perf_counter() - started, 4)
-            return result
-    return {"status": "failed", "error": crash_text(proc.returncode, proc.stderr)}
+    def measure(self, case: SuiteCase) -> dict[str, Any]:
+        """One case's result fields (status, samples, correctness, ...); crashes and hangs included."""
+        settings = self.settings
+        request = {
+            "case": case.params(),
+            "device": settings.device,
+            "worktree": str(self.worktree),
+            "precision": settings.precision,
+            "budget_s": settings.budget_s,
+            "ceilings": settings.ceilings,
+        }
+        started = time.perf_counter()
+        if self.live is None:
+            self.live = LiveWorker("--cases", self.worktree, settings.device, settings.gpu, settings.timeout_s)
+        try:
+            self.live.send(request)
+            result = self.live.read(RESULT_PREFIX)
+        except WorkerGone as error:
+            self.live.kill()
+            self.live = None
+            return {"status": error.status, "error": str(error)}
+        phases = result.get("timing", {}).get("phases")
+        if phases is not None:  # what the case cost, from its request (and the process's start, if new)
+            phases["process_s"] = round(time.perf_counter() - started, 4)
+        if not settings.warm or result["status"] not in ("ok", "incorrect"):
+            self.close()  # a failed case may leave the process (its CUDA context) broken
+        return result
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+            self.live = None
+
+    def kill(self) -> None:
+        if self.live is not None:
+            self.live.kill()
+            self.live = None
 
 
 def run_cases(
@@ -113,12 +109,26 @@ def run_cases(
     settings: ExecutionSettings,
     on_result: Callable[[SuiteCase, dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Results in the document's shape, in case order; ``on_result`` sees each as it lands."""
+    """Results in the document's shape, in case order; ``on_result`` sees each as it lands. Each of
+    ``settings.processes`` workers measures every case, in turn."""
+    workers = [CaseWorker(worktree, settings) for _ in range(settings.processes)]
     results = []
-    for case in cases:
-        fields = merge_processes([run_one(case, worktree, settings) for _ in range(settings.processes)])
-        result = {"case": case.id, "op": case.op, "params": case.params(), **fields}
-        results.append({key: value for key, value in result.items() if value is not None})
-        if on_result:
-            on_result(case, result)
+    try:
+        for case in cases:
+            parts: list[dict[str, Any]] = []
+            for worker in workers:
+                parts.append(worker.measure(case))
+                if parts[-1]["status"] not in ("ok", "incorrect"):
+                    break  # the case failed: its other processes would only wait for the same crash or hang
+            fields = merge_processes(parts, settings.processes)
+            result = {"case": case.id, "op": case.op, "params": case.params(), **fields}
+            results.append({key: value for key, value in result.items() if value is not None})
+            if on_result:
+                on_result(case, result)
+    except BaseException:  # interrupted (a signal, Ctrl-C): no case is finished
+        for worker in workers:
+            worker.kill()
+        raise
+    for worker in workers:
+        worker.close()
     return results

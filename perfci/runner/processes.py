@@ -14,14 +14,14 @@ from typing import Any
 RATE_METRICS = ("tflops", "gbps", "roofline_fraction")
 
 
-def merge_processes(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The result of a case measured in ``parts`` (worker outputs, one per process). A process that
-    failed or timed out makes the case failed: its error says which process."""
-    if len(parts) == 1:
+def merge_processes(parts: list[dict[str, Any]], planned: int) -> dict[str, Any]:
+    """The result of a case measured in ``parts`` (worker outputs, one per process, of ``planned``;
+    a process that failed or timed out ends the case, and makes it failed: its error says which)."""
+    if planned == 1:
         return parts[0]
     for index, part in enumerate(parts):
         if part["status"] not in ("ok", "incorrect"):
-            return {**part, "error": f"process {index + 1} of {len(parts)}: {part.get('error') or part['status']}"}
+            return {**part, "error": f"process {index + 1} of {planned}: {part.get('error') or part['status']}"}
     worst = max(parts, key=lambda p: (p["status"] == "incorrect", (p.get("correctness") or {}).get("rel_err") or 0))
     samples = [x for part in parts for x in part["samples"]]
     first = parts[0]

@@ -1,17 +1,22 @@
-"""One case in one process: the commit's kernels, today's suite, timing and correctness.
+"""A commit's cases in one process: its kernels, today's suite, timing and correctness.
 
-Run as ``python -m perfci.runner.worker`` with a JSON request on stdin; prints one line
-``PERFCI_RESULT {json}`` on stdout. The parent runs each case in a fresh process, so a crash
-(illegal memory access, segfault, out of memory) or a hang costs that case only.
+Run as ``python -m perfci.runner.worker --cases``: one JSON request per line on stdin (a case),
+one line ``PERFCI_RESULT {json}`` per case on stdout, until an empty line. The parent keeps the
+process for the commit's next case (imports, CUDA context and CUPTI paid once) and ends it after a
+case that failed; a crash (illegal memory access, segfault, out of memory) or a hang costs that
+case only, the next case starting a fresh process. ``--serve`` is ``perfci compare``'s mode: one
+case prepared, then one round of samples per line.
 
 Import order matters: perfci (installed) is imported first, then the commit's worktree is put at
 the front of sys.path and ``kernels`` is imported from it (or an adapter file maps the commit's own
-functions onto the contract: ``perfci.runner.adapter``). Correctness is judged against the commit's
-own float64 reference (``kernels.swa.reference``), or the adapter's.
+functions onto the contract: ``perfci.runner.adapter``), once per process. Correctness is judged
+against the commit's own float64 reference (``kernels.swa.reference``), or the adapter's.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import os
 import sys
@@ -26,11 +31,12 @@ MODULE_STARTED = time.perf_counter()
 
 
 class Laps:
-    """A worker process's phases: each mark names the seconds since the previous one (the first
-    since this module started), so the phases add up to the process's time in this module."""
+    """A case's phases: each mark names the seconds since the previous one (the first since
+    ``started``: this module's start for a process's first case, the request's arrival for a later
+    one), so the phases add up to the case's time in this process."""
 
-    def __init__(self) -> None:
-        self._last = MODULE_STARTED
+    def __init__(self, started: float = MODULE_STARTED) -> None:
+        self._last = started
         self.seconds: dict[str, float] = {}
 
     def mark(self, phase: str) -> None:
@@ -118,17 +124,24 @@ class PreparedCase:
     laps: Laps
 
 
-def prepare_case(request: dict[str, Any]) -> PreparedCase:
+@functools.cache
+def _kernels(worktree: str) -> tuple[Any, Any]:
+    """The commit's kernels and reference, loaded once per process (a process measures one commit)."""
+    from perfci.runner.adapter import load_kernels
+
+    return load_kernels(worktree)
+
+
+def prepare_case(request: dict[str, Any], started: float = MODULE_STARTED) -> PreparedCase:
     """Build inputs, compile (outside every timed region) and check correctness once."""
     import torch
 
-    from perfci.runner.adapter import load_kernels
     from perfci.suite.cases import SuiteCase
     from perfci.suite.inputs import decode_inputs, prefill_inputs
 
-    laps = Laps()
-    laps.mark("boot_s")  # reading the request, perfci's and torch's imports
-    swa, reference = load_kernels(request["worktree"])
+    laps = Laps(started)
+    laps.mark("boot_s")  # reading the request, perfci's and torch's imports (a process's first case)
+    swa, reference = _kernels(request["worktree"])
     laps.mark("load_s")
 
     case = SuiteCase(**request["case"])
@@ -226,13 +239,15 @@ def _error_text(prepared: PreparedCase) -> str | None:
     )
 
 
-def run_case(request: dict[str, Any]) -> dict[str, Any]:
+def run_case(request: dict[str, Any], started: float = MODULE_STARTED, warm: bool = False) -> dict[str, Any]:
+    """The case's result; ``warm`` when this process measured an earlier case first (recorded: the
+    fastest graph-timed decode cases read a few percent higher in a warm process on an H200)."""
     from perfci.analysis.summary import summarize
     from perfci.measure.adaptive import sample_until_precise
     from perfci.measure.telemetry import merge_telemetry, nvml_snapshot
     from perfci.suite.model import roofline_seconds
 
-    prepared = prepare_case(request)
+    prepared = prepare_case(request, started)
     case = prepared.case
     on_cuda = prepared.device == "cuda"
     before = nvml_snapshot() if on_cuda else {}
@@ -268,7 +283,7 @@ def run_case(request: dict[str, Any]) -> dict[str, Any]:
         "config": prepared.config,
         "autotune": prepared.autotune,
         "telemetry": merge_telemetry(before, after),
-        "timing": {"mode": mode, **sampling, "phases": prepared.laps.seconds},
+        "timing": {"mode": mode, **sampling, "phases": prepared.laps.seconds, "warm": warm},
     }
 
 
@@ -312,18 +327,44 @@ def serve() -> None:
         _emit(ROUND_PREFIX, {"samples": measure_round(prepared, json.loads(line)["mode"])})
 
 
-def main() -> None:
-    if "--serve" in sys.argv:
-        serve()
-        return
-    request = json.loads(sys.stdin.read())
+def _result(request: dict[str, Any], started: float, warm: bool) -> dict[str, Any]:
+    """The case's result, or a failed one saying what went wrong in this process."""
     if request["device"] != "cuda":
         os.environ.setdefault("TRITON_INTERPRET", "1")
     try:
-        result = run_case(request)
+        return run_case(request, started, warm)
     except Exception as error:
-        result = {"status": "failed", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"}
-    _emit(RESULT_PREFIX, result)
+        return {"status": "failed", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"}
+
+
+def _release_memory() -> None:
+    """What a finished case held goes back before the next case allocates (its inputs can be GBs)."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+def serve_cases() -> None:
+    """``--cases``: one case per request line, each answered by a ``PERFCI_RESULT`` line."""
+    first = True
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        # the first case's phases include the process's start and imports; a later one's, from its request
+        started = MODULE_STARTED if first else time.perf_counter()
+        _emit(RESULT_PREFIX, _result(json.loads(line), started, warm=not first))
+        first = False
+        _release_memory()
+
+
+def main() -> None:
+    if "--serve" in sys.argv:
+        serve()
+    elif "--cases" in sys.argv:
+        serve_cases()
+    else:
+        sys.exit("usage: python -m perfci.runner.worker --cases | --serve (requests on stdin)")
 
 
 if __name__ == "__main__":

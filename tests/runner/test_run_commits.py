@@ -187,7 +187,7 @@ def test_a_pr_run_names_its_merge_base_as_baseline(tiny_repo, tmp_path):
     out = tmp_path / "pr.json"
     result = run_tiny(work, "--pr-base", target, "--db", db_url, "-o", str(out))
     assert result.returncode == 0, result.stderr
-    assert "time: 1 case processes" in result.stderr and "sampling" in result.stderr  # where the time went
+    assert "time: 1 case, " in result.stderr and "sampling" in result.stderr  # where the time went
     run = json.loads(out.read_text())["run"]
     assert run["trigger"] == "pr" and run["baseline"] == {"commit": fork, "reason": f"merge-base with {target}"}
     bad = perfci("run", "--pr-base", "no-such-branch", "--device", "interpreter", "--db", db_url, cwd=work)
