@@ -73,8 +73,9 @@ class DetectionConfig(_Strict):
     #: family-wise significance of one confirmation over its looks: every suspicion of every push is
     #: confirmed, so a false confirmation must be rare per suspicion, not per push
     confirm_alpha: float = Field(default=0.002, gt=0, le=0.05)
-    #: a confirmed regression whose baseline is several commits back (a push of several commits
-    #: measured at its head) is bisected over those commits, and the culprit named in its finding
+    #: a gating regression (confirmed, or proved by the run's own processes) whose baseline is
+    #: several commits back (a push of several commits measured at its head) is bisected over those
+    #: commits, and the culprit named in its finding
     bisect: bool = False
 
     @model_validator(mode="after")

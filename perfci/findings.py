@@ -57,12 +57,20 @@ def describe(kind: str, verdict: dict[str, Any]) -> str:
         return json.dumps(verdict, default=str)[:500]
 
 
+def bisect_search(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The search of the commits behind a gating change: kept in its confirmation when re-measuring
+    confirmed it, in the verdict itself when its own processes proved it; None when not bisected."""
+    verdict = verdict or {}
+    search = verdict.get("bisect") or (verdict.get("confirmation") or {}).get("bisect")
+    return search if isinstance(search, dict) else None
+
+
 def bisect_state(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Where bisecting the commits behind a confirmed change stands, for the pages and the API:
+    """Where bisecting the commits behind a gating change stands, for the pages and the API:
     ``{"state": "culprit" | "undecided" | "not reproduced", "culprits": [{"commit", "share"}],
     "range": [first, last] | None}``; None when the finding was not bisected."""
-    search = ((verdict or {}).get("confirmation") or {}).get("bisect")
-    if not isinstance(search, dict):
+    search = bisect_search(verdict)
+    if search is None:
         return None
     culprits = [
         {"commit": c["commit"], "share": c.get("share")} for c in search.get("culprits") or [] if c.get("verified")
@@ -74,7 +82,7 @@ def bisect_state(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _bisected(search: dict[str, Any]) -> str:
     """What bisecting the commits behind a confirmed change found, in words."""
-    state = bisect_state({"confirmation": {"bisect": search}})
+    state = bisect_state({"bisect": search})
     assert state is not None
     if state["culprits"]:
         named = ", ".join(
@@ -121,6 +129,8 @@ def _describe(kind: str, verdict: dict[str, Any]) -> str:
             text += f"; {c['autotune']}"
         if c.get("bisect"):
             text += "; " + _bisected(c["bisect"])
+    if v.get("bisect"):
+        text += "; " + _bisected(v["bisect"])
     if v.get("autotune"):
         text += f"; {v['autotune']}"
     return text

@@ -23,12 +23,15 @@ from perfci.findings import Finding, Unjudged, worst_first
 from perfci.store import outbox
 from perfci.store.engine import Store, retry_transient
 from perfci.store.ingest import IngestOutcome, store_document
-from perfci.store.judge import RunJudgement, judge_stored_run, record_confirmation
+from perfci.store.judge import RunJudgement, judge_stored_run, record_bisect, record_confirmation
 from perfci.store.queries import recorded_findings, run_identity
 
 #: suspected regressions -> for each, the paired verdict of its re-measurement (``Verdict.as_dict()``
 #: plus "pairs"), or None when it could not be re-measured
 Confirm = Callable[[list[Finding]], list[dict[str, Any] | None]]
+#: a gating regression -> the search of the commits between its baseline and its commit
+#: (``perfci.runner.culprits.culprits_json``), or None when there is no such range to search
+Bisect = Callable[[Finding], dict[str, Any] | None]
 
 
 @dataclass
@@ -62,6 +65,13 @@ def suspects_of(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.kind == "suspected" and (f.change or 0) > 0]
 
 
+def proved_by_processes(findings: list[Finding]) -> list[Finding]:
+    """Gating slowdowns the document's own processes proved (``perfci run --processes N``), not a
+    re-measurement: a bisect behind a confirmed one runs inside its confirmation, these are
+    bisected after it."""
+    return [f for f in findings if f.kind == "latency" and (f.change or 0) > 0 and "confirmation" not in f.verdict]
+
+
 def confirms(config: PerfciConfig, document: ResultsDocument) -> bool:
     """Whether the config re-measures this document's suspected slowdowns (under the interpreter only
     where its latency gates)."""
@@ -75,14 +85,26 @@ def apply_confirmations(suspects: list[Finding], verdicts: list[dict[str, Any] |
 
 
 def process_document(
-    store: Store, config: PerfciConfig, document: ResultsDocument, *, confirm: Confirm | None = None
+    store: Store,
+    config: PerfciConfig,
+    document: ResultsDocument,
+    *,
+    confirm: Confirm | None = None,
+    bisect: Bisect | None = None,
 ) -> Processed:
     """Store, judge and queue the alerts of a document in one transaction (a run is never stored
     unjudged, nor judged without its alerts queued, whatever stops the process); then, when
     ``confirm`` is given and the config allows, re-measure suspected regressions, record what that
-    said and queue the alerts after it. An aborted run and a bisect's run are stored, never judged."""
+    said, and with ``bisect`` and ``[detection] bisect`` search the commits behind each regression
+    the document's own processes proved; the alerts are queued after those. An aborted run and a
+    bisect's run are stored, never judged."""
     may_confirm = confirm is not None and confirms(config, document)
+    may_bisect = bisect is not None and config.detection.bisect and document.run.trigger != "pr"
     complete = document.run.status == "complete"
+
+    def held(findings: list[Finding]) -> bool:
+        """Whether the alerts wait for a re-measurement or a bisect."""
+        return bool((may_confirm and suspects_of(findings)) or (may_bisect and proved_by_processes(findings)))
 
     def attempt() -> tuple[IngestOutcome, RunJudgement | None, list[int]]:
         with store.write() as session:
@@ -90,8 +112,8 @@ def process_document(
             if not outcome.stored or not complete or document.run.trigger == "bisect":
                 return outcome, None, []  # a bisect's measurements serve its search: stored, unjudged
             judged = judge_stored_run(session, outcome.run_uuid, config.detection.policy())
-            if may_confirm and suspects_of(judged.findings):
-                return outcome, judged, []  # alerts are queued after the re-measurement
+            if held(judged.findings):
+                return outcome, judged, []  # alerts are queued after the re-measurement and the bisect
             context = alert_context(document, outcome.run_uuid)
             return outcome, judged, outbox.enqueue(session, outcome.run_uuid, plan(config, context, judged.findings))
 
@@ -119,6 +141,16 @@ def process_document(
             for u in not_judged
             if u.case not in confirmed
         ]
+    if may_bisect and (proved := proved_by_processes(findings)):
+        assert bisect is not None
+        searched = {}
+        for finding in proved:
+            search = bisect(finding)
+            if search is not None:
+                searched[id(finding)] = replace(finding, verdict={**finding.verdict, "bisect": search})
+                record_bisect(store, outcome.run_uuid, searched[id(finding)])
+        findings = worst_first(searched.get(id(f), f) for f in findings)
+    if held(judged.findings):
         processed.deliveries = queue_for_run(store, config, alert_context(document, outcome.run_uuid), findings)
     processed.findings, processed.not_judged = findings, not_judged
     return processed

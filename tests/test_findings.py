@@ -26,3 +26,10 @@ def test_an_undecided_or_unreproduced_bisect_says_so():
     assert undecided == {"state": "undecided", "culprits": [], "range": [GOOD, BAD]}
     assert bisect_state(_confirmed({"culprits": []}))["state"] == "not reproduced"
     assert bisect_state({"reason": "slower"}) is None and bisect_state(None) is None
+
+
+def test_a_bisect_behind_a_regression_its_processes_proved_is_read_from_the_verdict_itself():
+    verdict = {"reason": "+10.0%..+10.3% (99% interval, 5 processes a side)", "bisect": {"culprits": []}}
+    verdict["bisect"]["culprits"].append({"commit": MID, "share": 1.0, "verified": True})
+    assert bisect_state(verdict)["culprits"] == [{"commit": MID, "share": 1.0}]
+    assert describe("latency", verdict).endswith("bisected: culprit bbbbbbbbbbbb (100% of it)")

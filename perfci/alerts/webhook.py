@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from perfci.findings import Finding
+from perfci.findings import Finding, bisect_search
 
 ALERT_SCHEMA = "perfci.alert/1"
 #: Slack shows at most 50 blocks and 3000 characters a section: the worst findings go first.
@@ -29,9 +29,7 @@ def _line(finding: Finding) -> str:
     change = f"{finding.change:+.1%}" if finding.change is not None else finding.verdict.get("status", "")
     base = f" vs {finding.baseline_commit[:10]}" if finding.baseline_commit else ""
     culprits = [
-        c["commit"][:10]
-        for c in ((finding.verdict.get("confirmation") or {}).get("bisect") or {}).get("culprits") or []
-        if c.get("verified")
+        c["commit"][:10] for c in (bisect_search(finding.verdict) or {}).get("culprits") or [] if c.get("verified")
     ]
     named = f", culprit `{'`, `'.join(culprits)}` (bisected)" if culprits else ""
     return f"• *{finding.kind}* `{finding.case}` {change} at `{finding.commit[:10]}`{base}{named}"

@@ -44,10 +44,10 @@ from perfci.config import PerfciConfig
 from perfci.document import DocumentError, Environment, ResultsDocument, parse_document
 from perfci.findings import Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
-from perfci.pipeline import Confirm, apply_confirmations, confirms, process_document, suspects_of
+from perfci.pipeline import Bisect, Confirm, apply_confirmations, confirms, process_document, suspects_of
 from perfci.runner import git as gitops
 from perfci.runner.comparison_documents import ComparisonRecorder
-from perfci.runner.confirm import remeasure
+from perfci.runner.confirm import bisect_proved, remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.phases import describe as describe_time
 from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_confirmations, post_document
@@ -173,6 +173,7 @@ def _deliver(
     post_attempts: int,
     config: PerfciConfig,
     confirm: Confirm,
+    bisect: Bisect,
 ) -> tuple[list[Finding], list[Unjudged], bool]:
     """Write, store (judge, confirm suspected regressions, alert) and/or post the document: (the
     findings of the local judgement and of the server's, the cases not judged, whether every
@@ -188,7 +189,7 @@ def _deliver(
     not_judged: list[Unjudged] = []
     if store_locally:
         with opened_store(db_url) as store:
-            processed = process_document(store, config, parsed, confirm=confirm)
+            processed = process_document(store, config, parsed, confirm=confirm, bisect=bisect)
             findings, not_judged = processed.findings, processed.not_judged
             report_deliveries(deliver_now(store, config, processed.deliveries))
     if not post_url:
@@ -529,6 +530,7 @@ def command(
             if recording_store is None
             else ComparisonRecorder(recording_store, config, plan.repo, meta["repo"], environment, suite)
         )
+        bisect = bisect_proved(plan.repo, cases, settings, config.detection, report=console.print, record=record)
         for commit in plan.commits:
             if (
                 (rev_range or skip_stored)
@@ -545,7 +547,7 @@ def command(
                 plan.repo, commit.hexsha, cases, settings, config.detection, report=console.print, record=record
             )
             findings, not_judged, delivered = _deliver(
-                document, db_url, not no_store, post_url, token, output, post_attempts, config, confirm
+                document, db_url, not no_store, post_url, token, output, post_attempts, config, confirm, bisect
             )
             undelivered = undelivered or not delivered
             _report_commit(

@@ -15,7 +15,7 @@ from typing import Any
 
 from perfci.config import CONFIRM_MIN_PAIRS, DetectionConfig
 from perfci.findings import Finding
-from perfci.pipeline import Confirm
+from perfci.pipeline import Bisect, Confirm
 from perfci.runner import git as gitops
 from perfci.runner.compare import CaseComparison, compare_case, default_rounds
 from perfci.runner.culprits import EndpointBroken, find_culprits
@@ -88,6 +88,29 @@ def remeasure(
         return verdicts
 
     return confirm
+
+
+def bisect_proved(
+    repo: Any,
+    cases: list[SuiteCase],
+    settings: ExecutionSettings,
+    detection: DetectionConfig,
+    report: Any = print,
+    record: Callable[[str, str, CaseComparison], None] | None = None,
+) -> Bisect:
+    """The ``bisect`` callable of ``process_document``: the commits behind a regression that the
+    document's own processes proved (``perfci run --processes N``: no re-measurement, so no
+    confirmation to bisect in) are searched as a confirmed regression's are."""
+    by_id = {case.id: case for case in cases}
+    effect = detection.policy().min_change
+
+    def bisect(finding: Finding) -> dict[str, Any] | None:
+        case = by_id.get(finding.case)
+        if case is None or not finding.baseline_commit or not _known(repo, finding.baseline_commit, finding.commit):
+            return None
+        return _bisect_behind(repo, finding, case, settings, effect, report, record)
+
+    return bisect
 
 
 def _known(repo: Any, *shas: str) -> bool:

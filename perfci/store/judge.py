@@ -445,6 +445,39 @@ def judge_run(store: Store, run_uuid: uuid.UUID, policy: ThresholdPolicy | None 
     return retry_transient(attempt)
 
 
+def _located(session: Session, run_uuid: uuid.UUID, finding: Finding) -> tuple[int, dict[str, int]]:
+    """(the series of the finding's case in this run, the ids of its commit and baseline commit)."""
+    run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
+    series_id = session.execute(
+        select(models.Result.series_id)
+        .join(models.Case, models.Case.id == models.Result.case_id)
+        .where(models.Result.run_id == run.id, models.Case.key == finding.case)
+    ).scalar_one()
+    commits = dict(
+        session.execute(
+            select(models.Commit.sha, models.Commit.id).where(
+                models.Commit.repository_id == run.repository_id,
+                models.Commit.sha.in_([finding.commit, finding.baseline_commit or ""]),
+            )
+        ).all()
+    )
+    return series_id, commits
+
+
+def _update_verdict(session: Session, series_id: int, commit_id: int, finding: Finding) -> None:
+    """The stored finding of that kind at (series, commit) takes ``finding``'s verdict."""
+    row = session.scalars(
+        select(models.Regression).where(
+            models.Regression.series_id == series_id,
+            models.Regression.commit_id == commit_id,
+            models.Regression.kind == finding.kind,
+        )
+    ).first()
+    if row is not None:
+        row.verdict = finding.verdict
+        row.updated_at = models.utcnow()
+
+
 def record_confirmation(store: Store, run_uuid: uuid.UUID, finding: Finding) -> None:
     """Store what re-measuring a suspected regression of a stored run said: a confirmed one is
     recorded as ``latency`` (replacing the suspicion at that series and commit); otherwise the
@@ -452,34 +485,24 @@ def record_confirmation(store: Store, run_uuid: uuid.UUID, finding: Finding) -> 
 
     def attempt() -> None:
         with store.write() as session:
-            run = session.scalars(select(models.Run).where(models.Run.uuid == run_uuid)).one()
-            series_id = session.execute(
-                select(models.Result.series_id)
-                .join(models.Case, models.Case.id == models.Result.case_id)
-                .where(models.Result.run_id == run.id, models.Case.key == finding.case)
-            ).scalar_one()
-            commits = dict(
-                session.execute(
-                    select(models.Commit.sha, models.Commit.id).where(
-                        models.Commit.repository_id == run.repository_id,
-                        models.Commit.sha.in_([finding.commit, finding.baseline_commit or ""]),
-                    )
-                ).all()
-            )
+            series_id, commits = _located(session, run_uuid, finding)
             commit_id = commits[finding.commit]
             if finding.kind == "latency":
                 _record(session, series_id, commit_id, commits.get(finding.baseline_commit or ""), finding)
                 _supersede(session, series_id, commit_id)
                 return
-            suspicion = session.scalars(
-                select(models.Regression).where(
-                    models.Regression.series_id == series_id,
-                    models.Regression.commit_id == commit_id,
-                    models.Regression.kind == "suspected",
-                )
-            ).first()
-            if suspicion is not None:
-                suspicion.verdict = finding.verdict
-                suspicion.updated_at = models.utcnow()
+            _update_verdict(session, series_id, commit_id, finding)
+
+    retry_transient(attempt)
+
+
+def record_bisect(store: Store, run_uuid: uuid.UUID, finding: Finding) -> None:
+    """Store the search of the commits behind a gating regression of a stored run (in
+    ``finding.verdict["bisect"]``) with that regression."""
+
+    def attempt() -> None:
+        with store.write() as session:
+            series_id, commits = _located(session, run_uuid, finding)
+            _update_verdict(session, series_id, commits[finding.commit], finding)
 
     retry_transient(attempt)

@@ -217,3 +217,29 @@ def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culpr
         triggers = session.scalars(select(models.Run.trigger).where(models.Run.trigger == "bisect")).all()
     store.dispose()
     assert len(triggers) == 2 * sum(bool(step["pairs"]) for step in search["steps"]) > 0
+
+
+@pytest.mark.slow
+def test_a_regression_proved_by_its_own_processes_behind_several_commits_is_bisected(tiny_repo, tmp_path):
+    """As above, but the head is measured in five processes (`--processes 5`), whose evidence gates
+    without a re-measurement (confirmation off): the bisect runs behind that finding instead."""
+    work = Path(tiny_repo.working_tree_dir)
+    db = f"sqlite:///{tmp_path / 'perfci.db'}"
+    good = commit_kernel(tiny_repo, "fast", "fast kernels")
+    import_history(work, db, good, tmp_path)
+    commit_notes(tiny_repo, "notes 1")
+    slower = commit_kernel(tiny_repo, "slower", "slower kernels")
+    (work / "perfci.toml").write_text(
+        "[detection]\ngate_interpreter = true\nconfirm = false\nconfirm_alpha = 0.05\nbisect = true\n"
+    )
+    report = tmp_path / "report.md"
+    result = run_tiny(work, "--db", db, "--report", str(report), "--processes", "5")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "confirming" not in result.stderr and "bisecting" in result.stderr
+    assert f"bisected: culprit {slower[:12]}" in report.read_text()
+    shown = perfci("regressions", "--json", "--db", db, cwd=work)
+    (row,) = [r for r in json.loads(shown.stdout) if r["kind"] == "latency"]
+    assert "confirmation" not in row["verdict"]
+    (culprit,) = row["verdict"]["bisect"]["culprits"]
+    assert culprit["commit"] == slower and culprit["verified"]
+    assert row["bisect"]["state"] == "culprit"

@@ -1,0 +1,86 @@
+"""The one path after a document exists, on SQLite and PostgreSQL: a regression the run's own
+processes proved is bisected (``[detection] bisect``) before its alerts are queued, and the search
+is stored with it; without the setting, on a pull request, or with nothing to search, it is not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from perfci.config import DetectionConfig, PerfciConfig, Webhook
+from perfci.document import parse_document
+from perfci.findings import Finding, bisect_state
+from perfci.pipeline import process_document
+from perfci.store import outbox
+from perfci.store.migrate import open_store
+from perfci.store.queries import recorded_findings
+from tests.store.test_judge import _doc, _sha
+
+HOOK = Webhook(name="slack", url="http://127.0.0.1:9/hook", format="slack")
+
+
+def _config(bisect: bool) -> PerfciConfig:
+    return PerfciConfig(webhook=[HOOK], detection=DetectionConfig(bisect=bisect))
+
+
+def _search(culprit: str) -> dict[str, Any]:
+    return {"case": "decode/bf16/case0", "culprits": [{"commit": culprit, "share": 1.0, "verified": True}]}
+
+
+class Bisector:
+    """A ``bisect`` callable that names a culprit, or finds no range to search (``search=False``)."""
+
+    def __init__(self, search: bool = True) -> None:
+        self.asked: list[Finding] = []
+        self.search = search
+
+    def __call__(self, finding: Finding) -> dict[str, Any] | None:
+        self.asked.append(finding)
+        return _search(_sha(99)) if self.search else None
+
+
+def _regressed_run(db_url: str, config: PerfciConfig, bisect: Bisector, trigger: str = "push"):
+    """Eight runs at one level, then a run 10% slower, each with three processes a case."""
+    store = open_store(db_url)
+    for commit in range(8):
+        process_document(store, config, parse_document(_doc(commit, [1.0], seed=commit, processes=3)), bisect=bisect)
+    assert bisect.asked == []  # nothing gated: nothing searched
+    regressed = _doc(8, [1.10], seed=8, processes=3)
+    regressed["run"]["trigger"] = trigger
+    return store, process_document(store, config, parse_document(regressed), bisect=bisect)
+
+
+def test_a_regression_its_processes_proved_is_bisected_and_its_alert_names_the_culprit(db_url):
+    bisect = Bisector()
+    store, processed = _regressed_run(db_url, _config(bisect=True), bisect)
+    (asked,) = bisect.asked
+    assert (asked.kind, asked.commit, asked.baseline_commit) == ("latency", _sha(8), _sha(7))
+    (finding,) = processed.findings
+    assert finding.verdict["bisect"] == _search(_sha(99))
+    with store.read() as session:
+        (stored,) = recorded_findings(session, processed.run_uuid)
+    assert bisect_state(stored.verdict) == {
+        "state": "culprit",
+        "culprits": [{"commit": _sha(99), "share": 1.0}],
+        "range": None,
+    }
+    (delivery,) = outbox.deliveries(store, ids=processed.deliveries)
+    assert f"culprit `{_sha(99)[:10]}` (bisected)" in delivery.payload["text"] + str(delivery.payload["blocks"])
+    store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("bisect_on", "trigger", "search"), [(False, "push", True), (True, "pr", True), (True, "push", False)]
+)
+def test_no_setting_a_pull_request_or_no_range_leaves_the_finding_as_judged(db_url, bisect_on, trigger, search):
+    bisect = Bisector(search)
+    store, processed = _regressed_run(db_url, _config(bisect_on), bisect, trigger)
+    assert len(bisect.asked) == (1 if bisect_on and trigger == "push" else 0)
+    (finding,) = processed.findings
+    assert finding.kind == "latency" and "bisect" not in finding.verdict
+    if trigger == "push":  # a pull request's findings are reported, not recorded
+        with store.read() as session:
+            assert [f.verdict.get("bisect") for f in recorded_findings(session, processed.run_uuid)] == [None]
+    assert len(outbox.deliveries(store, ids=processed.deliveries)) == 1
+    store.dispose()
