@@ -1,6 +1,7 @@
 """The one path after a document exists, on SQLite and PostgreSQL: a regression the run's own
 processes proved is bisected (``[detection] bisect``) before its alerts are queued, and the search
-is stored with it; without the setting, on a pull request, or with nothing to search, it is not."""
+is stored with it; without the setting, on a pull request, or with nothing to search, it is not. A
+suspicion that re-measuring refuted never becomes a level the next result is judged against."""
 
 from __future__ import annotations
 
@@ -83,4 +84,26 @@ def test_no_setting_a_pull_request_or_no_range_leaves_the_finding_as_judged(db_u
         with store.read() as session:
             assert [f.verdict.get("bisect") for f in recorded_findings(session, processed.run_uuid)] == [None]
     assert len(outbox.deliveries(store, ids=processed.deliveries)) == 1
+    store.dispose()
+
+
+def test_a_stall_re_measuring_refuted_does_not_hide_the_step_at_the_next_commit(db_url):
+    """One process per result: a +49% stall is suspected and re-measured (the pairs' interval,
+    -10..+10%, refutes it); the next commit's real +47% step is then judged against the level
+    before the stall, with the stall's commit as its baseline, and re-measured there."""
+    store, config = open_store(db_url), PerfciConfig()
+    asked: list[tuple[str, str | None]] = []
+
+    def confirm(suspects: list[Finding]) -> list[dict[str, Any]]:
+        asked.extend((f.commit, f.baseline_commit) for f in suspects)
+        return [
+            {"kind": "unknown", "change": 0.0, "ci_low": -0.1, "ci_high": 0.1, "n_head": 64, "pairs": 64, "reason": "x"}
+            for _ in suspects
+        ]
+
+    for commit, level in enumerate([1.0] * 9 + [1.49] + [1.47]):
+        processed = process_document(store, config, parse_document(_doc(commit, [level], seed=commit)), confirm=confirm)
+    (step,) = processed.findings
+    assert step.kind == "suspected" and step.change == pytest.approx(0.47, abs=0.02)
+    assert asked == [(_sha(9), _sha(8)), (_sha(10), _sha(9))]
     store.dispose()

@@ -25,16 +25,19 @@ and the noise, and the return is a change of its own, against the excursion (a r
 start, a fix at its revert; never a step credited to an unchanged commit). If it neither holds the
 new level nor goes back, the change was a spike all the same, and the result is judged against the
 level before it (a real step that lands just after a one-process spike is not measured against the
-spike). The minimum detectable change (MDE) is the threshold, or the top of the spread already
-shown when wider; when it exceeds ``gate_limit`` the series is labelled "too noisy to gate at X%
-(MDE Y%)".
+spike). A change that re-measuring refuted (``refuted``: its commit against its baseline in fresh
+process pairs, whose interval lies under half the change), against a baseline that sat at the
+level, is a spike even when the next result sits as high: that result is judged against the level
+before the spike, and a result back at that level is simply the same. The minimum detectable
+change (MDE) is the threshold, or the top of the spread already shown when wider; when it exceeds
+``gate_limit`` the series is labelled "too noisy to gate at X% (MDE Y%)".
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -166,9 +169,33 @@ def _change_kind(
     return kind, verdict.as_dict()
 
 
-def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None) -> list[Judgement]:
+def _at_level(walk: _Walk, suspected: Judgement, level: np.ndarray) -> bool:
+    """Whether the baseline a suspicion was re-measured against sat at the level (within half the
+    suspected change of its median). Only then does a refutation make the suspicion a spike: against
+    a baseline already off the level toward it, "the same as its baseline" may mean the level moved
+    at the baseline (a step read just under the threshold there), not that the suspicion was noise."""
+    if suspected.baseline_index is None or not suspected.change or not level.size:
+        return False
+    baseline = _value(walk.values[suspected.baseline_index])
+    return abs(baseline / float(np.median(level)) - 1.0) < abs(suspected.change) / 2
+
+
+def refutes(change: float | None, confirmation: dict[str, Any] | None) -> bool:
+    """Whether re-measuring a suspected slowdown showed that its commit did not make it: the process
+    pairs' interval lies under half the change (the half a regression's interval must clear, read
+    the other way; an interval too wide to call the commit the same still refutes a 5x stall)."""
+    if not change or change <= 0 or not confirmation:
+        return False
+    high = confirmation.get("ci_high")
+    return high is not None and high < change / 2
+
+
+def judge_history(
+    values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None, refuted: Collection[int] = ()
+) -> list[Judgement]:
     """The judgement of every result (oldest first); ``values[i]`` holds result i's per-process
-    values (one value when the result is one process)."""
+    values (one value when the result is one process); ``refuted`` holds the results whose change
+    re-measuring refuted (``refutes``)."""
     policy = policy or ThresholdPolicy()
     walk = _Walk(values, policy)
     judgements: list[Judgement] = []
@@ -188,15 +215,22 @@ def judge_history(values: Sequence[Sequence[float]], policy: ThresholdPolicy | N
             older = walk.level_processes(walk.level_members(walk.starts[-2], t - 1))
             against_new = value / _value(excursion) - 1.0
             against_old = value / float(np.median(older)) - 1.0 if older.size else math.inf
-            if abs(against_new) < threshold:
+            spike = t - 1 in refuted and _at_level(walk, previous, older)
+            if abs(against_new) < threshold and not spike:
                 judgements.append(judged("same", "holds the new level of the result before", against_new, t - 1))
                 continue
             # a level of one result that the next neither holds nor leaves for the level before
-            # was an excursion too (a spike): the head is judged against the established level
+            # was an excursion too (a spike), as is one that re-measuring refuted: the head is
+            # judged against the established level
             walk.excursions.add(t - 1)
             walk.starts.pop()
             noise = walk.noise(t)
             threshold, judged = noise.threshold, noise.judgement
+            if abs(against_old) < threshold and spike:
+                members = walk.level_members(walk.starts[-1], t)
+                reason = "the level before the result before, which re-measuring refuted"
+                judgements.append(judged("same", reason, against_old, members[-1]))
+                continue
             if abs(against_old) < threshold:
                 kind, test = _change_kind(walk, excursion, head, threshold)
                 reason = "returns to the level before the result before"

@@ -22,7 +22,7 @@ from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from perfci.analysis.changepoints import detect_steps
-from perfci.analysis.levels import Judgement, judge_history
+from perfci.analysis.levels import Judgement, judge_history, refutes
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.document import OFF_HISTORY_TRIGGERS
 from perfci.findings import Finding, Unjudged, autotune_note, worst_first
@@ -204,6 +204,19 @@ def _autotune_choices(result: models.Result | None) -> list[dict[str, Any]]:
     return [extra.get("result", {}).get("autotune") or {}]
 
 
+def _refuted(session: Session, series_id: int, points: list[Point]) -> set[int]:
+    """The indices of ``points`` whose suspected slowdown re-measuring refuted (``refutes``)."""
+    index = {p.commit_id: i for i, p in enumerate(points)}
+    rows = session.execute(
+        select(models.Regression.commit_id, models.Regression.change, models.Regression.verdict).where(
+            models.Regression.series_id == series_id,
+            models.Regression.kind == "suspected",
+            models.Regression.commit_id.in_(list(index)),
+        )
+    ).all()
+    return {index[row.commit_id] for row in rows if refutes(row.change, (row.verdict or {}).get("confirmation"))}
+
+
 def _latency_kind(judgement_kind: str, gates: bool) -> str:
     if judgement_kind == "suspected" or not gates:
         return "suspected"
@@ -259,7 +272,7 @@ def _judge_result(
         return found, {"kind": "not_judged", "reason": reason}
     measured = [r for r in reversed(history) if r.status == "ok" and r.values]
     points = [*measured, head]
-    judgements = judge_history([p.values for p in points], policy)
+    judgements = judge_history([p.values for p in points], policy, _refuted(session, head.series_id, measured))
     judgement = judgements[-1]
     gates = policy.gate_interpreter or not interpreter
     recorded = judgement.as_dict()

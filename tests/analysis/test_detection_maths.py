@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from perfci.analysis.changepoints import PrefixSumL2, detect_steps
-from perfci.analysis.levels import judge_history
+from perfci.analysis.levels import judge_history, refutes
 from perfci.analysis.noise import ThresholdPolicy, process_sigma, sigma_upper_bound, threshold_for
 from perfci.analysis.verdict import (
     judge_pairs,
@@ -177,6 +177,42 @@ def test_a_step_just_after_a_spike_is_judged_against_the_level_not_the_spike():
     # against the level, not the spike; its baseline commit is its parent (confirmation tells which moved)
     assert step.baseline_index == 9 and "after a one-result spike" in step.reason
     assert [j.kind for j in judgements[11:]] == ["same"] * 3
+
+
+def test_a_refuted_spike_does_not_start_a_level_even_when_a_real_step_lands_as_high():
+    """A +49% stall (one process), which re-measuring refuted, then a real +47% step at the next
+    commit: without the refutation the step holds the stall's level and is never seen; with it, the
+    step is a change against the level before the stall, its baseline the stall's commit."""
+    values = _history([1.0] * 9 + [1.49] + [1.47] * 4)
+    blind = judge_history(values)
+    assert blind[10].kind == "same" and "holds the new level" in blind[10].reason
+    judgements = judge_history(values, refuted={9})
+    step = judgements[10]
+    assert step.kind == "suspected" and step.change == pytest.approx(0.47, abs=0.01)
+    assert step.baseline_index == 9 and "after a one-result spike" in step.reason
+    assert [j.kind for j in judgements[11:]] == ["same"] * 3
+    # a refuted stall followed by the level it left is no change at all (no "fix" at the return)
+    back = judge_history(_history([1.0] * 9 + [1.52] + [1.0] * 3), refuted={9})
+    assert [j.kind for j in back[10:]] == ["same"] * 3 and "re-measuring refuted" in back[10].reason
+
+
+def test_a_refutation_against_a_baseline_already_off_the_level_is_no_spike():
+    """A +3% step read +1.8% at its commit (under the threshold, so that result joins the level)
+    and +3% at the next, whose re-measurement against the step's commit finds them the same: the
+    level moved at the baseline, so the next results hold the new level (the history's step
+    detection places it)."""
+    values = _history([1.0] * 10 + [1.018] + [1.03] * 4, cv=0.0005)
+    judgements = judge_history(values, refuted={11})
+    assert judgements[10].kind == "same" and judgements[11].kind == "suspected"
+    assert judgements[11].baseline_index == 10
+    assert judgements[12].kind == "same" and "holds the new level" in judgements[12].reason
+
+
+def test_a_re_measurement_refutes_a_suspicion_only_when_its_interval_lies_under_half_of_it():
+    assert refutes(0.53, {"kind": "unknown", "ci_low": -0.135, "ci_high": 0.131})
+    assert not refutes(0.05, {"kind": "unknown", "ci_low": -0.01, "ci_high": 0.04})  # 4% of 5% may be real
+    assert not refutes(0.05, {"kind": "same", "ci_low": -0.01, "ci_high": None})  # an unbounded interval
+    assert not refutes(-0.3, {"ci_high": -0.5}) and not refutes(0.3, None)
 
 
 def test_modes_seen_twice_are_noise_and_an_unchanged_history_never_gates():
