@@ -183,7 +183,7 @@ def test_a_refuted_spike_does_not_start_a_level_even_when_a_real_step_lands_as_h
     """A +49% stall (one process), which re-measuring refuted, then a real +47% step at the next
     commit: without the refutation the step holds the stall's level and is never seen; with it, the
     step is a change against the level before the stall, its baseline the stall's commit."""
-    values = _history([1.0] * 9 + [1.49] + [1.47] * 4)
+    values = _history([1.0] * 9 + [1.49] + [1.47] * 4, generator=np.random.default_rng(1))
     blind = judge_history(values)
     assert blind[10].kind == "same" and "holds the new level" in blind[10].reason
     judgements = judge_history(values, refuted={9})
@@ -192,7 +192,7 @@ def test_a_refuted_spike_does_not_start_a_level_even_when_a_real_step_lands_as_h
     assert step.baseline_index == 9 and "after a one-result spike" in step.reason
     assert [j.kind for j in judgements[11:]] == ["same"] * 3
     # a refuted stall followed by the level it left is no change at all (no "fix" at the return)
-    back = judge_history(_history([1.0] * 9 + [1.52] + [1.0] * 3), refuted={9})
+    back = judge_history(_history([1.0] * 9 + [1.52] + [1.0] * 3, generator=np.random.default_rng(2)), refuted={9})
     assert [j.kind for j in back[10:]] == ["same"] * 3 and "re-measuring refuted" in back[10].reason
 
 
@@ -201,7 +201,7 @@ def test_a_refutation_against_a_baseline_already_off_the_level_is_no_spike():
     and +3% at the next, whose re-measurement against the step's commit finds them the same: the
     level moved at the baseline, so the next results hold the new level (the history's step
     detection places it)."""
-    values = _history([1.0] * 10 + [1.018] + [1.03] * 4, cv=0.0005)
+    values = _history([1.0] * 10 + [1.018] + [1.03] * 4, cv=0.0005, generator=np.random.default_rng(3))
     judgements = judge_history(values, refuted={11})
     assert judgements[10].kind == "same" and judgements[11].kind == "suspected"
     assert judgements[11].baseline_index == 10
@@ -248,18 +248,19 @@ def test_two_autotune_modes_bound_the_threshold_by_their_spread():
 
 
 def test_steps_need_segments_on_both_sides_and_process_evidence():
-    quiet = _history([1.0] * 40)
+    own = np.random.default_rng(0)  # its own draws: what other tests take from the shared stream never moves them
+    quiet = _history([1.0] * 40, generator=own)
     assert detect_steps(quiet, 0.002, min_change=0.02) == []
-    history = _history([1.0] * 12 + [1.04] * 5)
+    history = _history([1.0] * 12 + [1.04] * 5, generator=own)
     (step,) = detect_steps(history, 0.002, min_change=0.02)
     assert step.index == 12 and step.confirmed and step.first == step.last == 12
     # three results after twelve: p = 0.002, not below 0.01 / 12 places the step could be
-    assert not detect_steps(_history([1.0] * 12 + [1.04] * 3), 0.002, min_change=0.02)[0].confirmed
-    short = _history([1.0] * 6 + [1.04] * 3)  # 6 vs 3 single processes: p = 0.024, not confirmed
+    assert not detect_steps(_history([1.0] * 12 + [1.04] * 3, generator=own), 0.002, min_change=0.02)[0].confirmed
+    short = _history([1.0] * 6 + [1.04] * 3, generator=own)  # 6 vs 3 single processes: p = 0.024, not confirmed
     (step,) = detect_steps(short, 0.002, min_change=0.02)
     assert step.index == 6 and not step.confirmed
     # a V-shaped excursion is never a step (segment medians, at least 3 results a side)
-    excursion = _history([1.0] * 8 + [0.93] + [1.0] * 8)
+    excursion = _history([1.0] * 8 + [0.93] + [1.0] * 8, generator=own)
     assert detect_steps(excursion, 0.002, min_change=0.02) == []
 
 
