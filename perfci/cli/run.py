@@ -48,7 +48,7 @@ from perfci.pipeline import Bisect, Confirm, apply_confirmations, confirms, proc
 from perfci.runner import git as gitops
 from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.confirm import bisect_proved, remeasure
-from perfci.runner.execute import CommitWorkers, ExecutionSettings, KernelsImportError
+from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.phases import describe as describe_time
 from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_confirmations, post_document
 from perfci.store.queries import stored_case_keys
@@ -126,9 +126,9 @@ def _measure_commit(
         },
         "results": [],
     }
-    with gitops.worktree(repo, commit.hexsha) as path, CommitWorkers(path, settings) as workers:
+    with gitops.worktree(repo, commit.hexsha) as path:
         try:
-            workers.check_import()
+            check_kernels_import(path, settings.device)
         except KernelsImportError as error:
             raise BadInput(
                 f"commit {commit.hexsha[:12]}: its kernels do not import ({error}); nothing was stored"
@@ -156,7 +156,7 @@ def _measure_commit(
                     progress.console.print(line, highlight=False)
 
             try:
-                workers.run(cases, on_result=advance)
+                run_cases(cases, path, settings, on_result=advance)
             except KeyboardInterrupt:
                 document["run"]["status"] = "aborted"
     document["run"]["finished_at"] = _now()

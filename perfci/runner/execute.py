@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from perfci.runner.live_worker import LiveWorker, WorkerGone, worker_env
@@ -64,31 +63,6 @@ class CaseWorker:
     def __init__(self, worktree: Path, settings: ExecutionSettings) -> None:
         self.worktree, self.settings = worktree, settings
         self.live: LiveWorker | None = None
-        #: seconds the import check took in this process: its start and imports, which the next
-        #: case would otherwise have paid, so they are counted in that case's phases
-        self.checked_s = 0.0
-
-    def _process(self) -> LiveWorker:
-        if self.live is None:
-            settings = self.settings
-            self.live = LiveWorker("--cases", self.worktree, settings.device, settings.gpu, settings.timeout_s)
-        return self.live
-
-    def check_import(self) -> None:
-        """KernelsImportError unless the commit's kernels (or the adapter over them) import here;
-        the process then measures the commit's first case with them loaded."""
-        started = time.perf_counter()
-        try:
-            live = self._process()
-            live.send({"check": str(self.worktree), "device": self.settings.device})
-            answer = live.read(RESULT_PREFIX)
-        except WorkerGone as error:
-            self.kill()
-            raise KernelsImportError(str(error).strip().splitlines()[-1]) from None
-        if answer["status"] != "ok":
-            self.close()
-            raise KernelsImportError(answer["error"])
-        self.checked_s = time.perf_counter() - started
 
     def measure(self, case: SuiteCase) -> dict[str, Any]:
         """One case's result fields (status, samples, correctness, ...); crashes and hangs included."""
@@ -102,18 +76,18 @@ class CaseWorker:
             "ceilings": settings.ceilings,
         }
         started = time.perf_counter()
+        if self.live is None:
+            self.live = LiveWorker("--cases", self.worktree, settings.device, settings.gpu, settings.timeout_s)
         try:
-            live = self._process()
-            live.send(request)
-            result = live.read(RESULT_PREFIX)
+            self.live.send(request)
+            result = self.live.read(RESULT_PREFIX)
         except WorkerGone as error:
-            self.kill()
+            self.live.kill()
+            self.live = None
             return {"status": error.status, "error": str(error)}
         phases = result.get("timing", {}).get("phases")
         if phases is not None:  # what the case cost, from its request (and the process's start, if new)
-            phases["boot_s"] = round(phases.get("boot_s", 0.0) + self.checked_s, 4)
-            phases["process_s"] = round(time.perf_counter() - started + self.checked_s, 4)
-        self.checked_s = 0.0
+            phases["process_s"] = round(time.perf_counter() - started, 4)
         if not settings.warm or result["status"] not in ("ok", "incorrect"):
             self.close()  # a failed case may leave the process (its CUDA context) broken
         return result
@@ -129,53 +103,32 @@ class CaseWorker:
             self.live = None
 
 
-class CommitWorkers:
-    """The worker processes measuring one commit: ``settings.processes`` of them, each measuring
-    every case in turn. Ended when the commit is done; killed when it is interrupted."""
-
-    def __init__(self, worktree: Path, settings: ExecutionSettings) -> None:
-        self.settings = settings
-        self.workers = [CaseWorker(worktree, settings) for _ in range(settings.processes)]
-
-    def __enter__(self) -> CommitWorkers:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        for worker in self.workers:
-            if kind is None:
-                worker.close()
-            else:  # interrupted (a signal, Ctrl-C) or bad input: no case is to be finished
-                worker.kill()
-
-    def check_import(self) -> None:
-        """Fail fast, before any case runs, when the commit's kernels do not import (in the first
-        worker, which goes on to measure with them: no process of its own for the check)."""
-        try:
-            self.workers[0].check_import()
-        except BaseException:
-            self.workers[0].kill()
-            raise
-
-    def run(
-        self, cases: list[SuiteCase], on_result: Callable[[SuiteCase, dict[str, Any]], None] | None = None
-    ) -> list[dict[str, Any]]:
-        """Results in the document's shape, in case order; ``on_result`` sees each as it lands. An
-        interruption (a signal, Ctrl-C) kills the workers at once: the case underway is not finished."""
-        results = []
-        try:
-            for case in cases:
-                parts: list[dict[str, Any]] = []
-                for worker in self.workers:
-                    parts.append(worker.measure(case))
-                    if parts[-1]["status"] not in ("ok", "incorrect"):
-                        break  # the case failed: its other processes would only wait for the same crash or hang
-                fields = merge_processes(parts, self.settings.processes)
-                result = {"case": case.id, "op": case.op, "params": case.params(), **fields}
-                results.append({key: value for key, value in result.items() if value is not None})
-                if on_result:
-                    on_result(case, result)
-        except BaseException:
-            for worker in self.workers:
-                worker.kill()
-            raise
-        return results
+def run_cases(
+    cases: list[SuiteCase],
+    worktree: Path,
+    settings: ExecutionSettings,
+    on_result: Callable[[SuiteCase, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Results in the document's shape, in case order; ``on_result`` sees each as it lands. Each of
+    ``settings.processes`` workers measures every case, in turn."""
+    workers = [CaseWorker(worktree, settings) for _ in range(settings.processes)]
+    results = []
+    try:
+        for case in cases:
+            parts: list[dict[str, Any]] = []
+            for worker in workers:
+                parts.append(worker.measure(case))
+                if parts[-1]["status"] not in ("ok", "incorrect"):
+                    break  # the case failed: its other processes would only wait for the same crash or hang
+            fields = merge_processes(parts, settings.processes)
+            result = {"case": case.id, "op": case.op, "params": case.params(), **fields}
+            results.append({key: value for key, value in result.items() if value is not None})
+            if on_result:
+                on_result(case, result)
+    except BaseException:  # interrupted (a signal, Ctrl-C): no case is finished
+        for worker in workers:
+            worker.kill()
+        raise
+    for worker in workers:
+        worker.close()
+    return results

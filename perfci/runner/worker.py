@@ -345,37 +345,16 @@ def _release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _checked(request: dict[str, Any]) -> dict[str, Any]:
-    """Whether the commit's kernels (or the adapter over them) load: ``{"status": "ok"}``, or
-    failed with the error's last line; loaded once, they serve the cases that follow."""
-    if request["device"] != "cuda":
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    try:
-        _kernels(request["check"])
-    except Exception as error:
-        last = (str(error).strip().splitlines() or [""])[-1]
-        return {"status": "failed", "error": f"{type(error).__name__}: {last}"}
-    return {"status": "ok"}
-
-
 def serve_cases() -> None:
-    """``--cases``: one case per request line, each answered by a ``PERFCI_RESULT`` line; a
-    ``{"check": worktree}`` request (first, if at all) answers whether the kernels load."""
-    first_case = True
-    # the process's first case counts its start and imports, unless a check paid them (the parent
-    # counts the check's time in that case); every other case's phases start at its request
-    since: float | None = MODULE_STARTED
+    """``--cases``: one case per request line, each answered by a ``PERFCI_RESULT`` line."""
+    first = True
     for line in sys.stdin:
         if not line.strip():
             break
-        request = json.loads(line)
-        if "check" in request:
-            _emit(RESULT_PREFIX, _checked(request))
-            since = None
-            continue
-        started = since if since is not None else time.perf_counter()
-        _emit(RESULT_PREFIX, _result(request, started, warm=not first_case))
-        first_case, since = False, None
+        # the first case's phases include the process's start and imports; a later one's, from its request
+        started = MODULE_STARTED if first else time.perf_counter()
+        _emit(RESULT_PREFIX, _result(json.loads(line), started, warm=not first))
+        first = False
         _release_memory()
 
 

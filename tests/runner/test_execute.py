@@ -1,6 +1,5 @@
-"""A commit's cases in warm worker processes: the first checks that the kernels import and goes on
-to measure with them, one process measures the cases in turn, a crash or a hang costs its case
-only, and the next case starts a fresh process (under the interpreter)."""
+"""A commit's cases in warm worker processes: one process measures them in turn, a crash or a hang
+costs its case only, and the next case starts a fresh process (under the interpreter)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from perfci.runner.execute import CommitWorkers, ExecutionSettings, KernelsImportError
+from perfci.runner.execute import ExecutionSettings, run_cases
 from perfci.suite.cases import tier
 from tests.runner.tracked_repo import ROOT
 
@@ -21,9 +20,6 @@ pytestmark = pytest.mark.slow
 KERNELS = """
 import os, signal, time
 from kernels.swa import reference
-
-with open(os.environ["PERFCI_TEST_CALLS"], "a") as calls:
-    calls.write(f"import {os.getpid()}\\n")
 
 
 def _note(op, q):
@@ -64,13 +60,6 @@ def worktree(tmp_path, monkeypatch) -> Path:
     return tree
 
 
-def run_cases(cases, worktree: Path, settings: ExecutionSettings, check: bool = False) -> list[dict]:
-    with CommitWorkers(worktree, settings) as workers:
-        if check:
-            workers.check_import()
-        return workers.run(cases)
-
-
 def _processes_by_case(worktree: Path) -> dict[str, set[str]]:
     """Which processes ran each case's calls (case: its op and its q's first dimension)."""
     seen: dict[str, set[str]] = defaultdict(set)
@@ -80,14 +69,13 @@ def _processes_by_case(worktree: Path) -> dict[str, set[str]]:
     return seen
 
 
-def test_one_warm_process_checks_the_import_then_measures_every_case_of_the_commit(worktree):
+def test_one_warm_process_measures_every_case_of_the_commit(worktree):
     assert [c.op for c in CASES] == ["paged_decode", "paged_decode", "paged_prefill"]
-    settings = ExecutionSettings(device="interpreter", budget_s=0.2, timeout_s=120)
-    results = run_cases(CASES, worktree, settings, check=True)
+    results = run_cases(CASES, worktree, ExecutionSettings(device="interpreter", budget_s=0.2, timeout_s=120))
     assert [r["status"] for r in results] == ["ok"] * 3
     by_case = _processes_by_case(worktree)
-    assert set(by_case) == {"import", "decode-3", "decode-2", "prefill-80"}
-    assert len(set().union(*by_case.values())) == 1  # the check's process, its kernels imported once
+    assert set(by_case) == {"decode-3", "decode-2", "prefill-80"}
+    assert len(set().union(*by_case.values())) == 1
     # a later case's phases start at its request: no process start, no imports again
     first, *later = [r["timing"]["phases"] for r in results]
     assert all(p["boot_s"] < first["boot_s"] / 4 for p in later)
@@ -124,10 +112,3 @@ def test_a_hang_times_out_alone_and_each_of_several_processes_measures_every_cas
     assert len(by_case["decode-3"]) == 2  # two processes, each measuring the case once
     # the hanging process was killed and replaced; the other one stayed warm through every case
     assert len(by_case["prefill-80"] & by_case["decode-3"]) == 1
-
-
-def test_kernels_that_do_not_import_fail_the_check_with_their_error(worktree):
-    (worktree / "kernels" / "swa" / "__init__.py").write_text("raise ImportError('half-written kernel')\n")
-    settings = ExecutionSettings(device="interpreter", budget_s=0.2, timeout_s=120)
-    with pytest.raises(KernelsImportError, match="ImportError: half-written kernel"):
-        run_cases(CASES, worktree, settings, check=True)
