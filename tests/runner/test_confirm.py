@@ -44,8 +44,7 @@ def test_autotune_modes_are_refuted_not_gated(tiny_repo, tmp_path, monkeypatch):
     work = Path(tiny_repo.working_tree_dir)
     db = f"sqlite:///{tmp_path / 'perfci.db'}"
     # 8 pairs at alpha 0.01 (the default 0.002 cannot confirm at 8 pairs): only 8 pairs of one sign
-    # confirm, a chance of 2 in 256 when both sides draw their modes alike (at 0.05, the timing noise
-    # of a loaded 2-core machine once made identical kernels a confirmed regression)
+    # confirm, a chance of 2 in 256 when both sides draw their modes alike
     (work / "perfci.toml").write_text(
         "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.01\n"
     )
