@@ -43,8 +43,8 @@ def remeasure(
     def confirm(suspects: list[Finding]) -> list[dict[str, Any] | None]:
         verdicts: list[dict[str, Any] | None] = []
         for finding in suspects:
-            case = by_id.get(finding.case)
-            if case is None or not finding.baseline_commit or not _known(repo, finding.baseline_commit, finding.commit):
+            case = _case_to_measure(repo, by_id, finding)
+            if case is None:
                 verdicts.append(None)
                 continue
             # the commit the change is attributed to, against its baseline: a step the change-point
@@ -105,12 +105,19 @@ def bisect_proved(
     effect = detection.policy().min_change
 
     def bisect(finding: Finding) -> dict[str, Any] | None:
-        case = by_id.get(finding.case)
-        if case is None or not finding.baseline_commit or not _known(repo, finding.baseline_commit, finding.commit):
-            return None
-        return _bisect_behind(repo, finding, case, settings, effect, report, record)
+        case = _case_to_measure(repo, by_id, finding)
+        return None if case is None else _bisect_behind(repo, finding, case, settings, effect, report, record)
 
     return bisect
+
+
+def _case_to_measure(repo: Any, by_id: dict[str, SuiteCase], finding: Finding) -> SuiteCase | None:
+    """The finding's case, when this run measured it and the finding's commit and baseline commit
+    are both in ``repo``: what re-measuring or bisecting it needs; None otherwise."""
+    case = by_id.get(finding.case)
+    if case is None or not finding.baseline_commit or not _known(repo, finding.baseline_commit, finding.commit):
+        return None
+    return case
 
 
 def _known(repo: Any, *shas: str) -> bool:

@@ -82,8 +82,7 @@ class CaseWorker:
             self.live.send(request)
             result = self.live.read(RESULT_PREFIX)
         except WorkerGone as error:
-            self.live.kill()
-            self.live = None
+            self.kill()
             return {"status": error.status, "error": str(error)}
         phases = result.get("timing", {}).get("phases")
         if phases is not None:  # what the case cost, from its request (and the process's start, if new)

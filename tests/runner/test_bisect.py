@@ -185,18 +185,24 @@ def test_perfci_bisect_finds_the_slower_commit_end_to_end(tiny_repo, tmp_path):
     assert wrong_way.returncode == 2 and "not a descendant" in wrong_way.stderr
 
 
+def _history_then_two_commits(tiny_repo, tmp_path) -> tuple[Path, str, str]:
+    """A store with a history at GOOD, then a notes commit and the slower commit (the head): the
+    tracked tree, the store's URL and the slower commit."""
+    work = Path(tiny_repo.working_tree_dir)
+    db = f"sqlite:///{tmp_path / 'perfci.db'}"
+    good = commit_kernel(tiny_repo, "fast", "fast kernels")
+    import_history(work, db, good, tmp_path)
+    commit_notes(tiny_repo, "notes 1")
+    return work, db, commit_kernel(tiny_repo, "slower", "slower kernels")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("trigger", ["push", "nightly"])
 def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culprit_named(tiny_repo, tmp_path, trigger):
     """History at GOOD; then a notes commit and the slower commit land and only the head is measured
     (a push of two commits, or a nightly run): the suspicion is confirmed in pairs, then bisected
     over the two commits (`[detection] bisect = true`), and the finding names the culprit."""
-    work = Path(tiny_repo.working_tree_dir)
-    db = f"sqlite:///{tmp_path / 'perfci.db'}"
-    good = commit_kernel(tiny_repo, "fast", "fast kernels")
-    import_history(work, db, good, tmp_path)
-    commit_notes(tiny_repo, "notes 1")
-    slower = commit_kernel(tiny_repo, "slower", "slower kernels")
+    work, db, slower = _history_then_two_commits(tiny_repo, tmp_path)
     # a looser alpha than the default, so 8 pairs can confirm (the default needs 16)
     (work / "perfci.toml").write_text(
         "[detection]\ngate_interpreter = true\nconfirm_max_pairs = 8\nconfirm_alpha = 0.05\nbisect = true\n"
@@ -223,12 +229,7 @@ def test_a_confirmed_regression_behind_several_commits_is_bisected_and_its_culpr
 def test_a_regression_proved_by_its_own_processes_behind_several_commits_is_bisected(tiny_repo, tmp_path):
     """As above, but the head is measured in five processes (`--processes 5`), whose evidence gates
     without a re-measurement (confirmation off): the bisect runs behind that finding instead."""
-    work = Path(tiny_repo.working_tree_dir)
-    db = f"sqlite:///{tmp_path / 'perfci.db'}"
-    good = commit_kernel(tiny_repo, "fast", "fast kernels")
-    import_history(work, db, good, tmp_path)
-    commit_notes(tiny_repo, "notes 1")
-    slower = commit_kernel(tiny_repo, "slower", "slower kernels")
+    work, db, slower = _history_then_two_commits(tiny_repo, tmp_path)
     (work / "perfci.toml").write_text(
         "[detection]\ngate_interpreter = true\nconfirm = false\nconfirm_alpha = 0.05\nbisect = true\n"
     )
