@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perfci.alerts.notify import AlertContext, alert_context, plan, queue_for_run
+from perfci.analysis.levels import baseline_moved
 from perfci.config import PerfciConfig
 from perfci.document import ResultsDocument
 from perfci.findings import Finding, Unjudged, worst_first
@@ -46,13 +47,20 @@ class Processed:
     deliveries: list[int] = field(default_factory=list)
 
 
+#: what a re-measurement's verdict makes of a suspected slowdown: the pairs prove the commit slower
+#: (a gating ``latency`` finding) or faster (an ``improvement``: the one process that looked slow was
+#: an offset process, and the commit's real change is the other way)
+_PROVED = {"regression": "latency", "improvement": "improvement"}
+
+
 def _confirmed(finding: Finding, verdict: dict[str, Any] | None) -> Finding:
-    """The finding after its re-measurement: ``latency`` when the pairs confirm a regression."""
+    """The finding after its re-measurement: the pairs' change, of the kind they prove (``_PROVED``),
+    or still ``suspected`` with their evidence. The verdict keeps the suspicion's own ``change``."""
     if verdict is None:
         return finding
     evidence = {**finding.verdict, "confirmation": verdict}
-    if verdict["kind"] == "regression":
-        return replace(finding, kind="latency", change=verdict["change"], verdict=evidence)
+    if verdict["kind"] in _PROVED:
+        return replace(finding, kind=_PROVED[verdict["kind"]], change=verdict["change"], verdict=evidence)
     return replace(finding, verdict=evidence)
 
 
@@ -82,6 +90,31 @@ def confirms(config: PerfciConfig, document: ResultsDocument) -> bool:
 def apply_confirmations(suspects: list[Finding], verdicts: list[dict[str, Any] | None]) -> list[Finding]:
     """Each suspicion after its re-measurement (unchanged where there was none)."""
     return [_confirmed(f, v) for f, v in zip(suspects, verdicts, strict=True)]
+
+
+def steps_behind_baselines(
+    confirm: Confirm, suspects: list[Finding], verdicts: list[dict[str, Any] | None]
+) -> list[Finding]:
+    """The changes re-measuring proved at the baseline commits of suspicions it did not prove, where
+    the baseline's fresh processes read like the head rather than the level it was recorded at
+    (``baseline_moved``): its one recorded process hid a step made there. Each such baseline is
+    re-measured against the level's result before it (its verdict's ``earlier_commit``), once."""
+    behind = []
+    for finding, verdict in zip(suspects, verdicts, strict=True):
+        earlier, level = finding.verdict.get("earlier_commit"), finding.verdict.get("level")
+        if verdict is None or verdict["kind"] in _PROVED or not earlier or not finding.baseline_commit:
+            continue
+        if not baseline_moved(finding.change, level, verdict.get("base_value")):
+            continue
+        reason = (
+            f"{finding.commit[:10]} re-measured like its baseline, and the baseline "
+            f"{verdict['base_value'] / level - 1:+.1%} off the level it was recorded at: a step hidden at the baseline"
+        )
+        evidence = {"detector": "level", "reason": reason, "change": finding.change, "level": level}
+        behind.append(replace(finding, commit=finding.baseline_commit, baseline_commit=earlier, verdict=evidence))
+    if not behind:
+        return []
+    return [step for step in apply_confirmations(behind, confirm(behind)) if step.kind != "suspected"]
 
 
 def process_document(
@@ -130,16 +163,20 @@ def process_document(
         assert confirm is not None
         verdicts = confirm(suspects)
         updated = dict(zip(map(id, suspects), apply_confirmations(suspects, verdicts), strict=True))
-        for finding, verdict in zip(suspects, verdicts, strict=True):
-            if verdict is not None and document.run.trigger != "pr":
-                record_confirmation(store, outcome.run_uuid, updated[id(finding)])
-        findings = worst_first(updated.get(id(f), f) for f in findings)
+        behind = steps_behind_baselines(confirm, suspects, verdicts)
+        if document.run.trigger != "pr":
+            for finding, verdict in zip(suspects, verdicts, strict=True):
+                if verdict is not None:
+                    record_confirmation(store, outcome.run_uuid, updated[id(finding)])
+            for step in behind:
+                record_confirmation(store, outcome.run_uuid, step)
+        findings = worst_first([*(updated.get(id(f), f) for f in findings), *behind])
         outcome_of = {f.case: f.verdict.get("confirmation") for f in updated.values() if f.kind == "suspected"}
-        confirmed = {f.case for f in updated.values() if f.kind == "latency"}
+        proved = {f.case for f in [*updated.values(), *behind] if f.kind != "suspected"}
         not_judged = [
             Unjudged(u.case, _unconfirmed(outcome_of[u.case])) if outcome_of.get(u.case) else u
             for u in not_judged
-            if u.case not in confirmed
+            if u.case not in proved
         ]
     if may_bisect and (proved := proved_by_processes(findings)):
         assert bisect is not None

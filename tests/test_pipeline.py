@@ -107,3 +107,63 @@ def test_a_stall_re_measuring_refuted_does_not_hide_the_step_at_the_next_commit(
     assert step.kind == "suspected" and step.change == pytest.approx(0.47, abs=0.02)
     assert asked == [(_sha(9), _sha(8)), (_sha(10), _sha(9))]
     store.dispose()
+
+
+def test_a_suspicion_the_pairs_show_faster_is_recorded_as_the_commits_improvement(db_url):
+    """One process per result: a +30% offset process makes a commit suspected; its pairs show it 5%
+    faster, so the commit's finding is that improvement (the suspicion is gone, the case judged);
+    the next result is still judged against the level before the offset process."""
+    store, config = open_store(db_url), PerfciConfig()
+    faster = {"kind": "improvement", "change": -0.05, "ci_low": -0.06, "ci_high": -0.04, "n_head": 8, "pairs": 8}
+
+    def confirm(suspects: list[Finding]) -> list[dict[str, Any]]:
+        return [{**faster, "reason": "pairs faster"} for _ in suspects]
+
+    for commit in range(9):
+        process_document(store, config, parse_document(_doc(commit, [1.0], seed=commit)), confirm=confirm)
+    processed = process_document(store, config, parse_document(_doc(9, [1.30], seed=9)), confirm=confirm)
+    (finding,) = processed.findings
+    assert (finding.kind, finding.change, finding.baseline_commit) == ("improvement", -0.05, _sha(8))
+    assert finding.verdict["change"] == pytest.approx(0.30, abs=0.02)  # what the one process suggested
+    assert processed.not_judged == []
+    with store.read() as session:
+        assert [(f.kind, f.change) for f in recorded_findings(session, processed.run_uuid)] == [("improvement", -0.05)]
+    after = process_document(store, config, parse_document(_doc(10, [0.95], seed=10)), confirm=confirm)
+    assert [(f.commit, f.baseline_commit) for f in after.findings] == [(_sha(10), _sha(9))]
+    assert after.findings[0].change == pytest.approx(-0.05, abs=0.02)
+    store.dispose()
+
+
+@pytest.mark.parametrize("baseline_reads", [1.47, 1.0])
+def test_a_step_its_commits_one_process_hid_is_found_there_when_its_baseline_re_measures_like_the_head(
+    db_url, baseline_reads
+):
+    """One process per result: commit 9 made a +47% step but its one process read at the level;
+    commit 10 is suspected against it and re-measured the same as it. When commit 9's fresh
+    processes read like the head (+47% off its level), commit 9 is re-measured against commit 8,
+    and the step is a gating regression at commit 9; when they read at the level, nothing more is
+    measured and the suspicion stays."""
+    store, config = open_store(db_url), PerfciConfig()
+    asked: list[tuple[str, str | None]] = []
+
+    def confirm(suspects: list[Finding]) -> list[dict[str, Any]]:
+        asked.extend((f.commit, f.baseline_commit) for f in suspects)
+        same = {"kind": "same", "change": 0.0, "ci_low": -0.04, "ci_high": 0.04, "base_value": baseline_reads}
+        slower = {"kind": "regression", "change": 0.47, "ci_low": 0.4, "ci_high": 0.55, "base_value": 1.0}
+        return [{**(slower if f.commit == _sha(9) else same), "n_head": 8, "pairs": 8, "reason": "x"} for f in suspects]
+
+    for commit in range(10):
+        hid = process_document(store, config, parse_document(_doc(commit, [1.0], seed=commit)), confirm=confirm)
+    processed = process_document(store, config, parse_document(_doc(10, [1.47], seed=10)), confirm=confirm)
+    kinds = {(f.commit, f.baseline_commit): (f.kind, f.change) for f in processed.findings}
+    assert kinds.pop((_sha(10), _sha(9)))[0] == "suspected"
+    if baseline_reads == 1.0:
+        assert asked == [(_sha(10), _sha(9))] and kinds == {}
+    else:
+        assert asked == [(_sha(10), _sha(9)), (_sha(9), _sha(8))]
+        assert kinds == {(_sha(9), _sha(8)): ("latency", 0.47)}
+        (step,) = [f for f in processed.findings if f.kind == "latency"]
+        assert "a step hidden at the baseline" in step.verdict["reason"]
+        with store.read() as session:  # stored at its commit, where that commit's run shows it
+            assert [(f.kind, f.change) for f in recorded_findings(session, hid.run_uuid)] == [("latency", 0.47)]
+    store.dispose()

@@ -92,7 +92,12 @@ def simulated_compare(
         budget_s=1e9,
     )
     assert outcome.verdict is not None
-    return {**outcome.verdict.as_dict(), "pairs": outcome.pairs, "reason": outcome.verdict.reason}
+    return {
+        **outcome.verdict.as_dict(),
+        "pairs": outcome.pairs,
+        "reason": outcome.verdict.reason,
+        "base_value": float(np.median(outcome.process_values("base"))),
+    }
 
 
 def family_mde(family: str, seed: int) -> float:

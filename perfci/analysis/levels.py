@@ -28,7 +28,9 @@ level before it (a real step that lands just after a one-process spike is not me
 spike). A change that re-measuring refuted (``refuted``: its commit against its baseline in fresh
 process pairs, whose interval lies under half the change), against a baseline that sat at the
 level, is a spike even when the next result sits as high: that result is judged against the level
-before the spike, and a result back at that level is simply the same. The minimum detectable
+before the spike, and a result back at that level is simply the same. A change that was proved
+(``proved``: re-measuring confirmed it, or its own processes did) starts a level that the next
+result cannot turn into an excursion: that result is judged against it. The minimum detectable
 change (MDE) is the threshold, or the top of the spread already shown when wider; when it exceeds
 ``gate_limit`` the series is labelled "too noisy to gate at X% (MDE Y%)".
 """
@@ -66,6 +68,11 @@ class Judgement:
     too_noisy: bool = False
     #: the process-level test when the head had several processes
     verdict: dict[str, Any] = field(default_factory=dict)
+    #: a change against the level: the level's median, and the index of the level's result before the
+    #: baseline (what the baseline is re-measured against when re-measuring shows it reads like the
+    #: head: ``baseline_moved``)
+    level: float | None = None
+    earlier_index: int | None = None
 
     @property
     def is_change(self) -> bool:
@@ -81,6 +88,7 @@ class Judgement:
             "sigma": self.sigma,
             "too_noisy": self.too_noisy,
             **({"test": self.verdict} if self.verdict else {}),
+            **({"level": self.level} if self.level is not None else {}),
         }
 
 
@@ -150,11 +158,28 @@ class _Noise:
         return self.mde > self.gate_limit
 
     def judgement(
-        self, kind: JudgementKind, reason: str, change: float, against: int, test: dict[str, Any] | None = None
+        self,
+        kind: JudgementKind,
+        reason: str,
+        change: float,
+        against: int,
+        test: dict[str, Any] | None = None,
+        level: float | None = None,
+        earlier: int | None = None,
     ) -> Judgement:
         label = f"; too noisy to gate at {self.gate_limit:.0%} (MDE {self.mde:.1%})" if self.too_noisy else ""
         return Judgement(
-            kind, reason + label, change, self.threshold, self.mde, self.sigma, against, self.too_noisy, test or {}
+            kind,
+            reason + label,
+            change,
+            self.threshold,
+            self.mde,
+            self.sigma,
+            against,
+            self.too_noisy,
+            test or {},
+            level,
+            earlier,
         )
 
 
@@ -190,12 +215,27 @@ def refutes(change: float | None, confirmation: dict[str, Any] | None) -> bool:
     return high is not None and high < change / 2
 
 
+def baseline_moved(change: float | None, level: float | None, base_value: float | None) -> bool:
+    """Whether the baseline commit, re-measured in fresh processes (their median ``base_value``),
+    reads at least half a suspected change away from the ``level`` it was recorded at, toward the
+    head: its one recorded process hid a step made at the baseline commit (or the head's change is
+    the same as its baseline's), so "the head is the same as its baseline" refutes nothing there."""
+    if not change or not level or not base_value or level <= 0 or base_value <= 0:
+        return False
+    moved = base_value / level - 1.0
+    return moved >= change / 2 if change > 0 else moved <= change / 2
+
+
 def judge_history(
-    values: Sequence[Sequence[float]], policy: ThresholdPolicy | None = None, refuted: Collection[int] = ()
+    values: Sequence[Sequence[float]],
+    policy: ThresholdPolicy | None = None,
+    refuted: Collection[int] = (),
+    proved: Collection[int] = (),
 ) -> list[Judgement]:
     """The judgement of every result (oldest first); ``values[i]`` holds result i's per-process
     values (one value when the result is one process); ``refuted`` holds the results whose change
-    re-measuring refuted (``refutes``)."""
+    re-measuring refuted (``refutes``), ``proved`` those whose change was proved (a gating
+    regression or a proved improvement, not refuted)."""
     policy = policy or ThresholdPolicy()
     walk = _Walk(values, policy)
     judgements: list[Judgement] = []
@@ -209,7 +249,7 @@ def judge_history(
 
         previous = judgements[-1] if judgements else None
         after_spike = False
-        if previous is not None and previous.is_change and walk.starts[-1] == t - 1:
+        if previous is not None and previous.is_change and walk.starts[-1] == t - 1 and t - 1 not in proved:
             # the result before started a new level: does this one hold it, or go back?
             excursion = walk.values[t - 1]
             older = walk.level_processes(walk.level_members(walk.starts[-2], t - 1))
@@ -253,13 +293,13 @@ def judge_history(
             reason = "the processes of both sides differ"
         else:
             reason = "one process: confirm by re-measuring" if head.size < 2 else "not confirmed by its processes"
-        against = members[-1]
+        against, earlier = members[-1], (members[-2] if len(members) > 1 else None)
         if after_spike:
             # which of the two moved is unknown until the next result: re-measuring this commit
             # against its parent (the spike's commit) tells, where the level's last result would
             # confirm a step the spike's commit made
-            against = t - 1
+            against, earlier = t - 1, members[-1]
             reason += "; after a one-result spike: judged against the level before it, baseline its parent"
-        judgements.append(judged(kind, reason, change, against, test))
+        judgements.append(judged(kind, reason, change, against, test, level, earlier))
         walk.starts.append(t)
     return judgements

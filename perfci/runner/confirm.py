@@ -9,6 +9,7 @@ refuted or undecided one stays ``suspected`` with this evidence attached.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -76,6 +77,8 @@ def remeasure(
                 **item.verdict.as_dict(),
                 "pairs": item.interleaved.pairs,
                 "pair_changes": item.interleaved.pair_changes,
+                # the baseline commit's fresh processes (ms): whether it reads at its recorded level
+                "base_value": statistics.median(item.interleaved.process_values("base")),
                 "looks": item.interleaved.looks,
                 "autotune": item.autotune_note(),
             }

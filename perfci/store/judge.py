@@ -204,17 +204,25 @@ def _autotune_choices(result: models.Result | None) -> list[dict[str, Any]]:
     return [extra.get("result", {}).get("autotune") or {}]
 
 
-def _refuted(session: Session, series_id: int, points: list[Point]) -> set[int]:
-    """The indices of ``points`` whose suspected slowdown re-measuring refuted (``refutes``)."""
+def _re_measured(session: Session, series_id: int, points: list[Point]) -> tuple[set[int], set[int]]:
+    """The indices of ``points`` whose suspected slowdown re-measuring refuted (``refutes``: still
+    suspected, or an improvement the pairs proved instead; the suspicion's change is its verdict's),
+    and of those whose change was proved (``latency`` or ``improvement``, not refuted)."""
     index = {p.commit_id: i for i, p in enumerate(points)}
     rows = session.execute(
-        select(models.Regression.commit_id, models.Regression.change, models.Regression.verdict).where(
+        select(models.Regression.commit_id, models.Regression.kind, models.Regression.verdict).where(
             models.Regression.series_id == series_id,
-            models.Regression.kind == "suspected",
+            models.Regression.kind.in_(("suspected", "latency", "improvement")),
             models.Regression.commit_id.in_(list(index)),
         )
     ).all()
-    return {index[row.commit_id] for row in rows if refutes(row.change, (row.verdict or {}).get("confirmation"))}
+    refuted = {
+        index[row.commit_id]
+        for row in rows
+        if row.kind != "latency" and refutes((row.verdict or {}).get("change"), (row.verdict or {}).get("confirmation"))
+    }
+    proved = {index[row.commit_id] for row in rows if row.kind != "suspected"} - refuted
+    return refuted, proved
 
 
 def _latency_kind(judgement_kind: str, gates: bool) -> str:
@@ -272,7 +280,8 @@ def _judge_result(
         return found, {"kind": "not_judged", "reason": reason}
     measured = [r for r in reversed(history) if r.status == "ok" and r.values]
     points = [*measured, head]
-    judgements = judge_history([p.values for p in points], policy, _refuted(session, head.series_id, measured))
+    refuted, proved = _re_measured(session, head.series_id, measured)
+    judgements = judge_history([p.values for p in points], policy, refuted, proved)
     judgement = judgements[-1]
     gates = policy.gate_interpreter or not interpreter
     recorded = judgement.as_dict()
@@ -282,6 +291,8 @@ def _judge_result(
         against = points[judgement.baseline_index if judgement.baseline_index is not None else -2]
         kind = _latency_kind(judgement.kind, gates)
         details = {**recorded, "detector": "level", "process_values": len(head.values)}
+        if judgement.earlier_index is not None:  # what the baseline is re-measured against if it moved
+            details["earlier_commit"] = points[judgement.earlier_index].sha
         baseline_row = session.get(models.Result, against.id)
         if note := autotune_note([*_autotune_choices(baseline_row), *_autotune_choices(result)]):
             details["autotune"] = note
@@ -492,15 +503,16 @@ def _update_verdict(session: Session, series_id: int, commit_id: int, finding: F
 
 
 def record_confirmation(store: Store, run_uuid: uuid.UUID, finding: Finding) -> None:
-    """Store what re-measuring a suspected regression of a stored run said: a confirmed one is
-    recorded as ``latency`` (replacing the suspicion at that series and commit); otherwise the
-    suspicion keeps the re-measurement as its evidence."""
+    """Store what re-measuring a suspected regression of a stored run said: a change the pairs
+    proved is recorded as ``latency`` (or ``improvement``, when they proved the commit faster),
+    replacing the suspicion at that series and commit; otherwise the suspicion keeps the
+    re-measurement as its evidence."""
 
     def attempt() -> None:
         with store.write() as session:
             series_id, commits = _located(session, run_uuid, finding)
             commit_id = commits[finding.commit]
-            if finding.kind == "latency":
+            if finding.kind in ("latency", "improvement"):
                 _record(session, series_id, commit_id, commits.get(finding.baseline_commit or ""), finding)
                 _supersede(session, series_id, commit_id)
                 return

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from perfci.analysis.changepoints import PrefixSumL2, detect_steps
-from perfci.analysis.levels import judge_history, refutes
+from perfci.analysis.levels import baseline_moved, judge_history, refutes
 from perfci.analysis.noise import ThresholdPolicy, process_sigma, sigma_upper_bound, threshold_for
 from perfci.analysis.verdict import (
     judge_pairs,
@@ -208,11 +208,41 @@ def test_a_refutation_against_a_baseline_already_off_the_level_is_no_spike():
     assert judgements[12].kind == "same" and "holds the new level" in judgements[12].reason
 
 
+def test_a_proved_step_starts_a_level_that_the_next_result_does_not_turn_into_an_excursion():
+    """A +10% step re-measuring confirmed, then a result in a +6% slow mode above it (one process):
+    unproved, the step would be a spike the slow result neither holds nor reverts from, and that
+    result a +16% change against the old level; proved, it is judged against the step's level."""
+    values = _history([1.0] * 9 + [1.10, 1.166, 1.10], cv=0.001, generator=np.random.default_rng(5))
+    unproved = judge_history(values)
+    assert unproved[10].kind == "suspected" and unproved[10].change == pytest.approx(0.166, abs=0.01)
+    judgements = judge_history(values, proved={9})
+    assert judgements[10].baseline_index == 9 and judgements[10].change == pytest.approx(0.06, abs=0.01)
+    assert judgements[10].earlier_index is None  # nothing in the step's level before its first result
+
+
 def test_a_re_measurement_refutes_a_suspicion_only_when_its_interval_lies_under_half_of_it():
     assert refutes(0.53, {"kind": "unknown", "ci_low": -0.135, "ci_high": 0.131})
     assert not refutes(0.05, {"kind": "unknown", "ci_low": -0.01, "ci_high": 0.04})  # 4% of 5% may be real
     assert not refutes(0.05, {"kind": "same", "ci_low": -0.01, "ci_high": None})  # an unbounded interval
     assert not refutes(-0.3, {"ci_high": -0.5}) and not refutes(0.3, None)
+
+
+def test_a_change_names_its_level_and_the_result_before_its_baseline():
+    """What re-measuring a baseline that moved needs: the level's median, and the level's result
+    before the baseline (before a one-result spike, the level's last result)."""
+    values = _history([1.0] * 9 + [1.3], cv=0.001, generator=np.random.default_rng(4))
+    head = judge_history(values)[-1]
+    assert head.kind == "suspected" and (head.baseline_index, head.earlier_index) == (8, 7)
+    assert head.level == pytest.approx(1.0, abs=0.002) and head.as_dict()["level"] == head.level
+    after_spike = judge_history([*values[:9], [1.49], [1.47]], refuted={9})[-1]
+    assert (after_spike.baseline_index, after_spike.earlier_index) == (9, 8)
+
+
+def test_a_baseline_moved_when_its_fresh_processes_read_half_the_change_toward_the_head():
+    assert baseline_moved(0.47, 1.0, 1.45) and baseline_moved(0.47, 2.0, 2.5)
+    assert not baseline_moved(0.47, 1.0, 1.2) and not baseline_moved(0.47, 1.0, 0.7)
+    assert baseline_moved(-0.3, 1.0, 0.8) and not baseline_moved(-0.3, 1.0, 1.2)
+    assert not baseline_moved(0.47, None, 1.45) and not baseline_moved(0.47, 1.0, None)
 
 
 def test_modes_seen_twice_are_noise_and_an_unchanged_history_never_gates():
