@@ -92,26 +92,31 @@ def apply_confirmations(suspects: list[Finding], verdicts: list[dict[str, Any] |
     return [_confirmed(f, v) for f, v in zip(suspects, verdicts, strict=True)]
 
 
+def behind_baseline(finding: Finding, verdict: dict[str, Any] | None) -> Finding | None:
+    """The suspicion that a suspected slowdown's baseline commit made the step, when re-measuring
+    did not prove the slowdown but the baseline's fresh processes (``base_value``) read like the head
+    rather than the level it was recorded at (``baseline_moved``): its one recorded process hid a
+    step made there. The baseline is then re-measured against the level's result before it (the
+    finding's ``earlier_commit``); None when that does not apply."""
+    earlier, level = finding.verdict.get("earlier_commit"), finding.verdict.get("level")
+    if verdict is None or verdict["kind"] in _PROVED or not earlier or not finding.baseline_commit:
+        return None
+    if not baseline_moved(finding.change, level, verdict.get("base_value")):
+        return None
+    reason = (
+        f"{finding.commit[:10]} re-measured like its baseline, and the baseline "
+        f"{verdict['base_value'] / level - 1:+.1%} off the level it was recorded at: a step hidden at the baseline"
+    )
+    evidence = {"detector": "level", "reason": reason, "change": finding.change, "level": level}
+    return replace(finding, commit=finding.baseline_commit, baseline_commit=earlier, verdict=evidence)
+
+
 def steps_behind_baselines(
     confirm: Confirm, suspects: list[Finding], verdicts: list[dict[str, Any] | None]
 ) -> list[Finding]:
-    """The changes re-measuring proved at the baseline commits of suspicions it did not prove, where
-    the baseline's fresh processes read like the head rather than the level it was recorded at
-    (``baseline_moved``): its one recorded process hid a step made there. Each such baseline is
-    re-measured against the level's result before it (its verdict's ``earlier_commit``), once."""
-    behind = []
-    for finding, verdict in zip(suspects, verdicts, strict=True):
-        earlier, level = finding.verdict.get("earlier_commit"), finding.verdict.get("level")
-        if verdict is None or verdict["kind"] in _PROVED or not earlier or not finding.baseline_commit:
-            continue
-        if not baseline_moved(finding.change, level, verdict.get("base_value")):
-            continue
-        reason = (
-            f"{finding.commit[:10]} re-measured like its baseline, and the baseline "
-            f"{verdict['base_value'] / level - 1:+.1%} off the level it was recorded at: a step hidden at the baseline"
-        )
-        evidence = {"detector": "level", "reason": reason, "change": finding.change, "level": level}
-        behind.append(replace(finding, commit=finding.baseline_commit, baseline_commit=earlier, verdict=evidence))
+    """The changes re-measuring proved at the baseline commits of suspicions it did not prove
+    (``behind_baseline``), each baseline re-measured once."""
+    behind = [b for f, v in zip(suspects, verdicts, strict=True) if (b := behind_baseline(f, v)) is not None]
     if not behind:
         return []
     return [step for step in apply_confirmations(behind, confirm(behind)) if step.kind != "suspected"]
@@ -201,9 +206,11 @@ def confirm_stored(
     store: Store, config: PerfciConfig, run_uuid: uuid.UUID, verdicts: dict[str, dict[str, Any]]
 ) -> list[Finding]:
     """Record re-measurements made elsewhere (a remote runner's process pairs) of a stored run's
-    suspected slowdowns, by case, as ``process_document`` records its own; queue the alerts of
-    those confirmed. Returns the run's findings after them. A case with no suspected slowdown at
-    the run's commit is ``NotSuspected`` (nothing is recorded)."""
+    suspected slowdowns, by case, as ``process_document`` records its own (a verdict's
+    ``baseline_remeasured``, the baseline against the level's result before it, counts where
+    ``behind_baseline`` says so); queue the alerts of those confirmed. Returns the run's findings
+    after them. A case with no suspected slowdown at the run's commit is ``NotSuspected`` (nothing
+    is recorded)."""
     with store.read() as session:
         recorded = recorded_findings(session, run_uuid)
         context = AlertContext(**run_identity(session, run_uuid))
@@ -214,10 +221,18 @@ def confirm_stored(
     if unknown:
         raise NotSuspected(f"no suspected slowdown of {', '.join(unknown)[:200]} at this run's commit")
     updated = [_confirmed(open_suspects[case], verdict) for case, verdict in verdicts.items() if case in open_suspects]
-    for finding in updated:
+    behind = [
+        step
+        for case, verdict in verdicts.items()
+        if case in open_suspects
+        and verdict.get("baseline_remeasured")
+        and (suspicion := behind_baseline(open_suspects[case], verdict)) is not None
+        and (step := _confirmed(suspicion, verdict["baseline_remeasured"])).kind != "suspected"
+    ]
+    for finding in [*updated, *behind]:
         record_confirmation(store, run_uuid, finding)
-    confirmed = [f for f in updated if f.kind == "latency"]
+    confirmed = [f for f in [*updated, *behind] if f.kind == "latency"]
     if confirmed:
         queue_for_run(store, config, context, confirmed)
     by_case = {f.case: f for f in updated}
-    return worst_first(by_case.get(f.case, f) if f.kind == "suspected" else f for f in recorded)
+    return worst_first([*(by_case.get(f.case, f) if f.kind == "suspected" else f for f in recorded), *behind])

@@ -6,6 +6,9 @@ the device, so it re-measures the baseline commit and the head in process pairs,
 ``perfci run`` does, and posts each paired verdict here by case. The server records it exactly as a
 local confirmation (``perfci.pipeline.confirm_stored``): a confirmed regression becomes a gating
 ``latency`` finding and its alerts are queued; anything else stays ``suspected`` with the evidence.
+A verdict may carry the re-measurement of the suspicion's baseline against the level's result
+before it (``baseline_remeasured``), taken where the baseline's fresh processes read like the head:
+a change it proves is recorded at the baseline commit.
 """
 
 from __future__ import annotations
@@ -41,8 +44,13 @@ class PairVerdict(BaseModel):
     n_head: int = Field(ge=1, le=100_000)
     pairs: int = Field(ge=1, le=100_000)
     reason: str = Field(max_length=1000)
+    #: the median of the baseline commit's fresh processes (ms): whether it reads at its recorded level
+    base_value: float | None = Field(default=None, gt=0)
+    #: the baseline re-measured against the level's result before it, where its fresh processes read
+    #: like the head (``perfci.pipeline.behind_baseline``)
+    baseline_remeasured: PairVerdict | None = None
 
-    @field_validator("change", "ci_low", "ci_high")
+    @field_validator("change", "ci_low", "ci_high", "base_value")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):

@@ -44,7 +44,15 @@ from perfci.config import PerfciConfig
 from perfci.document import DocumentError, Environment, ResultsDocument, parse_document
 from perfci.findings import Finding, Unjudged, worst_first
 from perfci.fingerprint import environment_fingerprint
-from perfci.pipeline import Bisect, Confirm, apply_confirmations, confirms, process_document, suspects_of
+from perfci.pipeline import (
+    Bisect,
+    Confirm,
+    apply_confirmations,
+    behind_baseline,
+    confirms,
+    process_document,
+    suspects_of,
+)
 from perfci.runner import git as gitops
 from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.confirm import bisect_proved, remeasure
@@ -233,16 +241,31 @@ def _confirm_there(
     suspects = [f for f in suspects_of(judged_there) if f.commit == document.run.commit.sha]
     if not suspects or not confirms(config, document):
         return judged_there
-    done = {f.case: f.verdict["confirmation"] for f in local if "confirmation" in f.verdict}
-    todo = [f for f in suspects if f.case not in done]
+    done = {(f.case, f.commit): f.verdict["confirmation"] for f in local if "confirmation" in f.verdict}
+    todo = [f for f in suspects if (f.case, f.commit) not in done]
     measured = dict(zip((f.case for f in todo), confirm(todo) if todo else [], strict=True))
-    verdicts = {f.case: done.get(f.case) or measured.get(f.case) for f in suspects}
+    verdicts = {f.case: done.get((f.case, f.commit)) or measured.get(f.case) for f in suspects}
+    # a baseline whose fresh processes read like the head is re-measured against the level's result
+    # before it, as a local run does (``behind_baseline``); its verdict travels with the head's
+    behind = [b for f in suspects if (b := behind_baseline(f, verdicts.get(f.case))) is not None]
+    unmeasured = [b for b in behind if (b.case, b.commit) not in done]
+    measured_behind = dict(zip((b.case for b in unmeasured), confirm(unmeasured) if unmeasured else [], strict=True))
+    for step in behind:
+        remeasured = done.get((step.case, step.commit)) or measured_behind.get(step.case)
+        if remeasured is not None:
+            verdicts[step.case] = {**verdicts[step.case], "baseline_remeasured": remeasured}
     verdicts = {case: verdict for case, verdict in verdicts.items() if verdict is not None}
     if not verdicts:
         return judged_there
     if document.run.trigger == "pr":
         updated = {f.case: f for f in apply_confirmations(suspects, [verdicts.get(f.case) for f in suspects])}
-        return worst_first(updated.get(f.case, f) if f.kind == "suspected" else f for f in judged_there)
+        steps = apply_confirmations(behind, [verdicts[b.case].get("baseline_remeasured") for b in behind])
+        return worst_first(
+            [
+                *(updated.get(f.case, f) if f.kind == "suspected" else f for f in judged_there),
+                *(step for step in steps if step.kind != "suspected"),
+            ]
+        )
     return post_confirmations(url, token, str(document.run.id), verdicts)
 
 

@@ -222,6 +222,37 @@ def test_a_refuting_confirmation_keeps_the_suspicion_with_its_evidence(client):
     assert not [r for r in latency if r["commit"] == commit]
 
 
+@pytest.mark.parametrize("baseline_reads", [1.10, 1.0])
+def test_a_remote_runners_re_measured_baseline_records_the_step_its_one_process_hid(client, baseline_reads):
+    """The head re-measured the same as its baseline, whose fresh processes read like the head (10%
+    off the level it was recorded at): the baseline re-measured against the level's result before
+    it proves the step there, recorded at the baseline commit. Fresh processes at the level: that
+    re-measurement proves nothing and is not recorded."""
+    run_id, case, commit = _suspected_run(client)
+    suspicion = as_json(client.get("/api/regressions?kind=suspected&status=all"))["items"]
+    (at_head,) = [r for r in suspicion if r["commit"] == commit]
+    baseline, earlier = at_head["baseline_commit"], at_head["verdict"]["earlier_commit"]
+    step = {**PAIRS, "base_value": 1.0}
+    same = {**PAIRS, "kind": "same", "change": 0.0, "ci_low": -0.005, "ci_high": 0.005, "p_value": 0.6}
+    verdict = {**same, "base_value": baseline_reads, "baseline_remeasured": step}
+    answer = client.post(
+        f"/api/runs/{run_id}/confirmations",
+        json={"confirmations": [{"case": case, "verdict": verdict}]},
+        headers=auth(),
+    )
+    assert answer.status_code == 200, answer.data
+    found = {(f["commit"], f["kind"]) for f in as_json(answer)["findings"]}
+    rows = as_json(client.get("/api/regressions?kind=latency&status=all"))["items"]
+    latency = [r for r in rows if r["commit"] in (commit, baseline)]
+    if baseline_reads == 1.0:
+        assert found == {(commit, "suspected")} and latency == []
+        return
+    assert found == {(commit, "suspected"), (baseline, "latency")}
+    (recorded,) = latency
+    assert (recorded["commit"], recorded["baseline_commit"]) == (baseline, earlier)
+    assert "a step hidden at the baseline" in recorded["verdict"]["reason"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "needle"),
     [
@@ -233,6 +264,12 @@ def test_a_refuting_confirmation_keeps_the_suspicion_with_its_evidence(client):
         ),
         ({"confirmations": [{"case": "x", "verdict": {**PAIRS, "change": float("inf")}}]}, 400, "Infinity"),
         ({"confirmations": [{"case": "x", "verdict": {**PAIRS, "pairs": 0}}]}, 422, "confirmations.0.verdict.pairs"),
+        (
+            {"confirmations": [{"case": "x", "verdict": {**PAIRS, "baseline_remeasured": {**PAIRS, "kind": "x"}}}]},
+            422,
+            "confirmations.0.verdict.baseline_remeasured.kind",
+        ),
+        ({"confirmations": [{"case": "x", "verdict": {**PAIRS, "base_value": 0}}]}, 422, "verdict.base_value"),
         ({"confirmations": [{"case": "no/such/case", "verdict": PAIRS}]}, 409, "no suspected slowdown of no/such/case"),
     ],
 )

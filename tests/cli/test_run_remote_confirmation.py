@@ -1,0 +1,56 @@
+"""A remote runner re-measures the server's suspicions as a local run does: where the head reads the
+same as its baseline but the baseline's fresh processes read like the head, the baseline is
+re-measured against the level's result before it, and that verdict travels with the head's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from perfci.cli import run as run_cli
+from perfci.config import DetectionConfig, PerfciConfig
+from perfci.document import parse_document
+from perfci.findings import Finding
+from perfci.testing import make_document, sha_for
+
+BASELINE, EARLIER = sha_for("baseline"), sha_for("earlier")
+
+
+def _pairs(kind: str, change: float, base_value: float) -> dict[str, Any]:
+    return {"kind": kind, "change": change, "ci_low": change - 0.01, "ci_high": change + 0.01, "base_value": base_value}
+
+
+@pytest.mark.parametrize(("trigger", "baseline_reads"), [("push", 1.1), ("pr", 1.1), ("push", 1.0)])
+def test_the_baseline_behind_a_suspicion_is_re_measured_and_its_verdict_posted(monkeypatch, trigger, baseline_reads):
+    data = make_document(cases=1)
+    data["run"]["trigger"] = trigger
+    document = parse_document(data)
+    case, head = data["results"][0]["case"], data["run"]["commit"]["sha"]
+    suspicion = Finding(case, "suspected", head, BASELINE, 0.10, {"level": 1.0, "earlier_commit": EARLIER})
+    asked: list[tuple[str, str | None]] = []
+
+    def confirm(suspects: list[Finding]) -> list[dict[str, Any]]:
+        asked.extend((f.commit, f.baseline_commit) for f in suspects)
+        return [
+            _pairs("regression", 0.1, 1.0) if f.commit == BASELINE else _pairs("same", 0.0, baseline_reads)
+            for f in suspects
+        ]
+
+    posted: dict[str, Any] = {}
+
+    def post(url: str, token: str | None, run_id: str, verdicts: dict[str, Any]) -> list[Finding]:
+        posted.update(verdicts)
+        return []
+
+    monkeypatch.setattr(run_cli, "post_confirmations", post)
+    config = PerfciConfig(detection=DetectionConfig(gate_interpreter=True))
+    found = run_cli._confirm_there("http://server/api/runs", None, document, [suspicion], [], config, confirm)
+    if baseline_reads == 1.0:
+        assert asked == [(head, BASELINE)] and "baseline_remeasured" not in posted[case]
+        return
+    assert asked == [(head, BASELINE), (BASELINE, EARLIER)]
+    if trigger == "pr":  # applied here, not recorded there
+        assert posted == {} and {(f.commit, f.kind) for f in found} == {(head, "suspected"), (BASELINE, "latency")}
+    else:
+        assert posted[case]["kind"] == "same" and posted[case]["baseline_remeasured"]["kind"] == "regression"
