@@ -236,3 +236,32 @@ def confirm_stored(
         queue_for_run(store, config, context, confirmed)
     by_case = {f.case: f for f in updated}
     return worst_first([*(by_case.get(f.case, f) if f.kind == "suspected" else f for f in recorded), *behind])
+
+
+class NotBisectable(LookupError):
+    """A search names a case the run has no gating slowdown its own processes proved."""
+
+
+def bisect_stored(store: Store, run_uuid: uuid.UUID, searches: dict[str, dict[str, Any]]) -> list[Finding]:
+    """Record searches made elsewhere (a remote runner's bisect, ``perfci run --post`` with
+    ``[detection] bisect``) of the commits behind a stored run's gating slowdowns that its own
+    processes proved, by case, as ``process_document`` records its own. Returns the run's findings
+    after them. A case without such a slowdown at the run's commit is ``NotBisectable`` (nothing is
+    recorded); a confirmed one carries its search in its confirmation (``confirm_stored``)."""
+    with store.read() as session:
+        recorded = recorded_findings(session, run_uuid)
+        trigger = run_identity(session, run_uuid)["trigger"]
+    if trigger == "pr":
+        raise NotBisectable("a pull request's findings are not recorded: its runner reports its own bisect")
+    proved = {f.case: f for f in proved_by_processes(recorded)}
+    unknown = sorted(set(searches) - set(proved))
+    if unknown:
+        raise NotBisectable(
+            f"no gating slowdown its processes proved of {', '.join(unknown)[:200]} at this run's commit"
+        )
+    searched = {
+        case: replace(proved[case], verdict={**proved[case].verdict, "bisect": s}) for case, s in searches.items()
+    }
+    for finding in searched.values():
+        record_bisect(store, run_uuid, finding)
+    return worst_first(searched.get(f.case, f) if f.kind == "latency" and f.case in searched else f for f in recorded)

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-from dashboard.api import commits, confirmations, jobs, openapi, regressions, results, runs, series  # noqa: E402,F401  (routes register on import)
+from dashboard.api import bisects, commits, confirmations, jobs, openapi, regressions, results, runs, series  # noqa: E402,F401  (routes register on import)

@@ -55,8 +55,8 @@ def _markdown(rows: list[dict[str, Any]], good: str, bad: str, device: str) -> s
         if row["unresolved"]:
             first, last = row["unresolved"]
             lines.append(
-                f"| `{row['case']}` | somewhere in {first[:12]}..{last[:12]} (undecided at a "
-                f"{row['step_threshold']:.1%} threshold, or skipped commits) | | | | |"
+                f"| `{row['case']}` | somewhere in {first[:12]}..{last[:12]} (a step the pairs could not "
+                "decide, or skipped commits) | | | | |"
             )
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from perfci.pipeline import (
     behind_baseline,
     confirms,
     process_document,
+    proved_by_processes,
     suspects_of,
 )
 from perfci.runner import git as gitops
@@ -58,7 +59,7 @@ from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.confirm import bisect_proved, remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.phases import describe as describe_time
-from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_confirmations, post_document
+from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_bisects, post_confirmations, post_document
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import SuiteCase
 
@@ -214,6 +215,7 @@ def _deliver(
     console.print(f"posted run {document['run']['id']} to {post_url}: {len(judged_there)} finding(s) there")
     try:
         judged_there = _confirm_there(post_url, token, parsed, judged_there, findings, config, confirm)
+        judged_there = _bisect_there(post_url, token, parsed, judged_there, findings, config, bisect)
     except PostError as error:
         console.print(f"[red]could not post the re-measurements: {error}[/red]")
         return findings, not_judged, False
@@ -267,6 +269,36 @@ def _confirm_there(
             ]
         )
     return post_confirmations(url, token, str(document.run.id), verdicts)
+
+
+def _bisect_there(
+    url: str,
+    token: str | None,
+    document: ResultsDocument,
+    judged_there: list[Finding],
+    local: list[Finding],
+    config: PerfciConfig,
+    bisect: Bisect,
+) -> list[Finding]:
+    """With ``[detection] bisect``, the commits behind the server's gating slowdowns that this run's
+    own processes proved (``--processes N``), searched here (the server has neither the commits nor
+    a device) and posted back; a case this run already searched for its own store is not searched
+    twice. A pull request's findings are not recorded there: the search is applied here."""
+    run_commit = document.run.commit.sha
+    proved = [f for f in proved_by_processes(judged_there) if f.commit == run_commit]
+    if not proved or not config.detection.bisect:
+        return judged_there
+    done = {f.case: f.verdict["bisect"] for f in local if f.commit == run_commit and "bisect" in f.verdict}
+    searches = {f.case: done.get(f.case) or bisect(f) for f in proved}
+    searches = {case: search for case, search in searches.items() if search is not None}
+    if not searches:
+        return judged_there
+    if document.run.trigger == "pr":
+        return [
+            replace(f, verdict={**f.verdict, "bisect": searches[f.case]}) if f in proved and f.case in searches else f
+            for f in judged_there
+        ]
+    return post_bisects(url, token, str(document.run.id), searches)
 
 
 def _shown_db(db_url: str | None) -> str:

@@ -7,19 +7,22 @@ The search, as Pinpoint's:
 
 1. confirm: GOOD against BAD must show the change (a latency regression, or a correctness failure:
    then the search is for the first incorrect commit); otherwise nothing is filed;
-2. bisect (every step from here judged at ``threshold_after_confirmation``: a quarter of the confirmed change, or
-   the threshold when larger): against the last commit known to be like GOOD, the midpoint of what is left is either
-   like BAD (the culprit is at or before it) or not (after it); a commit whose kernels crash or do
-   not import is skipped as ``git bisect skip`` does, the nearest other midpoint tried instead; a
-   midpoint the pairs cannot decide stops the search with the range still open;
+2. bisect: against the last commit known to be like GOOD, the midpoint of what is left is either
+   like BAD (a regression at ``threshold``: the culprit is at or before it) or not (after it); a
+   step the pairs cannot decide counts as like GOOD when its interval tops out under a quarter of
+   the confirmed change (``like_good_below``); a commit whose kernels crash or do not import is
+   skipped as ``git bisect skip`` does, the nearest other midpoint tried instead; any other
+   undecided midpoint stops the search with the range still open;
 3. verify: the culprit against its parent must show the change by itself (the search's own step
    when it compared exactly those two);
 4. more culprits: when the culprit against BAD still shows the change, the rest of the range is
-   searched again from the culprit; each culprit gets its share of GOOD-to-BAD's change.
+   searched again from the culprit; each culprit gets its share of GOOD-to-BAD's change (of its
+   logarithm: changes compound, so the shares of two culprits add up to the whole).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,6 +40,8 @@ class Comparison:
     change: float | None = None
     pairs: int = 0
     reason: str = ""
+    #: the top of the pairs' interval of the change (None: unbounded, or not measured)
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Culprit:
     parent: int
     #: the culprit against its parent (the verification)
     verification: Comparison
-    #: its change over GOOD-to-BAD's (latency only)
+    #: its part of GOOD-to-BAD's change, in logarithms (latency only)
     share: float | None
 
     @property
@@ -64,8 +69,8 @@ class BisectResult:
     unresolved: tuple[int, int] | None = None
     #: every comparison, in the order measured
     steps: list[Comparison] = field(default_factory=list)
-    #: the change every step after the confirmation was judged at (``threshold_after_confirmation``)
-    step_threshold: float | None = None
+    #: an undecided step whose interval tops out under this change counts as like GOOD (``like_good_below``)
+    like_good_below: float | None = None
 
     @property
     def reproduced(self) -> bool:
@@ -79,12 +84,17 @@ Compare = Callable[[int, int, float], Comparison]
 MIN_SHARE = 0.25
 
 
-def threshold_after_confirmation(threshold: float, confirmation: Comparison) -> float:
-    """The change a search step must show to count as like BAD. The confirmed change sets it: a
-    +3000% slowdown is not lost because one step's pairs cannot tell its midpoint from GOOD within
-    the +3% threshold (noise the size of the threshold leaves such a step undecided, and the range
-    open); a commit carrying less than ``MIN_SHARE`` of the change is not a culprit worth a search."""
-    return max(threshold, MIN_SHARE * abs(confirmation.change or 0.0))
+def like_good_below(confirmation: Comparison) -> float:
+    """The change under which an undecided step counts as like GOOD: a quarter of the confirmed
+    change, in logarithms (changes compound). A +3000% slowdown is not lost because one step's pairs
+    cannot tell its midpoint from GOOD within a 30% threshold (interpreter noise leaves such a step
+    undecided); a step the pairs decide is a regression at the threshold whatever its size, so a
+    second, smaller culprit is still found."""
+    return math.expm1(MIN_SHARE * math.log1p(abs(confirmation.change or 0.0)))
+
+
+def _settles_like_good(step: Comparison, bar: float | None) -> bool:
+    return step.outcome == "unknown" and bar is not None and step.ci_high is not None and step.ci_high < bar
 
 
 def _like_bad(outcome: Outcome, kind: str) -> bool:
@@ -116,22 +126,20 @@ def bisect(
     max_culprits: int = 4,
     speculate: Callable[[list[tuple[int, int]], float], None] | None = None,
 ) -> BisectResult:
-    """Search candidates ``0..n-1`` (0 GOOD, n-1 BAD) for the commits that made BAD worse, GOOD
-    against BAD judged at ``threshold`` and every later step at ``threshold_after_confirmation``.
-    ``speculate`` hears, before each search step is measured, that step and the two that may follow
-    it (with their threshold): a caller with several devices starts those at once (speculative
-    midpoints), and ``compare`` then answers from what they measured."""
+    """Search candidates ``0..n-1`` (0 GOOD, n-1 BAD) for the commits that made BAD worse, every
+    step judged at ``threshold`` (an undecided one read with ``like_good_below``). ``speculate``
+    hears, before each search step is measured, that step and the two that may follow it (with
+    their threshold): a caller with several devices starts those at once (speculative midpoints),
+    and ``compare`` then answers from what they measured."""
     if n < 2:
         raise ValueError("bisect needs GOOD and BAD")
     steps: list[Comparison] = []
     done: dict[tuple[int, int], Comparison] = {}
 
-    judged_at = threshold
-
     def measured(base: int, head: int) -> Comparison:
         """A pair of candidates is measured once (the last search step is often the verification)."""
         if (base, head) not in done:
-            done[base, head] = compare(base, head, judged_at)
+            done[base, head] = compare(base, head, threshold)
             steps.append(done[base, head])
         return done[base, head]
 
@@ -139,8 +147,8 @@ def bisect(
     kind: Literal["latency", "correctness"] | None = (
         "correctness" if first.outcome == "correctness" else "latency" if first.outcome == "regression" else None
     )
-    judged_at = threshold_after_confirmation(threshold, first) if kind == "latency" else threshold
-    result = BisectResult(kind, first, steps=steps, step_threshold=judged_at)
+    bar = like_good_below(first) if kind == "latency" else None
+    result = BisectResult(kind, first, steps=steps, like_good_below=bar)
     if kind is None:
         return result
     skipped: set[int] = set()
@@ -154,13 +162,17 @@ def bisect(
                 break
             mid = candidates[0]
             if speculate is not None:
-                speculate([(lo, mid), *_next_steps(lo, mid, hi, skipped)], judged_at)
+                speculate([(lo, mid), *_next_steps(lo, mid, hi, skipped)], threshold)
             step = measured(lo, mid)
             if step.outcome == "skip":
                 skipped.add(mid)
             elif _like_bad(step.outcome, kind):
                 hi = mid
-            elif step.outcome in ("same", "improvement") or (kind == "correctness" and step.outcome != "error"):
+            elif (
+                step.outcome in ("same", "improvement")
+                or (kind == "correctness" and step.outcome != "error")
+                or _settles_like_good(step, bar)
+            ):
                 lo = mid
             else:  # unknown after every pair the budget allowed, or GOOD's side failed
                 result.unresolved = (lo, hi)
@@ -171,7 +183,7 @@ def bisect(
         verification = measured(parent, hi)
         share = None
         if kind == "latency" and verification.change is not None and first.change:
-            share = verification.change / first.change
+            share = math.log1p(verification.change) / math.log1p(first.change)
         result.culprits.append(Culprit(hi, parent, verification, share))
         if hi == n - 1 or not _like_bad(measured(hi, n - 1).outcome, kind):
             break

@@ -148,8 +148,7 @@ def _bisect_behind(
     record: Callable[[str, str, CaseComparison], None] | None,
 ) -> dict[str, Any] | None:
     """The culprits among the commits between a confirmed change's baseline and its commit, when
-    there are several; after the search's own GOOD-to-BAD comparison, a step counts as like the head
-    when it carries a quarter of that change (``perfci.runner.bisect.threshold_after_confirmation``)."""
+    there are several, searched as ``perfci bisect`` searches (``perfci.runner.bisect``)."""
     assert finding.baseline_commit
     between = gitops.commits_in_range(repo, f"{finding.baseline_commit}..{finding.commit}")
     if len(between) < 2:

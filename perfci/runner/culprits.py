@@ -4,6 +4,7 @@ Used by ``perfci bisect`` and by a confirmation that bisects the commits behind 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -34,7 +35,8 @@ def comparison_of(base: int, head: int, item: CaseComparison) -> Comparison:
     else:
         outcome, reason = "error", item.base.error or item.outcome
     pairs = item.interleaved.pairs if item.interleaved else 0
-    return Comparison(base, head, outcome, verdict.change if verdict else None, pairs, reason)
+    change, high = (verdict.change, verdict.ci_high) if verdict else (None, None)
+    return Comparison(base, head, outcome, change, pairs, reason, None if high is None or math.isinf(high) else high)
 
 
 def culprits_json(result: BisectResult, shas: list[str], case: SuiteCase) -> dict[str, Any]:
@@ -53,7 +55,7 @@ def culprits_json(result: BisectResult, shas: list[str], case: SuiteCase) -> dic
         "kind": result.kind,
         "reproduced": result.reproduced,
         "confirmation": step(result.confirmation),
-        "step_threshold": result.step_threshold,
+        "like_good_below": result.like_good_below,
         "culprits": [
             {
                 "commit": shas[c.index],
@@ -89,8 +91,7 @@ def find_culprits(
     gpus: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Per case, the search between ``shas[0]`` (GOOD) and ``shas[-1]`` (BAD) as ``culprits_json``,
-    GOOD against BAD judged at ``threshold`` (the search's later steps at a quarter of that change
-    when larger).
+    every step judged at ``threshold`` (``perfci.runner.bisect``).
     Worktrees are made once per commit and removed at the end; a commit whose kernels do not import
     is skipped (``EndpointBroken`` for GOOD or BAD). ``on_compared`` hears of every comparison as it
     ends (base sha, head sha, what it measured): ``perfci bisect`` stores each one then, so a search

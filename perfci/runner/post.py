@@ -12,7 +12,7 @@ from typing import Any
 from perfci.findings import Finding, Unjudged
 from perfci.httpclient import PostError, post_json
 
-__all__ = ["UNSENT_DIR", "PostError", "keep_unsent", "post_confirmations", "post_document"]
+__all__ = ["UNSENT_DIR", "PostError", "keep_unsent", "post_bisects", "post_confirmations", "post_document"]
 
 #: Where a runner keeps documents it could not deliver (``perfci resend`` sends them).
 UNSENT_DIR = Path(".perfci") / "unsent"
@@ -54,14 +54,26 @@ def post_confirmations(
 ) -> list[Finding]:
     """POST this runner's re-measurements of the server's suspicions (by case) to
     ``<url>/<run_id>/confirmations``; the run's findings after them, as the server recorded them."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = {"confirmations": [{"case": case, "verdict": verdict} for case, verdict in verdicts.items()]}
-    response, attempts = post_json(
-        f"{url.rstrip('/')}/{run_id}/confirmations", body, headers=headers, attempts=attempts
-    )
+    return _post_about_run(f"{url.rstrip('/')}/{run_id}/confirmations", token, body, attempts)
+
+
+def post_bisects(
+    url: str, token: str | None, run_id: str, searches: dict[str, dict[str, Any]], *, attempts: int = 5
+) -> list[Finding]:
+    """POST this runner's searches behind the server's slowdowns that the run's own processes
+    proved (by case) to ``<url>/<run_id>/bisects``; the run's findings after them."""
+    body = {"bisects": [{"case": case, "search": search} for case, search in searches.items()]}
+    return _post_about_run(f"{url.rstrip('/')}/{run_id}/bisects", token, body, attempts)
+
+
+def _post_about_run(url: str, token: str | None, body: dict[str, Any], attempts: int) -> list[Finding]:
+    """POST what this runner measured about a run the server stored; the run's findings after it."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response, attempts = post_json(url, body, headers=headers, attempts=attempts)
     findings = response.get("findings")
     if not isinstance(findings, list):
-        raise PostError(f"{url} answered the confirmations without a findings list ({str(response)[:200]})", attempts)
+        raise PostError(f"{url} answered without a findings list ({str(response)[:200]})", attempts)
     try:
         return [Finding.from_json(item) for item in findings]
     except (KeyError, TypeError, ValueError) as error:

@@ -80,7 +80,7 @@ class Speculation:
 
     def compare(self, base: int, head: int, threshold: float) -> Comparison:
         """The comparison, from a started one or measured now on the next free GPU. A search judges
-        every step after its confirmation at one threshold, so a started pair is the one asked for."""
+        every step at one threshold, so a started pair is the one asked for."""
         if (base, head) not in self.started:
             self._start((base, head), threshold, self._next_gpu())
         return self.started[base, head].result()

@@ -20,9 +20,9 @@ def _row(outcome_of_midpoint: str) -> dict:
     return culprits_json(bisect(5, compare, threshold=0.02), SHAS, SimpleNamespace(id="decode/x"))
 
 
-def test_an_undecided_range_names_the_threshold_its_steps_were_judged_at():
+def test_an_undecided_range_is_a_row_saying_so():
     report = _markdown([_row("unknown")], SHAS[0], SHAS[-1], "cuda")
-    assert f"somewhere in {SHAS[0][:12]}..{SHAS[4][:12]} (undecided at a 10.0% threshold" in report
+    assert f"somewhere in {SHAS[0][:12]}..{SHAS[4][:12]} (a step the pairs could not decide" in report
 
 
 def test_a_culprit_is_a_row_with_its_parent_and_share():

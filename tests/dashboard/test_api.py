@@ -290,6 +290,54 @@ def test_confirmation_errors_name_the_field_and_record_nothing(client, body, sta
     assert missing.status_code == 404
 
 
+def _proved_run(client) -> tuple[str, str, str]:
+    """Eight results of three processes each, then one 10% slower: its processes prove it (gating
+    latency, no re-measurement). Returns (run id, case, commit)."""
+    for commit in range(8):
+        document = _doc(200 + commit, [1.0], seed=commit, processes=3)
+        assert client.post("/api/runs", json=document, headers=auth()).status_code == 201
+    answer = as_json(client.post("/api/runs", json=_doc(208, [1.10], seed=8, processes=3), headers=auth()))
+    (finding,) = answer["findings"]
+    assert finding["kind"] == "latency" and "confirmation" not in finding["verdict"]
+    return answer["run_id"], finding["case"], finding["commit"]
+
+
+def test_a_remote_runners_bisect_behind_a_proved_slowdown_is_stored_with_it(client):
+    run_id, case, commit = _proved_run(client)
+    culprit = sha_for("culprit")
+    search = {"case": case, "culprits": [{"commit": culprit, "share": 0.97, "verified": True}], "unresolved": None}
+    url, body = f"/api/runs/{run_id}/bisects", {"bisects": [{"case": case, "search": search}]}
+    assert client.post(url, json=body).status_code == 401
+    answer = client.post(url, json=body, headers=auth())
+    assert answer.status_code == 200, answer.data
+    (finding,) = as_json(answer)["findings"]
+    assert finding["kind"] == "latency" and finding["verdict"]["bisect"]["culprits"][0]["commit"] == culprit
+    rows = as_json(client.get("/api/regressions?kind=latency&status=all"))["items"]
+    (row,) = [r for r in rows if r["commit"] == commit]
+    assert row["bisect"] == {"state": "culprit", "culprits": [{"commit": culprit, "share": 0.97}], "range": None}
+
+
+@pytest.mark.parametrize(
+    ("search", "status", "needle"),
+    [
+        ({"culprits": [{"commit": "not-a-sha", "verified": True}]}, 422, "bisects.0.search.culprits.0.commit"),
+        ({"culprits": [], "unresolved": ["abcdef1"]}, 422, "bisects.0.search.unresolved"),
+        ({"culprits": [], "case": "no/such/case"}, 409, "no gating slowdown its processes proved of no/such/case"),
+    ],
+)
+def test_bisect_errors_name_the_field_and_record_nothing(client, search, status, needle):
+    run_id, case, commit = _proved_run(client)
+    body = {"bisects": [{"case": search.get("case", case), "search": {"case": case, **search}}]}
+    response = client.post(f"/api/runs/{run_id}/bisects", json=body, headers=auth())
+    assert response.status_code == status and needle in as_json(response)["message"], response.data
+    rows = as_json(client.get("/api/regressions?kind=latency&status=all"))["items"]
+    assert [r["bisect"] for r in rows if r["commit"] == commit] == [None]
+    missing = client.post(
+        "/api/runs/00000000-0000-0000-0000-000000000000/bisects", json={"bisects": []}, headers=auth()
+    )
+    assert missing.status_code == 404
+
+
 def test_an_api_route_without_a_declaration_fails_the_description(db_url):
     from dashboard import create_app
     from dashboard.api.openapi import describe
