@@ -2,11 +2,14 @@
 
 A *pair* is one fresh process per side. Inside a pair, rounds alternate in ABBA order (A B, B A,
 A B, ...), so a linear drift of the device (clocks warming, a neighbour's load ramping) adds the
-same to both sides. Each process lands on its own offset (autotune config, clock state), so the
-evidence is one value per pair: the ratio of the two processes' medians. The verdict is looked at
-after ``min_pairs`` pairs and then each time the number of pairs doubles (2, 4, 8, 16, as Pinpoint
-doubles its attempts), and ``unknown`` buys more pairs until ``max_pairs`` or the time budget is
-spent.
+same to both sides; and the side that goes first alternates from one pair to the next (ABBA..., then
+BAAB...), so a position effect (the first round after the processes start reading slower, an odd
+number of rounds leaving one side first more often) falls on each side in half of the pairs instead
+of on one side in all of them, where the paired test would read it as a change. Each process lands
+on its own offset (autotune config, clock state), so the evidence is one value per pair: the ratio
+of the two processes' medians. The verdict is looked at after ``min_pairs`` pairs and then each
+time the number of pairs doubles (2, 4, 8, 16, as Pinpoint doubles its attempts), and ``unknown``
+buys more pairs until ``max_pairs`` or the time budget is spent.
 """
 
 from __future__ import annotations
@@ -54,11 +57,16 @@ class InterleavedOutcome:
 
 
 def abba(
-    measure_base: Callable[[], list[float]], measure_head: Callable[[], list[float]], rounds: int
+    measure_base: Callable[[], list[float]],
+    measure_head: Callable[[], list[float]],
+    rounds: int,
+    head_first: bool = False,
 ) -> Iterator[tuple[str, list[float]]]:
-    """("base" | "head", samples) in ABBA order, ``rounds`` per side."""
+    """("base" | "head", samples) in ABBA order, ``rounds`` per side (BAAB order with ``head_first``)."""
+    order = (("base", measure_base), ("head", measure_head))
+    if head_first:
+        order = order[::-1]
     for index in range(rounds):
-        order = (("base", measure_base), ("head", measure_head))
         for side, measure in order if index % 2 == 0 else reversed(order):
             yield side, measure()
 
@@ -85,7 +93,7 @@ def interleave(
         base_rounds: list[list[float]] = []
         head_rounds: list[list[float]] = []
         with open_pair() as (measure_base, measure_head):
-            for side, samples in abba(measure_base, measure_head, rounds_per_pair):
+            for side, samples in abba(measure_base, measure_head, rounds_per_pair, head_first=outcome.pairs % 2 == 1):
                 (base_rounds if side == "base" else head_rounds).append(samples)
         outcome.base.append(base_rounds)
         outcome.head.append(head_rounds)

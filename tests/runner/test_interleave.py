@@ -57,8 +57,31 @@ def test_rounds_alternate_abba_inside_fresh_process_pairs():
         max_pairs=2,
         budget_s=1e9,
     )
-    assert "".join(log) == "open0ABBAABBAclose0open1ABBAABBAclose1"
+    assert "".join(log) == "open0ABBAABBAclose0open1BAABBAABclose1"  # the first side alternates by pair
     assert outcome.stopped_by == "max_pairs" and outcome.pairs == 2 and outcome.rounds == 8
+
+
+def test_a_drift_inside_each_pair_is_not_a_change_with_an_odd_number_of_rounds():
+    """Identical sides on a machine where each round of a pair reads 3% faster than the one before
+    (processes warming up): three ABBA rounds put the base side at rounds 1, 4 and 5, so with the
+    same side first in every pair, eight pairs of one sign would be a change. The first side
+    alternates by pair, so the pairs' changes alternate in sign and nothing is decided."""
+    rounds: list[int] = []
+
+    @contextmanager
+    def open_pair():
+        rounds.append(0)
+
+        def measure():
+            rounds[-1] += 1
+            return [1.0 - 0.03 * rounds[-1]] * 5
+
+        yield measure, measure
+
+    outcome = interleave(open_pair, _decide(), rounds_per_pair=3, min_pairs=8, max_pairs=8, budget_s=1e9)
+    assert outcome.verdict is not None and outcome.verdict.kind in ("same", "unknown")
+    changes = outcome.pair_changes
+    assert all(c > 0.03 for c in changes[::2]) and all(c < -0.03 for c in changes[1::2])
 
 
 def test_unknown_doubles_the_pairs_until_decided():
