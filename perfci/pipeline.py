@@ -111,15 +111,18 @@ def behind_baseline(finding: Finding, verdict: dict[str, Any] | None) -> Finding
     return replace(finding, commit=finding.baseline_commit, baseline_commit=earlier, verdict=evidence)
 
 
+def proved_behind(behind: list[Finding], verdicts: list[dict[str, Any] | None]) -> list[Finding]:
+    """Of the baselines re-measured (``behind_baseline``), those whose verdict proved a change there."""
+    return [step for step in apply_confirmations(behind, verdicts) if step.kind != "suspected"]
+
+
 def steps_behind_baselines(
     confirm: Confirm, suspects: list[Finding], verdicts: list[dict[str, Any] | None]
 ) -> list[Finding]:
     """The changes re-measuring proved at the baseline commits of suspicions it did not prove
     (``behind_baseline``), each baseline re-measured once."""
     behind = [b for f, v in zip(suspects, verdicts, strict=True) if (b := behind_baseline(f, v)) is not None]
-    if not behind:
-        return []
-    return [step for step in apply_confirmations(behind, confirm(behind)) if step.kind != "suspected"]
+    return proved_behind(behind, confirm(behind)) if behind else []
 
 
 def process_document(
@@ -221,14 +224,14 @@ def confirm_stored(
     if unknown:
         raise NotSuspected(f"no suspected slowdown of {', '.join(unknown)[:200]} at this run's commit")
     updated = [_confirmed(open_suspects[case], verdict) for case, verdict in verdicts.items() if case in open_suspects]
-    behind = [
-        step
+    suspicions = {
+        case: suspicion
         for case, verdict in verdicts.items()
         if case in open_suspects
         and verdict.get("baseline_remeasured")
         and (suspicion := behind_baseline(open_suspects[case], verdict)) is not None
-        and (step := _confirmed(suspicion, verdict["baseline_remeasured"])).kind != "suspected"
-    ]
+    }
+    behind = proved_behind(list(suspicions.values()), [verdicts[case]["baseline_remeasured"] for case in suspicions])
     for finding in [*updated, *behind]:
         record_confirmation(store, run_uuid, finding)
     confirmed = [f for f in [*updated, *behind] if f.kind == "latency"]

@@ -11,21 +11,17 @@ confirmed slowdown's search travels inside its confirmation (``/confirmations``)
 from __future__ import annotations
 
 import math
-import uuid
 from typing import Annotated, Any
 
-from flask import request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dashboard.api import api
+from dashboard.api.about_run import posted_about_run
 from dashboard.api.openapi import documented
-from dashboard.api.schemas import validated
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
-from dashboard.store_access import reading, store
-from perfci.document import MalformedJson, decode_json
+from dashboard.store_access import store
 from perfci.pipeline import NotBisectable, bisect_stored
-from perfci.store import reads
 
 #: a commit id as the runner's repository spells it
 Sha = Annotated[str, Field(pattern=r"^[0-9a-f]{7,64}$")]
@@ -68,14 +64,6 @@ class Bisects(BaseModel):
     bisects: list[SearchOfCase] = Field(min_length=1, max_length=1000)
 
 
-def _parsed(body: bytes) -> Bisects:
-    try:
-        value = decode_json(body, "request body")
-    except MalformedJson as error:
-        raise ApiError(400, f"{error}; send {{'bisects': [{{'case', 'search'}}, ...]}}") from None
-    return validated(Bisects, value)
-
-
 @api.post("/runs/<ref>/bisects")
 @documented(
     "Record a remote runner's bisect of the commits behind the run's slowdowns its own processes proved",
@@ -86,14 +74,7 @@ def _parsed(body: bytes) -> Bisects:
 )
 @require_write_token
 def post_bisects(ref: str) -> dict[str, Any]:
-    if not (request.mimetype or "").endswith("json"):
-        raise ApiError(400, "send the searches as JSON with 'Content-Type: application/json'")
-    with reading() as session:
-        run = reads.find_run(session, ref)
-        run_uuid = uuid.UUID(str(run.uuid)) if run is not None else None
-    if run_uuid is None:
-        raise ApiError(404, f"run {ref[:60]!r} is not stored; POST the run's document to /api/runs first")
-    body = _parsed(request.get_data(cache=False))
+    run_uuid, body = posted_about_run(ref, Bisects, "searches", "{'bisects': [{'case', 'search'}, ...]}")
     searches = {item.case: item.search.model_dump() for item in body.bisects}
     try:
         findings = bisect_stored(store(), run_uuid, searches)

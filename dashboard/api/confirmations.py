@@ -14,21 +14,17 @@ a change it proves is recorded at the baseline commit.
 from __future__ import annotations
 
 import math
-import uuid
 from typing import Any, Literal
 
-from flask import request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dashboard.api import api
+from dashboard.api.about_run import posted_about_run
 from dashboard.api.openapi import documented
-from dashboard.api.schemas import validated
 from dashboard.auth import require_write_token
 from dashboard.errors import ApiError
-from dashboard.store_access import config, reading, store
-from perfci.document import MalformedJson, decode_json
+from dashboard.store_access import config, store
 from perfci.pipeline import NotSuspected, confirm_stored
-from perfci.store import reads
 
 
 class PairVerdict(BaseModel):
@@ -69,14 +65,6 @@ class Confirmations(BaseModel):
     confirmations: list[Confirmation] = Field(min_length=1, max_length=1000)
 
 
-def _parsed(body: bytes) -> Confirmations:
-    try:
-        value = decode_json(body, "request body")
-    except MalformedJson as error:
-        raise ApiError(400, f"{error}; send {{'confirmations': [{{'case', 'verdict'}}, ...]}}") from None
-    return validated(Confirmations, value)
-
-
 @api.post("/runs/<ref>/confirmations")
 @documented(
     "Record a remote runner's process-pair re-measurements of the run's suspected slowdowns",
@@ -87,14 +75,9 @@ def _parsed(body: bytes) -> Confirmations:
 )
 @require_write_token
 def post_confirmations(ref: str) -> dict[str, Any]:
-    if not (request.mimetype or "").endswith("json"):
-        raise ApiError(400, "send the confirmations as JSON with 'Content-Type: application/json'")
-    with reading() as session:
-        run = reads.find_run(session, ref)
-        run_uuid = uuid.UUID(str(run.uuid)) if run is not None else None
-    if run_uuid is None:
-        raise ApiError(404, f"run {ref[:60]!r} is not stored; POST the run's document to /api/runs first")
-    body = _parsed(request.get_data(cache=False))
+    run_uuid, body = posted_about_run(
+        ref, Confirmations, "confirmations", "{'confirmations': [{'case', 'verdict'}, ...]}"
+    )
     verdicts = {item.case: item.verdict.model_dump() for item in body.confirmations}
     try:
         findings = confirm_stored(store(), config(), run_uuid, verdicts)

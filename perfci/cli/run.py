@@ -51,6 +51,7 @@ from perfci.pipeline import (
     behind_baseline,
     confirms,
     process_document,
+    proved_behind,
     proved_by_processes,
     suspects_of,
 )
@@ -244,31 +245,31 @@ def _confirm_there(
     if not suspects or not confirms(config, document):
         return judged_there
     done = {(f.case, f.commit): f.verdict["confirmation"] for f in local if "confirmation" in f.verdict}
-    todo = [f for f in suspects if (f.case, f.commit) not in done]
-    measured = dict(zip((f.case for f in todo), confirm(todo) if todo else [], strict=True))
-    verdicts = {f.case: done.get((f.case, f.commit)) or measured.get(f.case) for f in suspects}
+    verdicts = _remeasured(confirm, suspects, done)
     # a baseline whose fresh processes read like the head is re-measured against the level's result
     # before it, as a local run does (``behind_baseline``); its verdict travels with the head's
     behind = [b for f in suspects if (b := behind_baseline(f, verdicts.get(f.case))) is not None]
-    unmeasured = [b for b in behind if (b.case, b.commit) not in done]
-    measured_behind = dict(zip((b.case for b in unmeasured), confirm(unmeasured) if unmeasured else [], strict=True))
-    for step in behind:
-        remeasured = done.get((step.case, step.commit)) or measured_behind.get(step.case)
+    for case, remeasured in _remeasured(confirm, behind, done).items():
         if remeasured is not None:
-            verdicts[step.case] = {**verdicts[step.case], "baseline_remeasured": remeasured}
+            verdicts[case] = {**verdicts[case], "baseline_remeasured": remeasured}
     verdicts = {case: verdict for case, verdict in verdicts.items() if verdict is not None}
     if not verdicts:
         return judged_there
     if document.run.trigger == "pr":
         updated = {f.case: f for f in apply_confirmations(suspects, [verdicts.get(f.case) for f in suspects])}
-        steps = apply_confirmations(behind, [verdicts[b.case].get("baseline_remeasured") for b in behind])
-        return worst_first(
-            [
-                *(updated.get(f.case, f) if f.kind == "suspected" else f for f in judged_there),
-                *(step for step in steps if step.kind != "suspected"),
-            ]
-        )
+        steps = proved_behind(behind, [verdicts[b.case].get("baseline_remeasured") for b in behind])
+        return worst_first([*(updated.get(f.case, f) if f.kind == "suspected" else f for f in judged_there), *steps])
     return post_confirmations(url, token, str(document.run.id), verdicts)
+
+
+def _remeasured(
+    confirm: Confirm, findings: list[Finding], done: dict[tuple[str, str], dict[str, Any]]
+) -> dict[str, dict[str, Any] | None]:
+    """By case, each finding's re-measurement: the one this run already made for its own store at
+    that (case, commit), else one made now (all of those in one ``confirm`` call)."""
+    todo = [f for f in findings if (f.case, f.commit) not in done]
+    measured = dict(zip((f.case for f in todo), confirm(todo) if todo else [], strict=True))
+    return {f.case: done.get((f.case, f.commit)) or measured.get(f.case) for f in findings}
 
 
 def _bisect_there(
