@@ -5,6 +5,7 @@
     python benchmarks/detection/gpu_campaign.py push --out results/detection      # a range, one +5% commit
     python benchmarks/detection/gpu_campaign.py all --out results/detection       # both, push first
     python benchmarks/detection/gpu_campaign.py bisect --out results/detection    # the +5% commit by bisect
+    python benchmarks/detection/gpu_campaign.py bisect --gpus 0 --gpus 0,1 --out results/bisect  # on 1 GPU, then 2
     python benchmarks/detection/gpu_campaign.py pool-bisect --out results/bisect   # the same, as a job on a worker
 
 Builds a throwaway repository from this checkout's ``kernels/`` in which the prefill call also
@@ -23,7 +24,8 @@ of a +10% change. Then:
   has no modes (both configs one pass); the findings and the run logs are written;
 - ``all``: push, then compare;
 - ``bisect``: ``perfci bisect`` from the first commit to the last of that range (same repository
-  as ``push``): the +5% commit should be the one culprit, verified against its parent.
+  as ``push``): the +5% commit should be the one culprit, verified against its parent; with
+  ``--gpus`` once per value given (``--gpus 0 --gpus 0,1``: one GPU, then speculative midpoints on two).
 - ``pool-bisect``: the same bisect as a job: one ``perfci worker`` on GPU 0 (a folder as the broker,
   the store in ``--out``), ``perfci submit --wait``; the job's record (queued, started, finished,
   worker, result) is written with the submit's.
@@ -191,6 +193,9 @@ def main() -> None:
     parser.add_argument("--max-pairs", default="16")
     parser.add_argument("--repeats", type=int, default=5, help="A/A compares")
     parser.add_argument("--first", type=int, default=1, help="number of the first A/A record (aa)")
+    parser.add_argument(
+        "--gpus", action="append", help="bisect: the GPUs it measures on (perfci bisect --gpus); repeat to run each"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     shas = build_repo(args.work, modes=True)
@@ -235,21 +240,24 @@ def main() -> None:
         bisect_work = args.work.with_name("tracked-bisect")
         bisect_shas = build_repo(bisect_work, modes=False)
         (args.out / "bisect-shas.json").write_text(json.dumps(bisect_shas, indent=1) + "\n")
-        report = str(args.out / "bisect-report.md")
-        records.append(
-            perfci(
-                bisect_work,
-                args.out,
-                "bisect",
-                "bisect",
-                bisect_shas["base"],
-                bisect_shas["after2"],
-                *common,
-                "--json",
-                "--report",
-                report,
+        for gpus in args.gpus or [None]:
+            lanes = ["--gpus", gpus] if gpus else []
+            suffix = f"-gpus{gpus.replace(',', '-')}" if gpus else ""
+            records.append(
+                perfci(
+                    bisect_work,
+                    args.out,
+                    f"bisect{suffix}",
+                    "bisect",
+                    bisect_shas["base"],
+                    bisect_shas["after2"],
+                    *common,
+                    *lanes,
+                    "--json",
+                    "--report",
+                    str(args.out / f"bisect-report{suffix}.md"),
+                )
             )
-        )
     if args.what == "pool-bisect":
         pool_bisect(args.work.with_name("tracked-pool-bisect"), args.out, common)
     if args.what in ("compare", "all"):

@@ -55,6 +55,7 @@ from perfci.pipeline import (
     proved_by_processes,
     suspects_of,
 )
+from perfci.runner import forkserver
 from perfci.runner import git as gitops
 from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.confirm import bisect_proved, remeasure
@@ -403,6 +404,7 @@ def _measurement(
     CUDA with the device's ceilings measured once)."""
     from perfci.measure.environment import describe_environment
 
+    forkserver.warm_up()  # the workers' torch import runs beside this process's own
     environment = describe_environment(device)
     ceilings = None
     if device == "cuda":

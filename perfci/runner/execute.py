@@ -4,13 +4,14 @@ one case."""
 from __future__ import annotations
 
 import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perfci.runner.forkserver import ForkedWorker
 from perfci.runner.live_worker import LiveWorker, WorkerGone, worker_env
 from perfci.runner.processes import merge_processes
 from perfci.runner.worker import RESULT_PREFIX
@@ -39,18 +40,17 @@ class ExecutionSettings:
 def check_kernels_import(worktree: Path, device: str) -> None:
     """Fail fast (before any case runs) when the commit's ``kernels.swa`` (or the adapter over its
     own modules) does not import or lacks the contract's functions."""
-    code = "import sys; from perfci.runner.adapter import load_kernels; load_kernels(sys.argv[1])"
-    proc = subprocess.run(
-        [sys.executable, "-P", "-c", code, str(worktree)],
-        capture_output=True,
-        text=True,
-        env=worker_env(device),
-        timeout=300,
-        cwd=worktree,
-    )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise KernelsImportError(last)
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        process = ForkedWorker(f"--load {worktree}", worktree, worker_env(device), stderr)
+        process.stdin.close()
+        try:
+            returncode = process.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise KernelsImportError("importing the kernels did not finish within 300 s") from None
+        if returncode != 0:
+            stderr.seek(0)
+            raise KernelsImportError((stderr.read().strip().splitlines() or ["(no output)"])[-1])
 
 
 class CaseWorker:

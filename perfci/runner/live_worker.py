@@ -1,5 +1,8 @@
 """A ``perfci.runner.worker`` process kept alive and driven one line at a time.
 
+Each is forked from the fork server (``perfci.runner.forkserver``): a fresh process as evidence,
+without paying the interpreter's start and torch's import again.
+
 ``perfci compare`` drives one per side of a pair (``--serve``: prepare a case, then one round per
 line); ``perfci run`` one per process of a commit (``--cases``: one case per line). Every answer
 has a deadline: a worker that hangs is killed, one that dies is reported with how it died and the
@@ -13,11 +16,12 @@ import json
 import os
 import selectors
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from perfci.runner.forkserver import ForkedWorker
 
 
 def worker_env(device: str, gpu: str | None = None) -> dict[str, str]:
@@ -51,21 +55,12 @@ class WorkerGone(RuntimeError):
 
 
 class LiveWorker:
-    """``python -m perfci.runner.worker MODE`` in ``worktree``, on ``device`` (and ``gpu``)."""
+    """The worker in ``MODE`` in ``worktree``, on ``device`` (and ``gpu``)."""
 
     def __init__(self, mode: str, worktree: Path, device: str, gpu: str | None, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in kill(), with the process)
-        self.proc = subprocess.Popen(
-            # -P: the worktree (cwd) must not shadow the installed perfci; kernels come from the request's path
-            [sys.executable, "-P", "-m", "perfci.runner.worker", mode],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-            env=worker_env(device, gpu),
-            cwd=worktree,
-        )
+        self.proc = ForkedWorker(mode, worktree, worker_env(device, gpu), self.stderr)
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.proc.stdin is not None

@@ -1,11 +1,13 @@
 """A commit's cases in one process: its kernels, today's suite, timing and correctness.
 
-Run as ``python -m perfci.runner.worker --cases``: one JSON request per line on stdin (a case),
+Forked from a server that imported torch already (``perfci.runner.forkserver``), or run as
+``python -m perfci.runner.worker MODE``. ``--cases``: one JSON request per line on stdin (a case),
 one line ``PERFCI_RESULT {json}`` per case on stdout, until an empty line. The parent keeps the
 process for the commit's next case (imports, CUDA context and CUPTI paid once) and ends it after a
 case that failed; a crash (illegal memory access, segfault, out of memory) or a hang costs that
 case only, the next case starting a fresh process. ``--serve`` is ``perfci compare``'s mode: one
-case prepared, then one round of samples per line.
+case prepared, then one round of samples per line. ``--load WORKTREE`` only loads the commit's
+kernels: the check that they import, before any case runs.
 
 Import order matters: perfci (installed) is imported first, then the commit's worktree is put at
 the front of sys.path and ``kernels`` is imported from it (or an adapter file maps the commit's own
@@ -292,7 +294,7 @@ def _emit(prefix: str, payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def serve() -> None:
+def serve(started: float = MODULE_STARTED) -> None:
     """Interactive mode for `perfci compare`: prepare once, then one round per request line.
 
     stdin: the request JSON on the first line, then ``{"mode": M}`` per round (empty line ends).
@@ -301,7 +303,7 @@ def serve() -> None:
     """
     request = json.loads(sys.stdin.readline())
     try:
-        prepared = prepare_case(request)
+        prepared = prepare_case(request, started)
         mode = choose_timing_mode(prepared)
     except Exception as error:
         _emit(
@@ -345,26 +347,33 @@ def _release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def serve_cases() -> None:
+def serve_cases(started: float = MODULE_STARTED) -> None:
     """``--cases``: one case per request line, each answered by a ``PERFCI_RESULT`` line."""
     first = True
     for line in sys.stdin:
         if not line.strip():
             break
         # the first case's phases include the process's start and imports; a later one's, from its request
-        started = MODULE_STARTED if first else time.perf_counter()
-        _emit(RESULT_PREFIX, _result(json.loads(line), started, warm=not first))
+        _emit(RESULT_PREFIX, _result(json.loads(line), started if first else time.perf_counter(), warm=not first))
         first = False
         _release_memory()
 
 
-def main() -> None:
-    if "--serve" in sys.argv:
-        serve()
-    elif "--cases" in sys.argv:
-        serve_cases()
+def serve_mode(mode: str, started: float = MODULE_STARTED) -> None:
+    """Run ``mode`` (``--cases``, ``--serve`` or ``--load WORKTREE``) from ``started``, this
+    process's start: the first case's phases count from there."""
+    if mode == "--serve":
+        serve(started)
+    elif mode == "--cases":
+        serve_cases(started)
+    elif mode.startswith("--load "):
+        _kernels(mode.removeprefix("--load "))
     else:
-        sys.exit("usage: python -m perfci.runner.worker --cases | --serve (requests on stdin)")
+        sys.exit("usage: python -m perfci.runner.worker --cases | --serve (requests on stdin) | --load WORKTREE")
+
+
+def main() -> None:
+    serve_mode(" ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":
