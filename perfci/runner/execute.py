@@ -47,6 +47,7 @@ def check_kernels_import(worktree: Path, device: str) -> None:
             returncode = process.wait(timeout=300)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
             raise KernelsImportError("importing the kernels did not finish within 300 s") from None
         if returncode != 0:
             stderr.seek(0)

@@ -17,6 +17,7 @@ against the commit's own float64 reference (``kernels.swa.reference``), or the a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -367,7 +368,9 @@ def serve_mode(mode: str, started: float = MODULE_STARTED) -> None:
     elif mode == "--cases":
         serve_cases(started)
     elif mode.startswith("--load "):
-        _kernels(mode.removeprefix("--load "))
+        # nobody reads this mode's stdout: what the import prints goes with its errors, never fills a pipe
+        with contextlib.redirect_stdout(sys.stderr):
+            _kernels(mode.removeprefix("--load "))
     else:
         sys.exit("usage: python -m perfci.runner.worker --cases | --serve (requests on stdin) | --load WORKTREE")
 

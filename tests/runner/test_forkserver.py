@@ -39,6 +39,8 @@ if what == "segfault":
     os.kill(os.getpid(), signal.SIGSEGV)
 if what == "hang":
     time.sleep(3600)
+if what == "chatty":
+    print("x" * 2**20)  # more than a pipe holds
 paged_prefill = paged_decode = lambda *args, **kwargs: None
 """
 
@@ -92,6 +94,13 @@ def test_a_crash_at_import_is_a_failed_check_not_a_hang(worktree, monkeypatch):
     started = time.monotonic()
     with pytest.raises(KernelsImportError):
         check_kernels_import(worktree, "interpreter")
+    assert time.monotonic() - started < 60
+
+
+def test_an_import_that_prints_much_is_checked_without_waiting(worktree, monkeypatch):
+    monkeypatch.setenv("PERFCI_TEST_ON_IMPORT", "chatty")
+    started = time.monotonic()
+    check_kernels_import(worktree, "interpreter")
     assert time.monotonic() - started < 60
 
 
