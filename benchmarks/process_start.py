@@ -2,13 +2,14 @@
 
     python benchmarks/process_start.py --out results/runner/process-start.json [--device cuda] [--repeats 3]
 
-Each repeat starts a process the way the runner starts a worker (``python -P``) and, beside it, one
-forked from a process that imported torch already (``multiprocessing``'s fork server, the way
-``perfci.runner.forkserver`` starts workers). Each process reports, in seconds: reaching its first
-line (the interpreter's start, or the fork), torch's import (0 when forked), the CUDA context, and on
-CUDA the profiler's first and second start and stop around one small kernel (CUPTI's start, which
-the ``kernels`` timing mode pays once a process), with CUDA and CPU activities as that mode records
-them and with CUDA activity alone.
+Each repeat starts a process the way the runner started a worker before its fork server
+(``python -P``) and, beside it, one forked from a process that imported torch already
+(``multiprocessing``'s fork server, the way ``perfci.runner.forkserver`` starts workers). Each process
+reports, in seconds: reaching its first line (the interpreter's start, or the fork), torch's import
+(0 when forked), the CUDA context, and on CUDA the profiler's first and second start and stop around
+one small kernel, with CPU and CUDA activities as the ``kernels`` timing mode records them: through
+the profiler that mode uses (``perfci.measure.cuda_timing.kernel_profiler``) and, in a third process,
+through ``torch.profiler.profile``, which it used before.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 PROBE = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -35,21 +37,24 @@ device = sys.argv[1]
 if device == "cuda":
     x = torch.ones(1 << 20, device="cuda"); torch.cuda.synchronize()
     lap("cuda_context_s")
-    from torch.profiler import ProfilerActivity, profile
-    activities = [ProfilerActivity.CUDA] if sys.argv[2] == "cuda" else [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+    if sys.argv[2] == "torch.profiler":
+        from torch.profiler import ProfilerActivity, profile
+        start = lambda: profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
+    else:
+        from perfci.measure.cuda_timing import kernel_profiler as start
     for name in ("profiler_first_s", "profiler_second_s"):
-        with profile(activities=activities) as p:
+        with start() as p:
             x.mul_(1.0); torch.cuda.synchronize()
-        p.events()
+        p.profiler.function_events if sys.argv[2] == "torch.profiler" else p.function_events
         lap(name)
 print("PROBE " + json.dumps(marks), flush=True)
 """
 
 
-def fresh(device: str, activities: str = "cuda+cpu") -> dict[str, float]:
+def fresh(device: str, profiler: str = "perfci") -> dict[str, float]:
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-P", "-c", PROBE, device, activities], capture_output=True, text=True, check=True
+        [sys.executable, "-P", "-c", PROBE, device, profiler], capture_output=True, text=True, check=True, cwd=ROOT
     )
     lines = proc.stdout.splitlines()
     marks = json.loads(next(line for line in lines if line.startswith("PROBE "))[6:])
@@ -62,7 +67,7 @@ def _forked(device: str, queue: multiprocessing.Queue) -> None:
     from contextlib import redirect_stdout
 
     out = io.StringIO()
-    sys.argv = ["probe", device, "cuda+cpu"]
+    sys.argv = ["probe", device, "perfci"]
     with redirect_stdout(out):
         exec(PROBE, {"__name__": "probe"})
     queue.put(json.loads(out.getvalue().split("PROBE ", 1)[1]))
@@ -90,11 +95,11 @@ def main() -> None:
     ready = time.perf_counter()
     forked(context, "cpu")  # starts the fork server (its own torch import) before anything is timed
     server_start = time.perf_counter() - ready
-    runs: dict[str, list[dict[str, float]]] = {"fresh": [], "forked": [], "fresh_cuda_activity_only": []}
+    runs: dict[str, list[dict[str, float]]] = {"fresh": [], "forked": [], "fresh_torch_profiler": []}
     for _ in range(args.repeats):  # alternating, so all see the same machine
         runs["fresh"].append(fresh(args.device))
         runs["forked"].append(forked(context, args.device))
-        runs["fresh_cuda_activity_only"].append(fresh(args.device, "cuda"))
+        runs["fresh_torch_profiler"].append(fresh(args.device, "torch.profiler"))
     medians = {
         kind: {key: round(statistics.median(r[key] for r in rows), 4) for key in rows[0]} for kind, rows in runs.items()
     }

@@ -1,15 +1,17 @@
-"""Time to verdict, this checkout against another perfci side by side: a smoke run and a compare's pairs.
+"""Time to verdict, this checkout against another perfci side by side: smoke runs and a compare's pairs.
 
     python benchmarks/time_to_verdict.py --before DIR --out results/runner/time-to-verdict.json
-        [--device cuda] [--suite smoke] [--rounds 2] [--pairs 6]
+        [--device cuda] [--suite smoke] [--rounds 2] [--pairs 6] [--full-budget 2]
 
 ``DIR`` holds the other perfci's ``perfci`` package (e.g. ``git archive REF perfci | tar -x -C DIR``).
 Builds the throwaway repository of ``benchmarks/detection/gpu_campaign.py`` (this checkout's kernels
 and identical commits) and runs, alternating the two perfcis round by round so both see the same
 machine: ``perfci run --suite smoke --no-store`` of one commit (its wall time, and its case phases
-summed: sampling against the rest) and ``perfci compare`` of two identical commits on one case with
-``--min-pairs``/``--max-pairs`` both ``--pairs`` (seconds per pair: two worker processes, each
-started, compiled, checked and sampled). Writes every command's record and the medians.
+summed: sampling against the rest), the same run sampling each case for ``--full-budget`` seconds
+(a precision target it cannot reach: what the fixed cost is against that much measuring), and
+``perfci compare`` of two identical commits on one case with ``--min-pairs``/``--max-pairs`` both
+``--pairs`` (seconds per pair: two worker processes, each started, compiled, checked and sampled).
+Writes every command's record and the medians.
 """
 
 from __future__ import annotations
@@ -42,11 +44,18 @@ def timed(perfci_dir: Path, work: Path, args: list[str]) -> tuple[float, subproc
     return time.perf_counter() - start, done
 
 
-def smoke(perfci_dir: Path, work: Path, sha: str, device: str, suite: str, document: Path) -> dict:
+#: a precision target no case reaches: each case is sampled for the whole budget
+UNREACHABLE_PRECISION = "1e-9"
+
+
+def smoke(
+    perfci_dir: Path, work: Path, sha: str, device: str, suite: str, document: Path, full_budget: float | None = None
+) -> dict:
+    sampling = ["--budget", str(full_budget), "--precision", UNREACHABLE_PRECISION] if full_budget else []
     wall, done = timed(
         perfci_dir,
         work,
-        ["run", "--commit", sha, "--suite", suite, "--device", device, "--no-store", "-o", str(document)],
+        ["run", "--commit", sha, "--suite", suite, "--device", device, "--no-store", "-o", str(document), *sampling],
     )
     results = json.loads(document.read_text())["results"] if document.exists() else []
     phases = breakdown(results) or {}
@@ -86,6 +95,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--suite", default="smoke", help="the run's tier (tiny under the interpreter)")
     parser.add_argument("--case", default=CASE, help="the compared case")
+    parser.add_argument("--full-budget", type=float, default=2.0, help="seconds of sampling a case (0: no such run)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/perfci-time-to-verdict/tracked"))
     args = parser.parse_args()
     shas = build_repo(args.work, modes=False)
@@ -106,6 +116,18 @@ def main() -> None:
                 }
             )
             print(json.dumps({k: v for k, v in records[-1].items() if k != "stderr"}), flush=True)
+        for side in order if args.full_budget else []:
+            document = documents / f"smoke-full-{side}-{index}.json"
+            sha = shas["same7"]
+            records.append(
+                {
+                    "side": side,
+                    "round": index,
+                    "what": "smoke_full_budget",
+                    **smoke(sides[side], args.work, sha, args.device, args.suite, document, args.full_budget),
+                }
+            )
+            print(json.dumps({k: v for k, v in records[-1].items() if k != "stderr"}), flush=True)
         for side in order:
             records.append(
                 {
@@ -119,20 +141,20 @@ def main() -> None:
     medians = {}
     for side in sides:
         mine = [r for r in records if r["side"] == side]
-        smokes = [r for r in mine if r["what"] == "smoke" and r["exit"] == 0]
         per_pair = [r["s_per_pair"] for r in mine if r["what"] == "pairs" and r["s_per_pair"]]
-        medians[side] = {
-            "smoke_wall_s": statistics.median(r["wall_s"] for r in smokes) if smokes else None,
-            "smoke_sampling_share": statistics.median(r["sampling_s"] / r["wall_s"] for r in smokes)
-            if smokes
-            else None,
-            "s_per_pair": statistics.median(per_pair) if per_pair else None,
-        }
+        medians[side] = {"s_per_pair": statistics.median(per_pair) if per_pair else None}
+        for what in ("smoke", "smoke_full_budget"):
+            runs = [r for r in mine if r["what"] == what and r["exit"] == 0]
+            if runs:
+                medians[side][f"{what}_wall_s"] = statistics.median(r["wall_s"] for r in runs)
+                medians[side][f"{what}_sampling_s"] = statistics.median(r["sampling_s"] for r in runs)
+                medians[side][f"{what}_sampling_share"] = statistics.median(r["sampling_s"] / r["wall_s"] for r in runs)
     document = {
         "device": args.device,
         "suite": args.suite,
         "case": CASE,
         "pairs": args.pairs,
+        "full_budget_s": args.full_budget,
         "medians": medians,
         "records": records,
     }

@@ -40,6 +40,9 @@ COMMANDS = {
     "db": "perfci.cli.db:command",
 }
 
+#: subcommands that fork measuring workers: their fork server starts before their modules import
+MEASURING = frozenset({"run", "compare", "bisect"})
+
 #: what the machine can refuse a command that is otherwise right: out of space, read-only, no access
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
@@ -55,6 +58,10 @@ class PerfciGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
+        if name in MEASURING:
+            from perfci.runner import forkserver
+
+            forkserver.warm_up()  # its torch import runs beside the command module's own imports
         module, attribute = COMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attribute)
 

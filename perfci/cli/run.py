@@ -404,7 +404,7 @@ def _measurement(
     CUDA with the device's ceilings measured once)."""
     from perfci.measure.environment import describe_environment
 
-    forkserver.warm_up()  # the workers' torch import runs beside this process's own
+    forkserver.warm_up()  # started already when the command came from the command line
     environment = describe_environment(device)
     ceilings = None
     if device == "cuda":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 TimingMode = Literal["events", "graph", "kernels"]
 
@@ -59,11 +59,21 @@ def time_with_graph(fn: Callable[[], object], *, replay_ms: float = 2.0, replays
     return samples
 
 
+def kernel_profiler() -> Any:
+    """A profiler recording CPU and CUDA activities: autograd's (Kineto's), the one under
+    ``torch.profiler.profile``, whose start also imports ``torch._inductor`` (with dynamo, sympy and
+    FSDP, hundreds of modules): seconds in every new process before its first record, for nothing
+    these records use."""
+    from torch.autograd.profiler import profile
+
+    return profile(use_device="cuda", use_kineto=True)
+
+
 def time_with_kernel_records(
     fn: Callable[[], object], *, warmup_ms: float = 25.0, rep_ms: float = 100.0
 ) -> list[float]:
     """Milliseconds of GPU time per call: the durations of the kernels the call launches, summed, as
-    CUPTI records them (torch.profiler), L2 flushed before each call.
+    CUPTI records them (Kineto), L2 flushed before each call.
 
     Events around a call also count host time once the GPU has run dry: a call that reads its
     varlen lengths on the host waits for the flush, and the GPU then idles through the rest of its
@@ -72,7 +82,7 @@ def time_with_kernel_records(
     import time
 
     import torch
-    from torch.profiler import ProfilerActivity, profile, record_function
+    from torch.autograd.profiler import record_function
 
     flush = torch.empty(FLUSH_BYTES, dtype=torch.int8, device="cuda")
     start, calls = time.perf_counter(), 0
@@ -83,13 +93,13 @@ def time_with_kernel_records(
         calls += 1
     host_ms_per_call = (time.perf_counter() - start) * 1e3 / calls  # an upper bound of the GPU time
     repetitions = max(5, min(1000, int(rep_ms / host_ms_per_call)))
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as profiler:
+    with kernel_profiler() as profiler:
         for _ in range(repetitions):
             flush.zero_()
             with record_function(CALL_LABEL):
                 fn()
         torch.cuda.synchronize()
-    samples = busy_ms_per_call(profiler.events())
+    samples = busy_ms_per_call(profiler.function_events)
     if len(samples) != repetitions or min(samples) <= 0:
         raise RuntimeError(
             f"the profiler recorded GPU work for {len(samples)} of {repetitions} timed calls "

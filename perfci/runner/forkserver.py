@@ -3,18 +3,19 @@
 A measuring process started as ``python -P -m perfci.runner.worker`` pays the interpreter's start
 and torch's import before its first sample: 3.1 s of the 7.6 s a fresh process took to reach its
 first profiled kernel on an H200 (``benchmarks/process_start.py``, results/runner/process-start.json).
-Forked from ``multiprocessing``'s fork server, which imports torch once for this perfci process, a
-worker starts in about 0.1 s. The fork server never touches CUDA (torch's import makes no context),
-so each child is still what a fresh process is as evidence: its own CUDA context, compilation,
-autotuning and CUPTI, its own environment (the device it sees, the interpreter switch), and a crash
-or a hang ends it alone. What the children share is the server's imported modules and host memory
-layout.
+Forked from ``multiprocessing``'s fork server, which imports torch (and what measuring a case imports
+besides, ``CASE_IMPORTS``) once for this perfci process, a worker starts in about 0.1 s. The fork
+server never touches CUDA (no import makes a context), so each child is still what a fresh process
+is as evidence: its own CUDA context, compilation, autotuning and CUPTI, its own environment (the
+device it sees, the interpreter switch), and a crash or a hang ends it alone. What the children
+share is the server's imported modules and host memory layout.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import multiprocessing
 import os
 import subprocess
@@ -25,8 +26,12 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import IO, Any
 
-#: what the fork server imports once: the cost every worker would otherwise pay
-PRELOAD = ["torch"]
+from perfci.runner.worker import CASE_IMPORTS
+
+#: what the fork server imports once: the cost every worker would otherwise pay (none touches CUDA).
+#: Never Triton: its import compiles its own library (``tl.cdiv``, ...) for the GPU or for the
+#: interpreter as the environment says then, so each worker imports it under its own environment.
+PRELOAD = ["torch", *CASE_IMPORTS]
 
 
 @functools.cache
@@ -59,6 +64,8 @@ def _received(duplicate: Any) -> int:
 def _child(mode: str, env: dict[str, str], cwd: str, stdin: int, stdout: int, stderr: int) -> None:
     """The worker's main, in the forked child: its own standard streams, environment and directory."""
     started = time.perf_counter()
+    # what the server imported is never garbage: a collection (one after each case) skips it
+    gc.freeze()
     for fd, standard in ((stdin, 0), (stdout, 1), (stderr, 2)):
         os.dup2(fd, standard)
         os.close(fd)

@@ -48,6 +48,18 @@ class Laps:
         self._last = now
 
 
+#: what measuring a case imports besides torch and Triton (scipy's statistics the largest part, most
+#: of a second): the fork server imports them once, not each worker (``perfci.runner.forkserver``)
+CASE_IMPORTS = (
+    "perfci.analysis.summary",
+    "perfci.measure.adaptive",
+    "perfci.measure.autotune",
+    "perfci.measure.cuda_timing",
+    "perfci.measure.telemetry",
+    "perfci.runner.adapter",
+    "perfci.suite.inputs",
+    "perfci.suite.model",
+)
 RESULT_PREFIX = "PERFCI_RESULT "
 READY_PREFIX = "PERFCI_READY "
 ROUND_PREFIX = "PERFCI_ROUND "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -50,3 +52,19 @@ def test_each_call_sums_its_gpu_activities_and_skips_idle_gaps():
 
 def test_no_gpu_records_give_no_samples():
     assert busy_ms_per_call([Event(CALL_LABEL, 0, 10, device_type=DeviceType.CPU)]) == []
+
+
+def test_the_profiler_starts_without_importing_the_compiler_stack():
+    """``torch.profiler.profile`` imports torch._inductor at its start (seconds in a new process);
+    the kernel records' profiler must not, or every measuring process pays that again."""
+    probe = (
+        "import sys, warnings; warnings.simplefilter('ignore')\n"
+        "from torch.autograd.profiler import record_function\n"
+        "from perfci.measure.cuda_timing import kernel_profiler\n"
+        "with kernel_profiler():\n"
+        "    with record_function('call'):\n"
+        "        pass\n"
+        "print(sorted(m for m in ('torch._dynamo', 'torch._inductor', 'sympy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -20,17 +20,32 @@ from perfci.runner.live_worker import LiveWorker, WorkerGone, worker_env
 
 #: kernels whose import writes down what the process saw, then does what $PERFCI_TEST_ON_IMPORT says
 REPORTING_KERNELS = """
-import json, os, sys, time
-with open(os.environ["PERFCI_TEST_REPORT"], "w") as report:
-    json.dump({
-        "torch_already_imported": "torch" in sys.modules,
-        "cwd": os.getcwd(),
-        "interpret": os.environ.get("TRITON_INTERPRET"),
-        "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "marker": os.environ.get("PERFCI_TEST_MARKER"),
-        "path_has_cwd": "" in sys.path or "." in sys.path,
-        "pid": os.getpid(),
-    }, report)
+import gc, json, os, sys, time
+triton_already_imported = "triton" in sys.modules
+from perfci.runner.worker import CASE_IMPORTS
+case_imports_preloaded = all(name in sys.modules for name in CASE_IMPORTS)
+import triton
+
+def _kernel(x):
+    pass
+
+facts = {
+    "torch_already_imported": "torch" in sys.modules,
+    "triton_already_imported": triton_already_imported,
+    "case_imports_preloaded": case_imports_preloaded,
+    "jit": type(triton.jit(_kernel)).__name__,
+    "frozen_objects": gc.get_freeze_count(),
+    "cwd": os.getcwd(),
+    "interpret": os.environ.get("TRITON_INTERPRET"),
+    "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    "marker": os.environ.get("PERFCI_TEST_MARKER"),
+    "path_has_cwd": "" in sys.path or "." in sys.path,
+    "pid": os.getpid(),
+}
+# written whole, then renamed: a test that waits for the file never reads it half written
+with open(os.environ["PERFCI_TEST_REPORT"] + ".part", "w") as report:
+    json.dump(facts, report)
+os.replace(os.environ["PERFCI_TEST_REPORT"] + ".part", os.environ["PERFCI_TEST_REPORT"])
 what = os.environ.get("PERFCI_TEST_ON_IMPORT", "")
 if what == "raise":
     raise ImportError("no module named 'flash_attn_3' (the commit needs it)")
@@ -68,6 +83,11 @@ def test_a_forked_worker_has_its_own_environment_and_directory_and_torch_importe
     check_kernels_import(worktree, "interpreter")
     report = _report(worktree)
     assert report["torch_already_imported"]
+    # Triton compiles its own library at import for the GPU or the interpreter: each child imports it
+    assert not report["triton_already_imported"]
+    assert report["case_imports_preloaded"]
+    assert report["jit"] == "InterpretedFunction"  # Triton imported by the server, the switch read here
+    assert report["frozen_objects"] > 10_000  # the server's imports: never scanned by the child's collections
     assert report["pid"] != os.getpid()
     assert report["cwd"] == str(worktree)
     assert report["interpret"] == "1"
@@ -81,6 +101,7 @@ def test_a_forked_worker_has_its_own_environment_and_directory_and_torch_importe
         assert process.wait(timeout=120) == 0
     report = _report(worktree)
     assert report["interpret"] is None and report["visible"] == "3"
+    assert report["jit"] == "JITFunction"
 
 
 def test_an_import_error_names_its_cause(worktree, monkeypatch):
