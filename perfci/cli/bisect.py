@@ -27,7 +27,6 @@ from perfci.cli.common import (
     selection_options,
 )
 from perfci.jsonvalues import finite
-from perfci.measure.environment import describe_environment
 from perfci.runner import git as gitops
 from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.culprits import EndpointBroken, find_culprits, signed_percent
@@ -145,7 +144,8 @@ def command(
     """
     config = load_config_or_fail(None)
     adapter_from_config(config)
-    device, suite, cases = plan_cases(device, suite, case_patterns)
+    probe, suite, cases = plan_cases(device, suite, case_patterns)
+    device = probe.device
     if threshold is not None and not 0 < threshold < 1:
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
     if budget_s <= 0:
@@ -167,8 +167,9 @@ def command(
     with nullcontext() if no_store else opened_store(db_url) as store:
         recorder = None
         if store is not None:
-            environment = describe_environment(device)
-            recorder = ComparisonRecorder(store, config, repo, repo_name or gitops.repo_name(repo), environment, suite)
+            recorder = ComparisonRecorder(
+                store, config, repo, repo_name or gitops.repo_name(repo), probe.environment, suite
+            )
         try:
             rows = find_culprits(
                 repo,

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from perfci.config import ConfigError, PerfciConfig, load_config
 from perfci.findings import FINDING_KINDS
 from perfci.runner.adapter import ADAPTER_ENV, use_adapter
+from perfci.runner.probe import Probe, ProbeError, probe
 from perfci.store.engine import DB_ENV_VAR, Store, StoreConfigError, resolve_db_url
 from perfci.store.migrate import open_store
 from perfci.suite.cases import TIERS, SuiteCase, tier
@@ -122,16 +123,19 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def plan_cases(device: str, suite: str | None, patterns: tuple[str, ...]) -> tuple[str, str, list[SuiteCase]]:
-    """(device, suite, cases) for the options of :func:`selection_options`, or exit 2 naming the
-    option: the device found (auto), the tier for it, the tier's cases the patterns select."""
-    device = resolve_device(device)
-    suite = suite or ("smoke" if device == "cuda" else "tiny")
+def plan_cases(
+    device: str, suite: str | None, patterns: tuple[str, ...], ceilings: bool = False
+) -> tuple[Probe, str, list[SuiteCase]]:
+    """(the device found, suite, cases) for the options of :func:`selection_options`, or exit 2
+    naming the option: the device (auto) and its environment (and with ``ceilings`` the card's), the
+    tier for it, the tier's cases the patterns select."""
+    probe = probe_device(device, ceilings)
+    suite = suite or ("smoke" if probe.device == "cuda" else "tiny")
     if suite not in TIERS:
         raise BadInput(f"--suite: {suite!r} is not one of {', '.join(TIERS)}")
-    if device == "interpreter" and suite != "tiny":
+    if probe.device == "interpreter" and suite != "tiny":
         raise BadInput(f"--suite {suite}: GPU-sized cases under the interpreter would take days; use --suite tiny")
-    return device, suite, select_cases(suite, patterns)
+    return probe, suite, select_cases(suite, patterns)
 
 
 def select_cases(suite: str, patterns: tuple[str, ...]) -> list[SuiteCase]:
@@ -144,15 +148,14 @@ def select_cases(suite: str, patterns: tuple[str, ...]) -> list[SuiteCase]:
     return cases
 
 
-def resolve_device(requested: str) -> str:
-    """``auto`` -> cuda when a device is visible, else the Triton interpreter."""
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "interpreter"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise BadInput("--device cuda: no CUDA device is visible; use --device interpreter (or auto)")
-    return requested
+def probe_device(requested: str, ceilings: bool = False) -> Probe:
+    """``auto`` -> cuda when a device is visible, else the Triton interpreter; found in a worker
+    process (``perfci.runner.probe``), so this one never imports torch; exit 2 when ``cuda`` is
+    asked for and none is visible."""
+    try:
+        return probe(requested, ceilings)
+    except ProbeError as error:
+        raise BadInput(str(error)) from None
 
 
 def config_option(function: Callable[..., Any]) -> Callable[..., Any]:

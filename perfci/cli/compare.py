@@ -209,7 +209,8 @@ def command(
     0 otherwise, 2 on bad input.
     """
     adapter_from_config(load_config_or_fail(None))
-    device, suite, cases = plan_cases(device, suite, case_patterns)
+    probe, suite, cases = plan_cases(device, suite, case_patterns)
+    device = probe.device
     if threshold is not None and not 0 < threshold < 1:
         raise BadInput(f"--threshold: {threshold} is not a fraction in (0, 1); 0.03 means 3%")
     try:

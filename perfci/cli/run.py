@@ -55,13 +55,13 @@ from perfci.pipeline import (
     proved_by_processes,
     suspects_of,
 )
-from perfci.runner import forkserver
 from perfci.runner import git as gitops
 from perfci.runner.comparison_documents import ComparisonRecorder
 from perfci.runner.confirm import bisect_proved, remeasure
 from perfci.runner.execute import ExecutionSettings, KernelsImportError, check_kernels_import, run_cases
 from perfci.runner.phases import describe as describe_time
 from perfci.runner.post import UNSENT_DIR, PostError, keep_unsent, post_bisects, post_confirmations, post_document
+from perfci.runner.probe import Probe
 from perfci.store.queries import stored_case_keys
 from perfci.suite.cases import SuiteCase
 
@@ -398,26 +398,19 @@ def _plan(
 
 
 def _measurement(
-    device: str, timeout_s: float, precision: float, budget_s: float, processes: int, warm: bool
+    probe: Probe, timeout_s: float, precision: float, budget_s: float, processes: int, warm: bool
 ) -> tuple[dict[str, Any], ExecutionSettings]:
-    """The environment every document of this run records, and how each case is measured (on
-    CUDA with the device's ceilings measured once)."""
-    from perfci.measure.environment import describe_environment
-
-    forkserver.warm_up()  # started already when the command came from the command line
-    environment = describe_environment(device)
-    ceilings = None
-    if device == "cuda":
-        from perfci.measure.ceilings import measure_ceilings
-
-        ceilings = measure_ceilings()
-        environment["extra"] = {"ceilings": ceilings}
+    """The environment every document of this run records (on CUDA with the ceilings the probe
+    measured once), and how each case is measured."""
+    environment = dict(probe.environment)
+    if probe.ceilings is not None:
+        environment["extra"] = {"ceilings": probe.ceilings}
     settings = ExecutionSettings(
-        device=device,
+        device=probe.device,
         timeout_s=timeout_s,
         precision=precision,
         budget_s=budget_s,
-        ceilings=ceilings,
+        ceilings=probe.ceilings,
         processes=processes,
         warm=warm,
     )
@@ -563,12 +556,12 @@ def command(
     out, or a regression was found (here or by the server); 2 on bad input; 3 when a document could not
     be posted (kept in .perfci/unsent/, `perfci resend` sends it); 130 when interrupted.
     """
-    device, suite, cases = plan_cases(device, suite, case_patterns)
+    probe, suite, cases = plan_cases(device, suite, case_patterns, ceilings=True)
     config = load_config_or_fail(config_path)
     adapter_from_config(config)
     pinned, trigger = _checked_options(rev, rev_range, pr_base, pinned, config, trigger, no_store, post_url, output)
     plan = _plan(rev, rev_range, repo_path, allow_dirty, pr_base, pinned, db_url, no_store)
-    environment, settings = _measurement(device, timeout_s, precision, budget_s, processes, not fresh_processes)
+    environment, settings = _measurement(probe, timeout_s, precision, budget_s, processes, not fresh_processes)
     meta = {
         "repo": repo_name or gitops.repo_name(plan.repo),
         "branch": gitops.current_branch(plan.repo),

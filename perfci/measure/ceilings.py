@@ -1,4 +1,4 @@
-"""The card's ceilings, measured in the same process as the kernels (never taken from a datasheet)."""
+"""The card's ceilings, measured on the card at every run (never taken from a datasheet)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ process for the commit's next case (imports, CUDA context and CUPTI paid once) a
 case that failed; a crash (illegal memory access, segfault, out of memory) or a hang costs that
 case only, the next case starting a fresh process. ``--serve`` is ``perfci compare``'s mode: one
 case prepared, then one round of samples per line. ``--load WORKTREE`` only loads the commit's
-kernels: the check that they import, before any case runs.
+kernels: the check that they import, before any case runs. ``--probe DEVICE`` finds the device,
+the environment and (``ceilings``) the card's ceilings for the command (``perfci.runner.probe``).
 
 Import order matters: perfci (installed) is imported first, then the commit's worktree is put at
 the front of sys.path and ``kernels`` is imported from it (or an adapter file maps the commit's own
@@ -379,12 +380,19 @@ def serve_mode(mode: str, started: float = MODULE_STARTED) -> None:
         serve(started)
     elif mode == "--cases":
         serve_cases(started)
+    elif mode.startswith("--probe "):
+        from perfci.runner.probe import answer
+
+        answer(*mode.split()[1:])
     elif mode.startswith("--load "):
         # nobody reads this mode's stdout: what the import prints goes with its errors, never fills a pipe
         with contextlib.redirect_stdout(sys.stderr):
             _kernels(mode.removeprefix("--load "))
     else:
-        sys.exit("usage: python -m perfci.runner.worker --cases | --serve (requests on stdin) | --load WORKTREE")
+        sys.exit(
+            "usage: python -m perfci.runner.worker --cases | --serve (requests on stdin) | --load WORKTREE"
+            " | --probe auto|cuda|interpreter [ceilings]"
+        )
 
 
 def main() -> None:
