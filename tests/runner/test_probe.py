@@ -11,9 +11,11 @@ import torch
 
 from perfci.runner.probe import ProbeError, probe
 
-pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="on a machine with a CUDA device the probe finds it")
+on_cpu = pytest.mark.skipif(torch.cuda.is_available(), reason="on a machine with a CUDA device the probe finds it")
+on_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
+@on_cpu
 def test_auto_finds_the_interpreter_and_describes_it_without_ceilings():
     found = probe("auto", ceilings=True)
     assert found.device == "interpreter"
@@ -22,6 +24,18 @@ def test_auto_finds_the_interpreter_and_describes_it_without_ceilings():
     assert found.ceilings is None  # ceilings are a CUDA card's
 
 
+@on_cuda
+def test_auto_finds_the_card_its_driver_and_its_measured_ceilings():
+    found = probe("auto", ceilings=True)
+    assert found.device == "cuda"
+    assert found.environment["device_name"] == torch.cuda.get_device_name()
+    assert found.environment["driver"]
+    assert found.ceilings is not None
+    assert found.ceilings["copy_gbps"] > 10 and found.ceilings["bf16_tflops"] > 1
+    assert probe("cuda").ceilings is None  # measured only when asked for
+
+
+@on_cpu
 def test_cuda_asked_for_and_missing_names_the_option():
     with pytest.raises(ProbeError, match="--device cuda: no CUDA device is visible"):
         probe("cuda")
@@ -36,9 +50,11 @@ def test_perfcis_own_process_imports_neither_torch_nor_triton():
         "print(found.device, sorted(m for m in ('torch', 'triton') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", checked], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "interpreter []"
+    device = "cuda" if torch.cuda.is_available() else "interpreter"
+    assert done.stdout.strip().splitlines()[-1] == f"{device} []"
 
 
+@on_cpu
 def test_a_run_on_a_missing_cuda_device_exits_2_naming_the_option(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "perfci", "run", "--device", "cuda", "--no-store", "-o", str(tmp_path / "r.json")],
