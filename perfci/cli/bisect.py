@@ -98,7 +98,14 @@ def _table(rows: list[dict[str, Any]]) -> Table:
 @click.option(
     "--threshold", type=float, default=None, help="Relative change that matters (default 2%, the policy floor)."
 )
-@click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a worker may take to answer.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the search (every step) as JSON on stdout.")
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report here."

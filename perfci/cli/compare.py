@@ -167,7 +167,14 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
     default=None,
     help="Relative change that matters (default 2%, the policy floor); noise never raises it.",
 )
-@click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds a worker may take to answer.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a worker may take to answer.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
 @click.option(
     "--html",

@@ -491,9 +491,29 @@ def _report_commit(
     help="Skip a commit already stored for this environment and these cases (always so with --range; "
     "a worker's job sets it, so a job delivered twice is stored once).",
 )
-@click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds per case before it is killed.")
-@click.option("--budget", "budget_s", default=3.0, show_default=True, help="Seconds of sampling per case.")
-@click.option("--precision", default=0.005, show_default=True, help="Target relative half-width of the median's CI.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds per case before it is killed.",
+)
+@click.option(
+    "--budget",
+    "budget_s",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds of sampling per case.",
+)
+@click.option(
+    "--precision",
+    default=0.005,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Target relative half-width of the median's CI (0: sample each case for the whole --budget).",
+)
 @click.option(
     "--processes",
     default=1,
@@ -510,7 +530,13 @@ def _report_commit(
 )
 @click.option("--post", "post_url", metavar="URL", help="Also send the document to a perfci server.")
 @click.option("--token", envvar="PERFCI_TOKEN", help="Write token for --post (or $PERFCI_TOKEN).")
-@click.option("--post-attempts", default=5, show_default=True, help="Tries before the document is kept on disk.")
+@click.option(
+    "--post-attempts",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Tries before the document is kept on disk.",
+)
 @click.option("--no-store", is_flag=True, help="Do not store locally (with --post or --output).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the document here.")
 @click.option(

@@ -17,7 +17,8 @@ def sample_until_precise(
     min_samples: int = 20,
     max_samples: int = 5000,
 ) -> tuple[list[float], dict[str, Any]]:
-    """Every sample of every round is kept; returns them with how sampling stopped."""
+    """Every sample of every round is kept; returns them with how sampling stopped. ``precision``
+    0 samples for the whole budget (or ``max_samples``), whatever the samples."""
     samples: list[float] = []
     start = time.monotonic()
     rounds = 0
@@ -25,7 +26,7 @@ def sample_until_precise(
         samples.extend(measure_round())
         rounds += 1
         halfwidth = relative_halfwidth(samples)
-        if len(samples) >= min_samples and halfwidth <= precision:
+        if len(samples) >= min_samples and precision > 0 and halfwidth <= precision:
             stopped_by = "precision"
             break
         if time.monotonic() - start >= budget_s or len(samples) >= max_samples:

@@ -80,3 +80,24 @@ def test_every_listed_command_loads_under_its_name():
     for name in COMMANDS:
         command = main.get_command(context, name)
         assert isinstance(command, click.Command) and command.name == name
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("run", "--timeout", "0"),
+        ("run", "--budget", "-1"),
+        ("run", "--precision", "-0.1"),
+        ("run", "--precision", "5"),
+        ("run", "--post-attempts", "0"),
+        ("compare", "--timeout", "-5"),
+        ("bisect", "--timeout", "0"),
+    ],
+)
+def test_a_measuring_option_out_of_range_is_exit_2_naming_it(tmp_path, command, option, value):
+    """Nonsense limits (a case killed at once, no sampling, a negative precision) are refused before
+    anything is measured, not run into a result that means nothing."""
+    positional = {"run": [], "compare": ["HEAD~1", "HEAD"], "bisect": ["HEAD~1", "HEAD"]}[command]
+    result = _perfci(command, *positional, option, value, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert option in result.stderr and "Traceback" not in result.stderr
