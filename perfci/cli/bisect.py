@@ -20,6 +20,7 @@ from perfci.analysis.noise import ThresholdPolicy
 from perfci.cli.common import (
     BadInput,
     adapter_from_config,
+    answer_timeout_option,
     db_option,
     load_config_or_fail,
     opened_store,
@@ -98,14 +99,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
 @click.option(
     "--threshold", type=float, default=None, help="Relative change that matters (default 2%, the policy floor)."
 )
-@click.option(
-    "--timeout",
-    "timeout_s",
-    default=600.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds a worker may take to answer.",
-)
+@answer_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the search (every step) as JSON on stdout.")
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report here."

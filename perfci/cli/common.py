@@ -158,6 +158,18 @@ def probe_device(requested: str, ceilings: bool = False) -> Probe:
         raise BadInput(str(error)) from None
 
 
+def answer_timeout_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--timeout`` of the commands that drive workers a line at a time (compare, bisect)."""
+    return click.option(
+        "--timeout",
+        "timeout_s",
+        default=600.0,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help="Seconds a worker may take to answer.",
+    )(function)
+
+
 def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--config",

@@ -25,7 +25,14 @@ from perfci.alerts.html_report import render_compare, write_report
 from perfci.alerts.markdown import render_markdown
 from perfci.analysis.noise import ThresholdPolicy
 from perfci.analysis.summary import summarize
-from perfci.cli.common import BadInput, adapter_from_config, load_config_or_fail, plan_cases, selection_options
+from perfci.cli.common import (
+    BadInput,
+    adapter_from_config,
+    answer_timeout_option,
+    load_config_or_fail,
+    plan_cases,
+    selection_options,
+)
 from perfci.findings import Finding, worst_first
 from perfci.jsonvalues import finite
 from perfci.runner import git as gitops
@@ -167,14 +174,7 @@ def _findings(items: list[CaseComparison], base: str, head: str) -> list[Finding
     default=None,
     help="Relative change that matters (default 2%, the policy floor); noise never raises it.",
 )
-@click.option(
-    "--timeout",
-    "timeout_s",
-    default=600.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds a worker may take to answer.",
-)
+@answer_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
 @click.option(
     "--html",

@@ -10,8 +10,6 @@ Triton nor makes a CUDA context: on an H200 those were 2-3 s of every command be
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +51,8 @@ def probe(requested: str, ceilings: bool = False) -> Probe:
     return Probe(answer["device"], answer["environment"], answer.get("ceilings"))
 
 
-def answer(requested: str, *flags: str) -> None:
-    """The probe's side, in the forked worker: one ``PERFCI_PROBE`` line on stdout."""
+def answer(requested: str, *flags: str) -> dict[str, Any]:
+    """The probe's side, in the forked worker: what its ``PERFCI_PROBE`` line says."""
     from perfci.measure.environment import describe_environment
 
     if requested == "interpreter":
@@ -64,17 +62,11 @@ def answer(requested: str, *flags: str) -> None:
 
         available = torch.cuda.is_available()
         if requested == "cuda" and not available:
-            _emit({"error": "--device cuda: no CUDA device is visible; use --device interpreter (or auto)"})
-            return
+            return {"error": "--device cuda: no CUDA device is visible; use --device interpreter (or auto)"}
         device = "cuda" if available else "interpreter"
     measured = None
     if device == "cuda" and "ceilings" in flags:
         from perfci.measure.ceilings import measure_ceilings
 
         measured = measure_ceilings()
-    _emit({"device": device, "environment": describe_environment(device), "ceilings": measured})
-
-
-def _emit(payload: dict[str, Any]) -> None:
-    sys.stdout.write(PROBE_PREFIX + json.dumps(payload) + "\n")
-    sys.stdout.flush()
+    return {"device": device, "environment": describe_environment(device), "ceilings": measured}

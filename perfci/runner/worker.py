@@ -374,16 +374,16 @@ def serve_cases(started: float = MODULE_STARTED) -> None:
 
 
 def serve_mode(mode: str, started: float = MODULE_STARTED) -> None:
-    """Run ``mode`` (``--cases``, ``--serve`` or ``--load WORKTREE``) from ``started``, this
-    process's start: the first case's phases count from there."""
+    """Run ``mode`` (``--cases``, ``--serve``, ``--probe DEVICE [ceilings]`` or ``--load WORKTREE``)
+    from ``started``, this process's start: the first case's phases count from there."""
     if mode == "--serve":
         serve(started)
     elif mode == "--cases":
         serve_cases(started)
     elif mode.startswith("--probe "):
-        from perfci.runner.probe import answer
+        from perfci.runner.probe import PROBE_PREFIX, answer
 
-        answer(*mode.split()[1:])
+        _emit(PROBE_PREFIX, answer(*mode.split()[1:]))
     elif mode.startswith("--load "):
         # nobody reads this mode's stdout: what the import prints goes with its errors, never fills a pipe
         with contextlib.redirect_stdout(sys.stderr):
